@@ -1,0 +1,281 @@
+using System.Collections.Concurrent;
+using Acd.Core.Routing;
+
+namespace Acd.Core.Engine;
+
+/// <summary>Tuning of a <see cref="RoutingEngine"/>.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Slots in the command ring; producers wait (or push back) when it is full. Default 65,536.</summary>
+    public int QueueCapacity { get; set; } = 65_536;
+
+    /// <summary>Most commands executed in one batch (one sink hand-off, one journal write). Default 1,024.</summary>
+    public int MaxBatch { get; set; } = 1024;
+
+    /// <summary>Batches that may be out with the sink at once (e.g. waiting for fsync). Default 4.</summary>
+    public int Batches { get; set; } = 4;
+
+    /// <summary>Longest the loop sleeps with nothing to do, in milliseconds; timers wake it sooner. Default 100.</summary>
+    public int IdleWaitMs { get; set; } = 100;
+}
+
+/// <summary>
+/// The single writer of one routing domain. Producers on any thread post commands into a lock-free ring; one
+/// dedicated thread takes them in order, stamps each batch with the clock (the only place time is read), executes
+/// them on the <see cref="Router"/>, and hands the batch to the sink. When no command comes, due timers are fired by a
+/// journaled tick. Nothing on the routing path takes a lock.
+/// </summary>
+public sealed class RoutingEngine : IAsyncDisposable
+{
+    private readonly Router _router;
+    private readonly TimeProvider _time;
+    private readonly IEngineSink _sink;
+    private readonly EngineOptions _options;
+    private readonly CommandQueue _queue;
+    private readonly ConcurrentQueue<EngineBatch> _freeBatches = new();
+    private readonly ManualResetEventSlim _wake = new(false, 64);
+    private readonly ManualResetEventSlim _batchFree = new(false, 64);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _space = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _thread;
+    private int _sleeping;
+    private int _spaceWaiters;
+    private volatile bool _stopping;
+    private long _batchNumber;
+    private long _commands;
+
+    /// <summary>Creates an engine around a router (the engine becomes its only user).</summary>
+    public RoutingEngine(Router router, TimeProvider time, IEngineSink sink, EngineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(sink);
+        _router = router;
+        _time = time;
+        _sink = sink;
+        _options = options ?? new EngineOptions();
+        _queue = new CommandQueue(_options.QueueCapacity);
+        for (var i = 0; i < Math.Max(1, _options.Batches); i++)
+        {
+            _freeBatches.Enqueue(new EngineBatch(Recycle) { Domain = router.Config.Name });
+        }
+    }
+
+    /// <summary>The domain name.</summary>
+    public string Domain => _router.Config.Name;
+
+    /// <summary>The router; touch it only from the sink (on the engine thread) or after the engine stopped.</summary>
+    public Router Router => _router;
+
+    /// <summary>Commands posted and not yet executed.</summary>
+    public long Backlog => _queue.Count;
+
+    /// <summary>Commands executed so far.</summary>
+    public long CommandsExecuted => Volatile.Read(ref _commands);
+
+    /// <summary>Batches handed to the sink so far.</summary>
+    public long Batches => Volatile.Read(ref _batchNumber);
+
+    /// <summary>Completes when the loop has stopped.</summary>
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>Starts the writer thread.</summary>
+    public void Start()
+    {
+        if (_thread is not null)
+        {
+            throw new InvalidOperationException("already started");
+        }
+
+        _thread = new Thread(Run) { IsBackground = true, Name = "acd-engine-" + Domain };
+        _thread.Start();
+    }
+
+    /// <summary>Posts a command; false when the ring is full or the engine is stopping. Never blocks.</summary>
+    public bool TryPost(Command command, object? reply = null)
+    {
+        if (_stopping || !_queue.TryEnqueue(command, reply))
+        {
+            return false;
+        }
+
+        if (Volatile.Read(ref _sleeping) != 0 && Interlocked.CompareExchange(ref _sleeping, 0, 1) == 1)
+        {
+            _wake.Set();
+        }
+
+        return true;
+    }
+
+    /// <summary>Posts a command, waiting asynchronously while the ring is full.</summary>
+    public ValueTask PostAsync(Command command, object? reply, CancellationToken cancellationToken = default)
+    {
+        if (TryPost(command, reply))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return WaitAndPostAsync(command, reply, cancellationToken);
+    }
+
+    /// <summary>Posts a command and waits for its result (delivered by the sink through a <see cref="TaskReply"/>).</summary>
+    public async Task<CommandResult> ExecuteAsync(Command command, CancellationToken cancellationToken = default)
+    {
+        var reply = new TaskReply();
+        await PostAsync(command, reply, cancellationToken).ConfigureAwait(false);
+        return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops taking commands, executes what was posted, and waits for the loop to end.</summary>
+    public async Task StopAsync()
+    {
+        _stopping = true;
+        _wake.Set();
+        if (_thread is null)
+        {
+            _stopped.TrySetResult();
+        }
+
+        await _stopped.Task.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _wake.Dispose();
+        _batchFree.Dispose();
+    }
+
+    private async ValueTask WaitAndPostAsync(Command command, object? reply, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_stopping)
+            {
+                throw new InvalidOperationException($"the engine of domain '{Domain}' is stopping");
+            }
+
+            var space = Volatile.Read(ref _space);
+            Interlocked.Increment(ref _spaceWaiters);
+            try
+            {
+                if (TryPost(command, reply))
+                {
+                    return;
+                }
+
+                await space.Task.WaitAsync(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Re-check: the ring may have drained while the signal was being replaced.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _spaceWaiters);
+            }
+        }
+    }
+
+    private void Recycle(EngineBatch batch)
+    {
+        _freeBatches.Enqueue(batch);
+        _batchFree.Set();
+    }
+
+    private EngineBatch RentBatch()
+    {
+        while (true)
+        {
+            if (_freeBatches.TryDequeue(out var batch))
+            {
+                return batch;
+            }
+
+            _batchFree.Wait(10);
+            _batchFree.Reset();
+        }
+    }
+
+    private long Clock() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void Run()
+    {
+        try
+        {
+            Loop();
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void Loop()
+    {
+        var maxBatch = Math.Max(1, _options.MaxBatch);
+        while (true)
+        {
+            var batch = RentBatch();
+            var now = Clock();
+            var events = batch.Events;
+            var n = 0;
+            while (n < maxBatch && _queue.TryDequeue(out var command, out var reply))
+            {
+                var first = events.Count;
+                var result = _router.Execute(command, now, events);
+                batch.Add(new BatchEntry(command, reply, now, result, first, events.Count - first));
+                n++;
+            }
+
+            if (n == 0 && _router.NextTimerDueMs <= now)
+            {
+                var result = _router.Execute(TickCommand.Instance, now, events);
+                batch.Add(new BatchEntry(TickCommand.Instance, null, now, result, 0, events.Count));
+                n = 1;
+            }
+
+            if (n > 0)
+            {
+                batch.Number = ++_batchNumber;
+                Interlocked.Add(ref _commands, n);
+                _sink.OnBatch(batch);
+                if (Volatile.Read(ref _spaceWaiters) > 0)
+                {
+                    Interlocked.Exchange(ref _space, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                }
+
+                continue;
+            }
+
+            batch.Release();
+            if (_stopping)
+            {
+                return;
+            }
+
+            Park(now);
+        }
+    }
+
+    private void Park(long now)
+    {
+        Interlocked.Exchange(ref _sleeping, 1);
+        if (!_queue.IsEmpty || _stopping)
+        {
+            Volatile.Write(ref _sleeping, 0);
+            return;
+        }
+
+        var due = _router.NextTimerDueMs;
+        var wait = due == long.MaxValue ? _options.IdleWaitMs : (int)Math.Clamp(due - now, 0, _options.IdleWaitMs);
+        if (wait > 0)
+        {
+            _wake.Wait(wait);
+        }
+
+        _wake.Reset();
+        Volatile.Write(ref _sleeping, 0);
+    }
+}

@@ -1,0 +1,168 @@
+using Acd.Core.Configuration;
+using Acd.Core.Domain;
+
+namespace Acd.Core.Routing;
+
+/// <summary>A skill an agent holds, with where the agent sits in that skill's pool of available agents.</summary>
+internal struct Membership
+{
+    public int Skill;
+    public int Level;
+    public int PoolPos;
+}
+
+/// <summary>
+/// A queue an agent may take calls from: its own skill (delay 0), or another skill whose overflow step
+/// reaches this agent after <see cref="DelayMs"/> (competing there with <see cref="Priority"/> unless -1).
+/// </summary>
+internal readonly record struct Source(int Skill, long DelayMs, int Priority)
+{
+    public bool IsHome => DelayMs == 0 && Priority < 0;
+}
+
+/// <summary>One agent's live state; owned by the router's single writer.</summary>
+internal sealed class Agent
+{
+    public const int MaxSkills = 32;
+
+    public Agent(int index, AgentDefinition definition)
+    {
+        Index = index;
+        Id = definition.Id;
+        Name = definition.Name;
+        Team = definition.Team;
+        Role = definition.Role;
+        Outbound = definition.Outbound;
+        Contact = definition.Contact;
+        Definition = definition;
+        Skills = ToMemberships(definition.Skills);
+    }
+
+    public int Index { get; }
+
+    public string Id { get; }
+
+    public string Name { get; }
+
+    public string? Team { get; }
+
+    public AgentDefinition Definition { get; }
+
+    public AgentRole Role { get; set; }
+
+    public bool Outbound { get; set; }
+
+    public string Contact { get; set; }
+
+    public Membership[] Skills { get; set; }
+
+    public Source[] Sources { get; set; } = [];
+
+    public AgentState State { get; set; }
+
+    public string? Reason { get; set; }
+
+    public long StateSinceMs { get; set; }
+
+    /// <summary>Order in which agents became available: the longest idle has the smallest.</summary>
+    public long ReadySeq { get; set; }
+
+    /// <summary>Calls taken since login (fewest-calls).</summary>
+    public int CallsHandled { get; set; }
+
+    public bool InPool { get; set; }
+
+    public int Call { get; set; } = -1;
+
+    public long WrapDueMs { get; set; }
+
+    public long WrapStartMs { get; set; }
+
+    public long WrapExtendedMs { get; set; }
+
+    public int WrapSkill { get; set; } = -1;
+
+    public int TimerPos { get; set; } = -1;
+
+    /// <summary>Calls waiting for this agent in particular (transfers, first-contact ownership); created on first use.</summary>
+    public IndexedHeap<CallQueueIndex>? Personal { get; set; }
+
+    public int LevelIn(int skill)
+    {
+        foreach (var m in Skills)
+        {
+            if (m.Skill == skill)
+            {
+                return m.Level;
+            }
+        }
+
+        return 0;
+    }
+
+    public static Membership[] ToMemberships(IReadOnlyList<SkillLevel> skills)
+    {
+        var result = new Membership[skills.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = new Membership { Skill = skills[i].Skill, Level = skills[i].Level, PoolPos = -1 };
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Agents by index and by work number.</summary>
+internal sealed class AgentTable
+{
+    private readonly Dictionary<string, int> _byId;
+
+    public AgentTable(int capacity)
+    {
+        Items = new Agent[Math.Max(capacity, 16)];
+        _byId = new Dictionary<string, int>(capacity, StringComparer.Ordinal);
+    }
+
+    public Agent[] Items { get; private set; }
+
+    public int Count { get; private set; }
+
+    public Agent Add(AgentDefinition definition)
+    {
+        if (Count == Items.Length)
+        {
+            var items = Items;
+            Array.Resize(ref items, items.Length * 2);
+            Items = items;
+        }
+
+        var agent = new Agent(Count, definition);
+        Items[Count++] = agent;
+        _byId.Add(agent.Id, agent.Index);
+        return agent;
+    }
+
+    public Agent? Find(string? id) => id is not null && _byId.TryGetValue(id, out var i) ? Items[i] : null;
+}
+
+/// <summary>Pool positions: an entry id is agent index × 32 + membership index.</summary>
+internal readonly struct AgentPoolIndex(AgentTable agents) : IHeapIndex
+{
+    public void Set(int id, int position) => agents.Items[id >> 5].Skills[id & 31].PoolPos = position;
+}
+
+/// <summary>Timer positions: a call slot (id ≥ 0) or an agent (id = ~index).</summary>
+internal readonly struct TimerIndex(CallTable calls, AgentTable agents) : IHeapIndex
+{
+    public void Set(int id, int position)
+    {
+        if (id >= 0)
+        {
+            calls.Records[id].TimerPos = position;
+        }
+        else
+        {
+            agents.Items[~id].TimerPos = position;
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using Acd.Core.Domain;
+
+namespace Acd.Core.Routing;
+
+[Flags]
+internal enum CallFlags : byte
+{
+    None = 0,
+
+    /// <summary>SIP redirect semantics: routing hands the call over (Talking at once).</summary>
+    Handoff = 1,
+
+    /// <summary>Handed over, answer not yet confirmed (no failure report within the ring timeout yet).</summary>
+    AnswerPending = 2,
+
+    /// <summary>Waiting, but its SIP connection dropped: held at its place, not routable, until resumed or the grace ends.</summary>
+    Detached = 4,
+
+    /// <summary>Waiting for one particular agent (its personal queue) until <see cref="CallRecord.AuxDueMs"/>.</summary>
+    Targeted = 8,
+}
+
+/// <summary>
+/// One live call, kept in a slab of structs (<see cref="CallTable"/>) so that a million waiting calls cost
+/// no object headers and no GC tracing beyond their strings.
+/// </summary>
+internal struct CallRecord
+{
+    public string Id;
+    public string? Caller;
+    public string? ServiceNumber;
+    public string? Language;
+    public object? Owner;
+
+    /// <summary>The place in line: assigned at first enqueue, never reset (ring-no-answer and transfer keep it).</summary>
+    public long Seq;
+
+    /// <summary>First-enqueue time; overflow eligibility counts from it.</summary>
+    public long FirstEnqueueMs;
+
+    /// <summary>When the skill's maximum wait ends the call if still waiting (reset by a transfer).</summary>
+    public long MaxWaitDueMs;
+
+    /// <summary>Due time of the state's own timer: detach grace, targeted wait, ring timeout or answer confirmation.</summary>
+    public long AuxDueMs;
+
+    /// <summary>When the call was routed, then when it was answered (talk time starts).</summary>
+    public long RoutedMs;
+    public long AnsweredMs;
+
+    /// <summary>Due time of the pending timer entry (long.MaxValue: none).</summary>
+    public long TimerDueMs;
+
+    public int Skill;
+    public int Agent;
+    public int TargetAgent;
+    public int QueuePos;
+    public int TimerPos;
+    public byte StepsFired;
+    public byte Priority;
+    public byte Vip;
+    public CallState State;
+    public CallFlags Flags;
+
+    public readonly bool Has(CallFlags flag) => (Flags & flag) != CallFlags.None;
+}
+
+/// <summary>A growable slab of <see cref="CallRecord"/> with a free list; a slot index is the call's handle.</summary>
+internal sealed class CallTable
+{
+    private int[] _free;
+    private int _freeCount;
+    private int _highWater;
+
+    public CallTable(int capacity = 1024)
+    {
+        Records = new CallRecord[capacity];
+        _free = new int[capacity];
+    }
+
+    public CallRecord[] Records { get; private set; }
+
+    public int Live { get; private set; }
+
+    public int Allocate()
+    {
+        Live++;
+        if (_freeCount > 0)
+        {
+            return _free[--_freeCount];
+        }
+
+        if (_highWater == Records.Length)
+        {
+            var records = Records;
+            Array.Resize(ref records, records.Length * 2);
+            Records = records;
+            Array.Resize(ref _free, records.Length);
+        }
+
+        return _highWater++;
+    }
+
+    public void Release(int slot)
+    {
+        Records[slot] = default;
+        _free[_freeCount++] = slot;
+        Live--;
+    }
+}
+
+/// <summary>Heap positions of waiting calls live in <see cref="CallRecord.QueuePos"/>.</summary>
+internal readonly struct CallQueueIndex(CallTable table) : IHeapIndex
+{
+    public void Set(int id, int position) => table.Records[id].QueuePos = position;
+}

@@ -1,0 +1,265 @@
+using Acd.Core.Domain;
+
+namespace Acd.Core.Routing;
+
+/// <summary>What a command does; the journal stores this tag with the command's fields.</summary>
+public enum CommandKind : byte
+{
+    /// <summary>Advance the clock only (fires due timers).</summary>
+    Tick = 0,
+
+    /// <summary>Log in every roster agent whose initial state is not logged-out (a fresh start).</summary>
+    LoginRoster = 1,
+
+    /// <summary>A call arrives (SIP INVITE, gRPC Offer).</summary>
+    Offer = 2,
+
+    /// <summary>The agent answered an offered call.</summary>
+    Answered = 3,
+
+    /// <summary>The agent did not answer (ring-no-answer).</summary>
+    NoAnswer = 4,
+
+    /// <summary>A connected call ended (SIP BYE, gRPC End).</summary>
+    End = 5,
+
+    /// <summary>The caller hung up before reaching an agent (SIP CANCEL, gRPC Abandon).</summary>
+    Abandon = 6,
+
+    /// <summary>A talking agent transfers the call to a skill or an agent.</summary>
+    Transfer = 7,
+
+    /// <summary>The SIP connection of a waiting call dropped: hold its place for the grace period.</summary>
+    Detach = 8,
+
+    /// <summary>An agent logs in.</summary>
+    Login = 9,
+
+    /// <summary>An agent logs out.</summary>
+    Logout = 10,
+
+    /// <summary>An agent asks for ready, not-ready (with reason) or standby.</summary>
+    SetState = 11,
+
+    /// <summary>An agent ends wrap-up early.</summary>
+    EndWrapUp = 12,
+
+    /// <summary>An agent extends wrap-up.</summary>
+    ExtendWrapUp = 13,
+
+    /// <summary>A read-only question (never journaled).</summary>
+    Query = 100,
+}
+
+/// <summary>
+/// A state change handed to a routing domain's single writer. Commands are immutable; the time at which one is
+/// applied is given with it, so a journal of (time, command) replays to the same state.
+/// </summary>
+public abstract class Command
+{
+    /// <summary>The command's tag.</summary>
+    public abstract CommandKind Kind { get; }
+
+    /// <summary>Whether the command only reads (not journaled).</summary>
+    public bool IsQuery => Kind == CommandKind.Query;
+}
+
+/// <summary>Advance the clock only.</summary>
+public sealed class TickCommand : Command
+{
+    /// <summary>The one instance.</summary>
+    public static readonly TickCommand Instance = new();
+
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.Tick;
+}
+
+/// <summary>Log in the roster's initial states (done once, on a fresh start).</summary>
+public sealed class LoginRosterCommand : Command
+{
+    /// <summary>The one instance.</summary>
+    public static readonly LoginRosterCommand Instance = new();
+
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.LoginRoster;
+}
+
+/// <summary>A call arrives.</summary>
+public sealed class OfferCall : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.Offer;
+
+    /// <summary>Call id (SIP Call-ID).</summary>
+    public required string CallId { get; init; }
+
+    /// <summary>Caller number.</summary>
+    public string? Caller { get; init; }
+
+    /// <summary>Dialed service number (10086, 1008611...).</summary>
+    public string? ServiceNumber { get; init; }
+
+    /// <summary>Explicit skill; wins over every other choice.</summary>
+    public string? Skill { get; init; }
+
+    /// <summary>Priority 0-9, or -1 for the skill's default.</summary>
+    public int Priority { get; init; } = -1;
+
+    /// <summary>Language tag (en, zh...).</summary>
+    public string? Language { get; init; }
+
+    /// <summary>VIP class, 0 for none.</summary>
+    public int Vip { get; init; }
+
+    /// <summary>IVR digits the caller pressed.</summary>
+    public string? IvrDigits { get; init; }
+
+    /// <summary>SIP hand-off semantics or API ring semantics.</summary>
+    public OfferMode Mode { get; init; }
+
+    /// <summary>Who receives this call's answers later (a SIP transaction). Not journaled.</summary>
+    public object? Owner { get; init; }
+}
+
+/// <summary>A command about one call.</summary>
+public sealed class CallCommand : Command
+{
+    private readonly CommandKind _kind;
+
+    /// <summary>Creates a call command of kind Answered, NoAnswer, End, Abandon or Detach.</summary>
+    public CallCommand(CommandKind kind, string callId)
+    {
+        if (kind is not (CommandKind.Answered or CommandKind.NoAnswer or CommandKind.End or CommandKind.Abandon or CommandKind.Detach))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a call command");
+        }
+
+        _kind = kind;
+        CallId = callId;
+    }
+
+    /// <inheritdoc/>
+    public override CommandKind Kind => _kind;
+
+    /// <summary>The call.</summary>
+    public string CallId { get; }
+
+    /// <summary>For End: a call still waiting or ringing is abandoned instead of refused (a SIP BYE).</summary>
+    public bool AbandonIfWaiting { get; init; }
+}
+
+/// <summary>Transfer a talking call to a skill, an agent, or an agent falling back to a skill.</summary>
+public sealed class TransferCall : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.Transfer;
+
+    /// <summary>The call.</summary>
+    public required string CallId { get; init; }
+
+    /// <summary>Target skill (or, with an agent, the skill to fall back to).</summary>
+    public string? ToSkill { get; init; }
+
+    /// <summary>Target agent.</summary>
+    public string? ToAgent { get; init; }
+}
+
+/// <summary>An agent logs in; with skills, an agent not in the roster is added.</summary>
+public sealed class LoginAgent : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.Login;
+
+    /// <summary>Work number.</summary>
+    public required string AgentId { get; init; }
+
+    /// <summary>Skills to hold from now on (skill → level); null keeps the roster's.</summary>
+    public IReadOnlyDictionary<string, int>? Skills { get; init; }
+
+    /// <summary>Contact URI; null keeps the current one.</summary>
+    public string? Contact { get; init; }
+
+    /// <summary>Role name; null keeps the current one.</summary>
+    public string? Role { get; init; }
+
+    /// <summary>Outbound flag; null keeps the current one.</summary>
+    public bool? Outbound { get; init; }
+
+    /// <summary>Ready (default), NotReady or Standby.</summary>
+    public AgentState InitialState { get; init; } = AgentState.Ready;
+
+    /// <summary>Not-ready reason.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>A refresh (SIP re-REGISTER): an agent already logged in only updates its contact.</summary>
+    public bool Refresh { get; init; }
+}
+
+/// <summary>A command about one agent: Logout, SetState, EndWrapUp, ExtendWrapUp.</summary>
+public sealed class AgentCommand : Command
+{
+    private readonly CommandKind _kind;
+
+    /// <summary>Creates an agent command.</summary>
+    public AgentCommand(CommandKind kind, string agentId)
+    {
+        if (kind is not (CommandKind.Logout or CommandKind.SetState or CommandKind.EndWrapUp or CommandKind.ExtendWrapUp))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an agent command");
+        }
+
+        _kind = kind;
+        AgentId = agentId;
+    }
+
+    /// <inheritdoc/>
+    public override CommandKind Kind => _kind;
+
+    /// <summary>Work number.</summary>
+    public string AgentId { get; }
+
+    /// <summary>For SetState: the state asked for.</summary>
+    public AgentState State { get; init; }
+
+    /// <summary>For SetState(NotReady): the reason.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>For ExtendWrapUp: seconds to add.</summary>
+    public int Seconds { get; init; }
+}
+
+/// <summary>A read-only question answered on the writer's thread from its state.</summary>
+public sealed class QueryCommand : Command
+{
+    /// <summary>Creates a query.</summary>
+    public QueryCommand(QueryKind query, string? key = null)
+    {
+        Query = query;
+        Key = key;
+    }
+
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.Query;
+
+    /// <summary>What is asked.</summary>
+    public QueryKind Query { get; }
+
+    /// <summary>The agent, call or skill asked about (null: all).</summary>
+    public string? Key { get; }
+}
+
+/// <summary>The questions a <see cref="QueryCommand"/> may ask.</summary>
+public enum QueryKind : byte
+{
+    /// <summary>One agent (Key = agent id) → <see cref="AgentSnapshot"/>.</summary>
+    Agent,
+
+    /// <summary>All agents → list of <see cref="AgentSnapshot"/>.</summary>
+    Agents,
+
+    /// <summary>One call (Key = call id) → <see cref="CallSnapshot"/>.</summary>
+    Call,
+
+    /// <summary>Queues (Key = skill or null for all) → list of <see cref="QueueSnapshot"/>.</summary>
+    Queues,
+}

@@ -1,0 +1,479 @@
+using Acd.Core.Domain;
+
+namespace Acd.Core.Routing;
+
+/// <summary>
+/// The call life cycle (SPEC sections 2, 3 and 5): Queued → Offered(agent) → Talking → Ended, or Abandoned,
+/// TimedOut, Rejected. A call's place in line (its first-enqueue order) is kept across ring-no-answer, transfer
+/// and a dropped connection.
+/// </summary>
+public sealed partial class Router
+{
+    private const int MaxCallIdLength = 256;
+    private const int MaxFieldLength = 128;
+
+    private CommandResult Offer(OfferCall cmd)
+    {
+        if (string.IsNullOrEmpty(cmd.CallId) || cmd.CallId.Length > MaxCallIdLength)
+        {
+            return Fail(ResultCode.InvalidArgument, $"a call id is 1 to {MaxCallIdLength} characters");
+        }
+
+        if (cmd.Priority is < -1 or > 9)
+        {
+            return Fail(ResultCode.InvalidArgument, $"priority must be 0 to 9, not {cmd.Priority}");
+        }
+
+        if (cmd.Vip is < 0 or > 9)
+        {
+            return Fail(ResultCode.InvalidArgument, $"VIP class must be 0 to 9, not {cmd.Vip}");
+        }
+
+        if (cmd.Caller is { Length: > MaxFieldLength } || cmd.ServiceNumber is { Length: > MaxFieldLength }
+            || cmd.Language is { Length: > MaxFieldLength } || cmd.IvrDigits is { Length: > MaxFieldLength })
+        {
+            return Fail(ResultCode.InvalidArgument, $"caller, service number, language and IVR digits are at most {MaxFieldLength} characters");
+        }
+
+        if (_callIndex.TryGetValue(cmd.CallId, out var existing))
+        {
+            return cmd.Mode == OfferMode.Sip
+                ? Reoffer(existing, cmd)
+                : Fail(ResultCode.AlreadyExists, $"call '{cmd.CallId}' is already known ({Names.Of(_calls.Records[existing].State)})");
+        }
+
+        var skillIndex = _config.DefaultSkill;
+        if (cmd.Skill is not null)
+        {
+            skillIndex = _config.FindSkill(cmd.Skill);
+            if (skillIndex < 0)
+            {
+                return Fail(ResultCode.NotFound, $"unknown skill '{cmd.Skill}'");
+            }
+        }
+
+        var s = _skills[skillIndex];
+        var priority = cmd.Priority >= 0 ? cmd.Priority : s.Definition.DefaultPriority;
+        _offered++;
+        s.Stats.OnOffered(transfer: false);
+        Emit(new RoutingEvent { Kind = EventKind.CallOffered, CallId = cmd.CallId, Caller = cmd.Caller, Skill = s.Definition.Name, Priority = priority, Owner = cmd.Owner });
+
+        if (_calls.Live >= _config.MaxLiveCalls)
+        {
+            return Reject(cmd, s, priority, RejectReason.Capacity);
+        }
+
+        if (!HasStaff(s))
+        {
+            return Reject(cmd, s, priority, RejectReason.NoAgents);
+        }
+
+        var agent = FindAgent(skillIndex, _now, -1);
+        if (agent < 0 && s.Waiting >= s.Definition.MaxQueueLength)
+        {
+            return Reject(cmd, s, priority, RejectReason.QueueFull);
+        }
+
+        var slot = _calls.Allocate();
+        ref var c = ref _calls.Records[slot];
+        c.Id = cmd.CallId;
+        c.Caller = cmd.Caller;
+        c.ServiceNumber = cmd.ServiceNumber;
+        c.Language = cmd.Language;
+        c.Owner = cmd.Owner;
+        c.Seq = ++_callSeq;
+        c.FirstEnqueueMs = _now;
+        c.MaxWaitDueMs = _now + s.Definition.MaxWaitMs;
+        c.Skill = skillIndex;
+        c.Agent = -1;
+        c.TargetAgent = -1;
+        c.QueuePos = -1;
+        c.TimerPos = -1;
+        c.TimerDueMs = long.MaxValue;
+        c.Priority = (byte)priority;
+        c.Vip = (byte)cmd.Vip;
+        c.Flags = cmd.Mode == OfferMode.Sip ? CallFlags.Handoff : CallFlags.None;
+        _callIndex.Add(cmd.CallId, slot);
+        return EnterWaiting(slot, counted: false, agentHint: agent);
+    }
+
+    /// <summary>A SIP INVITE for a call already known: the proxy's failure route (ring-no-answer), a resume after a dropped connection, or a retransmission.</summary>
+    private CommandResult Reoffer(int slot, OfferCall cmd)
+    {
+        ref var c = ref _calls.Records[slot];
+        c.Owner = cmd.Owner;
+        switch (c.State)
+        {
+            case CallState.Queued when c.Has(CallFlags.Detached):
+                c.Flags &= ~CallFlags.Detached;
+                Emit(new RoutingEvent { Kind = EventKind.CallResumed, CallId = c.Id, Caller = c.Caller, Skill = _skills[c.Skill].Definition.Name, Owner = c.Owner });
+                return EnterWaiting(slot, counted: true);
+            case CallState.Queued:
+                return Requeued(slot);
+            case CallState.Offered:
+            case CallState.Talking when c.Has(CallFlags.Handoff):
+                return RingNoAnswer(slot);
+            default:
+                return Fail(ResultCode.FailedPrecondition, $"call '{c.Id}' is {Names.Of(c.State)}");
+        }
+    }
+
+    /// <summary>Tells a waiting call's owner its place again (an INVITE retransmission).</summary>
+    private CommandResult Requeued(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        var s = _skills[c.Skill];
+        var position = PositionOf(slot);
+        var estimate = EstimateWait(s, position);
+        Emit(new RoutingEvent
+        {
+            Kind = EventKind.CallQueued,
+            CallId = c.Id,
+            Caller = c.Caller,
+            Skill = s.Definition.Name,
+            Priority = c.Priority,
+            Position = position,
+            EstimatedWaitMs = estimate,
+            WaitMs = _now - c.FirstEnqueueMs,
+            AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null,
+            Owner = c.Owner,
+        });
+        return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
+    }
+
+    private CommandResult Reject(OfferCall cmd, SkillRuntime s, int priority, RejectReason reason)
+    {
+        _rejected++;
+        s.Stats.OnRejected();
+        Emit(new RoutingEvent { Kind = EventKind.CallRejected, CallId = cmd.CallId, Caller = cmd.Caller, Skill = s.Definition.Name, Priority = priority, RejectReason = reason, Owner = cmd.Owner });
+        return new CommandResult
+        {
+            Code = reason == RejectReason.QueueFull || reason == RejectReason.Capacity ? ResultCode.ResourceExhausted : ResultCode.Ok,
+            Message = reason switch
+            {
+                RejectReason.QueueFull => $"queue '{s.Definition.Name}' is full ({s.Definition.MaxQueueLength} waiting)",
+                RejectReason.Capacity => $"the domain holds its maximum of {_config.MaxLiveCalls} live calls",
+                _ => $"no agent for '{s.Definition.Name}' is logged in",
+            },
+            Outcome = OfferOutcome.Rejected,
+            Skill = s.Definition.Name,
+            RejectReason = reason,
+        };
+    }
+
+    private bool TryFindCall(string callId, out int slot) => _callIndex.TryGetValue(callId, out slot);
+
+    private static CommandResult UnknownCall(string callId) => Fail(ResultCode.NotFound, $"unknown call '{callId}'");
+
+    private CommandResult Answered(string callId)
+    {
+        if (!TryFindCall(callId, out var slot))
+        {
+            return UnknownCall(callId);
+        }
+
+        ref var c = ref _calls.Records[slot];
+        if (c.State == CallState.Talking && c.Has(CallFlags.AnswerPending))
+        {
+            ConfirmAnswer(slot);
+            return CommandResult.Ok;
+        }
+
+        if (c.State != CallState.Offered)
+        {
+            return Fail(ResultCode.FailedPrecondition, $"call '{callId}' is {Names.Of(c.State)}, not offered");
+        }
+
+        var a = _agents.Items[c.Agent];
+        c.State = CallState.Talking;
+        c.AnsweredMs = _now;
+        _ringing--;
+        _talking++;
+        var s = _skills[c.Skill];
+        var wait = _now - c.FirstEnqueueMs;
+        s.Stats.OnAnswered(_now, wait);
+        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = s.Definition.Name, WaitMs = wait, Owner = c.Owner });
+        ChangeState(a, AgentState.Talking, null);
+        ScheduleCall(slot);
+        return CommandResult.Ok;
+    }
+
+    /// <summary>A handed-off call had no failure report within the ring timeout (or was reported answered or ended): it counts as answered at the hand-off.</summary>
+    private void ConfirmAnswer(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        c.Flags &= ~CallFlags.AnswerPending;
+        var s = _skills[c.Skill];
+        var wait = c.RoutedMs - c.FirstEnqueueMs;
+        s.Stats.OnAnswered(_now, wait);
+        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = _agents.Items[c.Agent].Id, Skill = s.Definition.Name, WaitMs = wait, Owner = c.Owner });
+        ScheduleCall(slot);
+    }
+
+    private CommandResult NoAnswer(string callId)
+    {
+        if (!TryFindCall(callId, out var slot))
+        {
+            return UnknownCall(callId);
+        }
+
+        ref var c = ref _calls.Records[slot];
+        if (c.State == CallState.Offered || (c.State == CallState.Talking && c.Has(CallFlags.Handoff)))
+        {
+            RingNoAnswer(slot);
+            return CommandResult.Ok;
+        }
+
+        return Fail(ResultCode.FailedPrecondition, $"call '{callId}' is {Names.Of(c.State)}, not offered");
+    }
+
+    /// <summary>Ring-no-answer: the agent goes NotReady("rona") and the call goes back to its place.</summary>
+    private CommandResult RingNoAnswer(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        var a = _agents.Items[c.Agent];
+        if (c.State == CallState.Offered)
+        {
+            _ringing--;
+        }
+        else
+        {
+            _talking--;
+        }
+
+        c.Flags &= ~CallFlags.AnswerPending;
+        c.Agent = -1;
+        a.Call = -1;
+        var s = _skills[c.Skill];
+        s.Stats.OnRingNoAnswer();
+        Emit(new RoutingEvent { Kind = EventKind.CallRingNoAnswer, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = s.Definition.Name, Owner = c.Owner });
+        ChangeState(a, AgentState.NotReady, "rona");
+        return EnterWaiting(slot);
+    }
+
+    private CommandResult End(CallCommand cmd)
+    {
+        if (!TryFindCall(cmd.CallId, out var slot))
+        {
+            return UnknownCall(cmd.CallId);
+        }
+
+        ref var c = ref _calls.Records[slot];
+        if (c.State != CallState.Talking)
+        {
+            return cmd.AbandonIfWaiting
+                ? Abandon(cmd.CallId)
+                : Fail(ResultCode.FailedPrecondition, $"call '{cmd.CallId}' is {Names.Of(c.State)}, not connected; a waiting call is abandoned, not ended");
+        }
+
+        if (c.Has(CallFlags.AnswerPending))
+        {
+            ConfirmAnswer(slot);
+            c = ref _calls.Records[slot];
+        }
+
+        var a = _agents.Items[c.Agent];
+        var skill = c.Skill;
+        var s = _skills[skill];
+        s.Stats.OnTalkEnded(_now - c.AnsweredMs);
+        _talking--;
+        _ended++;
+        Emit(new RoutingEvent { Kind = EventKind.CallEnded, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = s.Definition.Name, WaitMs = _now - c.AnsweredMs, Owner = c.Owner });
+        a.Call = -1;
+        Release(slot);
+        StartWrap(a, skill);
+        return CommandResult.Ok;
+    }
+
+    private CommandResult Abandon(string callId)
+    {
+        if (!TryFindCall(callId, out var slot))
+        {
+            return UnknownCall(callId);
+        }
+
+        ref var c = ref _calls.Records[slot];
+        switch (c.State)
+        {
+            case CallState.Queued:
+                AbandonCall(slot, "caller");
+                return CommandResult.Ok;
+            case CallState.Offered:
+                var a = _agents.Items[c.Agent];
+                a.Call = -1;
+                AbandonCall(slot, "caller");
+                ChangeState(a, AgentState.Ready, null);
+                BecomeAvailable(a);
+                return CommandResult.Ok;
+            default:
+                return Fail(ResultCode.FailedPrecondition, $"call '{callId}' is {Names.Of(c.State)}; a connected call is ended, not abandoned");
+        }
+    }
+
+    /// <summary>A waiting or ringing call ends unanswered.</summary>
+    private void AbandonCall(int slot, string reason)
+    {
+        ref var c = ref _calls.Records[slot];
+        var s = _skills[c.Skill];
+        if (c.State == CallState.Queued)
+        {
+            Dequeue(slot);
+            s.Waiting--;
+            _waiting--;
+        }
+        else
+        {
+            _ringing--;
+        }
+
+        var wait = _now - c.FirstEnqueueMs;
+        s.Stats.OnAbandoned(_now, wait);
+        _abandoned++;
+        Emit(new RoutingEvent { Kind = EventKind.CallAbandoned, CallId = c.Id, Caller = c.Caller, Skill = s.Definition.Name, WaitMs = wait, Reason = reason, Owner = c.Owner });
+        Release(slot);
+    }
+
+    private void TimeOutCall(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        var s = _skills[c.Skill];
+        Dequeue(slot);
+        s.Waiting--;
+        _waiting--;
+        s.Stats.OnTimedOut(_now);
+        _timedOut++;
+        Emit(new RoutingEvent { Kind = EventKind.CallTimedOut, CallId = c.Id, Caller = c.Caller, Skill = s.Definition.Name, WaitMs = _now - c.FirstEnqueueMs, Owner = c.Owner });
+        Release(slot);
+    }
+
+    private void Release(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        if (c.TimerPos >= 0)
+        {
+            _timers.RemoveAt(c.TimerPos);
+        }
+
+        _callIndex.Remove(c.Id);
+        _calls.Release(slot);
+    }
+
+    private CommandResult Transfer(TransferCall cmd)
+    {
+        if (!TryFindCall(cmd.CallId, out var slot))
+        {
+            return UnknownCall(cmd.CallId);
+        }
+
+        if (cmd.ToSkill is null && cmd.ToAgent is null)
+        {
+            return Fail(ResultCode.InvalidArgument, "a transfer names a skill, an agent, or both");
+        }
+
+        ref var c = ref _calls.Records[slot];
+        if (c.State != CallState.Talking)
+        {
+            return Fail(ResultCode.FailedPrecondition, $"call '{cmd.CallId}' is {Names.Of(c.State)}; only a connected call is transferred");
+        }
+
+        var skill = c.Skill;
+        if (cmd.ToSkill is not null)
+        {
+            skill = _config.FindSkill(cmd.ToSkill);
+            if (skill < 0)
+            {
+                return Fail(ResultCode.NotFound, $"unknown skill '{cmd.ToSkill}'");
+            }
+        }
+
+        var from = _agents.Items[c.Agent];
+        Agent? target = null;
+        if (cmd.ToAgent is not null)
+        {
+            target = _agents.Find(cmd.ToAgent);
+            if (target is null)
+            {
+                return UnknownAgent(cmd.ToAgent);
+            }
+
+            if (target == from)
+            {
+                return Fail(ResultCode.FailedPrecondition, $"agent '{from.Id}' cannot transfer a call to itself");
+            }
+
+            if (target.State == AgentState.LoggedOut)
+            {
+                return Fail(ResultCode.FailedPrecondition, $"agent '{target.Id}' is logged out");
+            }
+        }
+
+        if (c.Has(CallFlags.AnswerPending))
+        {
+            ConfirmAnswer(slot);
+            c = ref _calls.Records[slot];
+        }
+
+        var previous = c.Skill;
+        _skills[previous].Stats.OnTalkEnded(_now - c.AnsweredMs);
+        _talking--;
+        var s = _skills[skill];
+        Emit(new RoutingEvent { Kind = EventKind.CallTransferred, CallId = c.Id, Caller = c.Caller, AgentId = from.Id, Skill = s.Definition.Name, Reason = target?.Id, Owner = c.Owner });
+        from.Call = -1;
+        c.Agent = -1;
+        c.Skill = skill;
+        c.StepsFired = 0;
+        c.MaxWaitDueMs = _now + s.Definition.MaxWaitMs;
+        s.Stats.OnOffered(transfer: true);
+        if (target is not null)
+        {
+            c.Flags |= CallFlags.Targeted;
+            c.TargetAgent = target.Index;
+            c.AuxDueMs = _now + _config.TransferWaitMs;
+        }
+
+        EnterWaiting(slot);
+        StartWrap(from, previous);
+        return CommandResult.Ok;
+    }
+
+    private CommandResult Detach(string callId)
+    {
+        if (!TryFindCall(callId, out var slot))
+        {
+            return UnknownCall(callId);
+        }
+
+        ref var c = ref _calls.Records[slot];
+        if (c.State != CallState.Queued || c.Has(CallFlags.Detached))
+        {
+            return CommandResult.Ok;
+        }
+
+        Dequeue(slot);
+        c.Flags = (c.Flags & ~CallFlags.Targeted) | CallFlags.Detached;
+        c.TargetAgent = -1;
+        c.Owner = null;
+        c.AuxDueMs = _now + _config.DetachGraceMs;
+        Emit(new RoutingEvent { Kind = EventKind.CallDetached, CallId = c.Id, Caller = c.Caller, Skill = _skills[c.Skill].Definition.Name });
+        if (_config.DetachGraceMs == 0)
+        {
+            AbandonCall(slot, "disconnected");
+        }
+        else
+        {
+            ScheduleCall(slot);
+        }
+
+        return CommandResult.Ok;
+    }
+
+    /// <summary>A call waiting for one agent stops doing so and joins its skill's queue (not yet routed).</summary>
+    private void Untarget(int slot)
+    {
+        Dequeue(slot);
+        ref var c = ref _calls.Records[slot];
+        c.Flags &= ~CallFlags.Targeted;
+        c.TargetAgent = -1;
+        CatchUpSteps(ref c);
+    }
+}

@@ -1,0 +1,154 @@
+using Acd.Core.Domain;
+
+namespace Acd.Core.Routing;
+
+/// <summary>Self-checks of the router's internal structures, for tests (O(agents + calls)).</summary>
+public sealed partial class Router
+{
+    /// <summary>Every broken internal invariant, described; empty when the state is consistent.</summary>
+    internal List<string> CheckInvariants()
+    {
+        var problems = new List<string>();
+        var poolEntries = 0;
+        for (var i = 0; i < _agents.Count; i++)
+        {
+            var a = _agents.Items[i];
+            var busy = a.State is AgentState.Reserved or AgentState.Talking;
+            if (busy != (a.Call >= 0))
+            {
+                problems.Add($"agent {a.Id} is {a.State} with call slot {a.Call}");
+            }
+
+            if (a.Call >= 0 && _calls.Records[a.Call].Agent != i)
+            {
+                problems.Add($"agent {a.Id} holds call {_calls.Records[a.Call].Id} which points at agent {_calls.Records[a.Call].Agent}");
+            }
+
+            if (a.InPool != (a.State == AgentState.Ready))
+            {
+                problems.Add($"agent {a.Id} is {a.State} with InPool={a.InPool}");
+            }
+
+            if (a.InPool)
+            {
+                poolEntries += a.Skills.Length;
+                foreach (var m in a.Skills)
+                {
+                    var heap = _skills[m.Skill].Pool[m.Level];
+                    if (m.PoolPos < 0 || m.PoolPos >= heap.Count || heap[m.PoolPos].Id >> 5 != i)
+                    {
+                        problems.Add($"agent {a.Id} is not where it thinks in pool {m.Skill}/{m.Level}");
+                    }
+                }
+            }
+
+            var wrapTimer = a.State == AgentState.WrapUp;
+            if (wrapTimer != (a.TimerPos >= 0))
+            {
+                problems.Add($"agent {a.Id} is {a.State} with timer position {a.TimerPos}");
+            }
+        }
+
+        var pooled = 0;
+        var queuedInHeaps = 0;
+        var waiting = new int[_skills.Length];
+        foreach (var s in _skills)
+        {
+            for (var l = 1; l < SkillRuntime.Levels; l++)
+            {
+                pooled += s.Pool[l].Count;
+                if ((s.Pool[l].Count > 0) != ((s.PoolMask & (1 << l)) != 0))
+                {
+                    problems.Add($"pool mask of {s.Definition.Name} wrong at level {l}");
+                }
+            }
+
+            for (var p = 0; p < SkillRuntime.Priorities; p++)
+            {
+                queuedInHeaps += s.Queue[p].Count;
+                if ((s.Queue[p].Count > 0) != ((s.QueueMask & (1 << p)) != 0))
+                {
+                    problems.Add($"queue mask of {s.Definition.Name} wrong at priority {p}");
+                }
+            }
+        }
+
+        if (pooled != poolEntries)
+        {
+            problems.Add($"pools hold {pooled} entries, available agents have {poolEntries} skills");
+        }
+
+        var live = 0;
+        var inHeaps = 0;
+        foreach (var (id, slot) in _callIndex)
+        {
+            live++;
+            ref readonly var c = ref _calls.Records[slot];
+            if (!string.Equals(c.Id, id, StringComparison.Ordinal))
+            {
+                problems.Add($"index maps {id} to slot holding {c.Id}");
+            }
+
+            var assigned = c.State is CallState.Offered or CallState.Talking;
+            if (assigned != (c.Agent >= 0) || (c.Agent >= 0 && _agents.Items[c.Agent].Call != slot))
+            {
+                problems.Add($"call {id} is {c.State} with agent {c.Agent}");
+            }
+
+            if (c.State == CallState.Queued)
+            {
+                waiting[c.Skill]++;
+                var shouldBeQueued = !c.Has(CallFlags.Detached);
+                if (shouldBeQueued != (c.QueuePos >= 0))
+                {
+                    problems.Add($"call {id} queued={c.QueuePos} detached={c.Has(CallFlags.Detached)}");
+                }
+
+                if (c.QueuePos >= 0 && !c.Has(CallFlags.Targeted))
+                {
+                    inHeaps++;
+                    var heap = _skills[c.Skill].Queue[c.Priority];
+                    if (c.QueuePos >= heap.Count || heap[c.QueuePos].Id != slot)
+                    {
+                        problems.Add($"call {id} is not where it thinks in its queue");
+                    }
+                }
+            }
+            else if (c.QueuePos >= 0)
+            {
+                problems.Add($"call {id} is {c.State} but still in a queue");
+            }
+
+            var due = CallDue(in c);
+            if ((due != long.MaxValue) != (c.TimerPos >= 0) || (c.TimerPos >= 0 && c.TimerDueMs != due))
+            {
+                problems.Add($"call {id} ({c.State}, flags {c.Flags}) should be due at {due} but its timer is at {c.TimerDueMs} (pos {c.TimerPos})");
+            }
+        }
+
+        if (live != _calls.Live)
+        {
+            problems.Add($"index has {live} calls, table {_calls.Live}");
+        }
+
+        if (inHeaps != queuedInHeaps)
+        {
+            problems.Add($"queues hold {queuedInHeaps} calls, {inHeaps} calls think they are queued");
+        }
+
+        for (var s = 0; s < _skills.Length; s++)
+        {
+            if (waiting[s] != _skills[s].Waiting)
+            {
+                problems.Add($"skill {_skills[s].Definition.Name} counts {_skills[s].Waiting} waiting, {waiting[s]} are");
+            }
+        }
+
+        if (!Totals.Conserved || Totals.Waiting != waiting.Sum())
+        {
+            problems.Add($"totals do not conserve: {Totals}");
+        }
+
+        return problems;
+    }
+}

@@ -1,0 +1,445 @@
+using System.Numerics;
+using Acd.Core.Domain;
+
+namespace Acd.Core.Routing;
+
+/// <summary>
+/// Matching. The router keeps one invariant: no available agent is eligible for any waiting call. It is restored
+/// at the two moments it can break:
+/// <list type="bullet">
+/// <item>an agent becomes available: it takes, among the calls it is eligible for, the one with the highest
+/// (effective) priority, then the earliest place in line; with none it joins the pools of its skills;</item>
+/// <item>a call becomes routable (arrival, requeue, an overflow step, the end of a targeted wait): it goes to an
+/// agent of its own skill chosen by that skill's strategy; with none available, to the agents of its fired overflow
+/// steps in step order, each step's pool choosing by its own skill's strategy; with none it waits.</item>
+/// </list>
+/// A call waiting for one agent (transfer, ownership) is eligible for that agent only.
+/// </summary>
+public sealed partial class Router
+{
+    private const int NotComputed = -2;
+
+    /// <summary>The available agent a call of <paramref name="skill"/> first enqueued at <paramref name="firstEnqueueMs"/> goes to; -1 if none.</summary>
+    private int FindAgent(int skill, long firstEnqueueMs, int targetAgent)
+    {
+        if (targetAgent >= 0)
+        {
+            return _agents.Items[targetAgent].InPool ? targetAgent : -1;
+        }
+
+        var s = _skills[skill];
+        var agent = s.PickAgent(1);
+        if (agent >= 0)
+        {
+            return agent;
+        }
+
+        var waited = _now - firstEnqueueMs;
+        foreach (var step in s.Steps)
+        {
+            if (waited < StepDelay(step.AfterMs))
+            {
+                break;
+            }
+
+            agent = _skills[step.Skill].PickAgent(step.MinLevel);
+            if (agent >= 0)
+            {
+                return agent;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The waiting call agent <paramref name="a"/> takes: highest effective priority, then earliest place; -1 if none.</summary>
+    private int BestCallFor(Agent a)
+    {
+        var bestSlot = -1;
+        var bestPriority = -1;
+        var bestSeq = long.MaxValue;
+
+        if (a.Personal is { Count: > 0 } personal)
+        {
+            ref readonly var top = ref personal.Top;
+            bestPriority = 9 - (int)top.K1;
+            bestSeq = top.K2;
+            bestSlot = top.Id;
+        }
+
+        foreach (var source in a.Sources)
+        {
+            var s = _skills[source.Skill];
+            var mask = s.QueueMask;
+            if (mask == 0)
+            {
+                continue;
+            }
+
+            if (source.IsHome)
+            {
+                var p = 31 - BitOperations.LeadingZeroCount((uint)mask);
+                ref readonly var head = ref s.Queue[p].Top;
+                if (p > bestPriority || (p == bestPriority && head.K2 < bestSeq))
+                {
+                    bestPriority = p;
+                    bestSeq = head.K2;
+                    bestSlot = head.Id;
+                }
+
+                continue;
+            }
+
+            // An overflow source: within a priority the queue is in first-enqueue order, so if its head has not
+            // waited long enough, nobody behind it has.
+            var latest = _now - StepDelay(source.DelayMs);
+            if (source.Priority < 0)
+            {
+                while (mask != 0)
+                {
+                    var p = 31 - BitOperations.LeadingZeroCount((uint)mask);
+                    mask &= ~(1 << p);
+                    ref readonly var head = ref s.Queue[p].Top;
+                    if (head.K1 > latest)
+                    {
+                        continue;
+                    }
+
+                    if (p > bestPriority || (p == bestPriority && head.K2 < bestSeq))
+                    {
+                        bestPriority = p;
+                        bestSeq = head.K2;
+                        bestSlot = head.Id;
+                    }
+
+                    break;
+                }
+            }
+            else
+            {
+                while (mask != 0)
+                {
+                    var p = BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    ref readonly var head = ref s.Queue[p].Top;
+                    if (head.K1 <= latest && (source.Priority > bestPriority || (source.Priority == bestPriority && head.K2 < bestSeq)))
+                    {
+                        bestPriority = source.Priority;
+                        bestSeq = head.K2;
+                        bestSlot = head.Id;
+                    }
+                }
+            }
+        }
+
+        return bestSlot;
+    }
+
+    /// <summary>An agent has just entered Ready: it takes its best call, or joins its pools.</summary>
+    private void BecomeAvailable(Agent a)
+    {
+        a.ReadySeq = ++_readySeq;
+        var slot = BestCallFor(a);
+        if (slot >= 0)
+        {
+            Assign(a, slot);
+        }
+        else
+        {
+            AddToPool(a);
+        }
+    }
+
+    private void AddToPool(Agent a)
+    {
+        var skills = a.Skills;
+        for (var i = 0; i < skills.Length; i++)
+        {
+            var s = _skills[skills[i].Skill];
+            s.PoolKey(a, out var k1, out var k2);
+            var level = skills[i].Level;
+            s.Pool[level].Push(k1, k2, (a.Index << 5) | i);
+            s.PoolMask |= 1 << level;
+        }
+
+        a.InPool = true;
+    }
+
+    private void RemoveFromPool(Agent a)
+    {
+        foreach (var m in a.Skills)
+        {
+            var s = _skills[m.Skill];
+            var heap = s.Pool[m.Level];
+            heap.RemoveAt(m.PoolPos);
+            if (heap.Count == 0)
+            {
+                s.PoolMask &= ~(1 << m.Level);
+            }
+        }
+
+        a.InPool = false;
+    }
+
+    /// <summary>Puts a waiting call into its queue (its skill's, or its target agent's).</summary>
+    private void Enqueue(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        if (c.Has(CallFlags.Targeted))
+        {
+            var target = _agents.Items[c.TargetAgent];
+            target.Personal ??= new IndexedHeap<CallQueueIndex>(new CallQueueIndex(_calls), 4);
+            target.Personal.Push(9 - c.Priority, c.Seq, slot);
+            return;
+        }
+
+        var s = _skills[c.Skill];
+        s.Queue[c.Priority].Push(c.FirstEnqueueMs, c.Seq, slot);
+        s.QueueMask |= 1 << c.Priority;
+    }
+
+    /// <summary>Takes a call out of whichever queue holds it (no-op if none).</summary>
+    private void Dequeue(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        var pos = c.QueuePos;
+        if (pos < 0)
+        {
+            return;
+        }
+
+        if (c.Has(CallFlags.Targeted))
+        {
+            _agents.Items[c.TargetAgent].Personal!.RemoveAt(pos);
+            return;
+        }
+
+        var s = _skills[c.Skill];
+        var heap = s.Queue[c.Priority];
+        heap.RemoveAt(pos);
+        if (heap.Count == 0)
+        {
+            s.QueueMask &= ~(1 << c.Priority);
+        }
+    }
+
+    /// <summary>Gives call <paramref name="slot"/> to agent <paramref name="a"/>: the agent rings (Reserved) or, for a SIP hand-off, talks.</summary>
+    private void Assign(Agent a, int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        if (c.State == CallState.Queued)
+        {
+            Dequeue(slot);
+            _skills[c.Skill].Waiting--;
+            _waiting--;
+            c.Flags &= ~CallFlags.Targeted;
+            c.TargetAgent = -1;
+        }
+
+        if (a.InPool)
+        {
+            RemoveFromPool(a);
+        }
+
+        a.Call = slot;
+        a.CallsHandled++;
+        c.Agent = a.Index;
+        c.RoutedMs = _now;
+        c.AuxDueMs = _now + _config.RingTimeoutMs;
+        var handoff = c.Has(CallFlags.Handoff);
+        if (handoff)
+        {
+            c.State = CallState.Talking;
+            c.Flags |= CallFlags.AnswerPending;
+            c.AnsweredMs = _now;
+            _talking++;
+        }
+        else
+        {
+            c.State = CallState.Offered;
+            _ringing++;
+        }
+
+        Emit(new RoutingEvent
+        {
+            Kind = EventKind.CallRouted,
+            CallId = c.Id,
+            Caller = c.Caller,
+            AgentId = a.Id,
+            Contact = a.Contact,
+            Skill = _skills[c.Skill].Definition.Name,
+            Priority = c.Priority,
+            WaitMs = _now - c.FirstEnqueueMs,
+            Handoff = handoff,
+            Owner = c.Owner,
+        });
+        ChangeState(a, handoff ? AgentState.Talking : AgentState.Reserved, null);
+        ScheduleCall(slot);
+    }
+
+    /// <summary>A call in state Queued (counted as waiting) that sits in no queue, or in its skill queue: route it now or keep it waiting.</summary>
+    private bool RouteOrHold(int slot, int agentHint = NotComputed)
+    {
+        ref var c = ref _calls.Records[slot];
+        var agent = agentHint != NotComputed ? agentHint : FindAgent(c.Skill, c.FirstEnqueueMs, c.Has(CallFlags.Targeted) ? c.TargetAgent : -1);
+        if (agent >= 0)
+        {
+            Assign(_agents.Items[agent], slot);
+            return true;
+        }
+
+        if (c.QueuePos < 0)
+        {
+            Enqueue(slot);
+        }
+
+        ScheduleCall(slot);
+        return false;
+    }
+
+    /// <summary>A call comes (back) into waiting: arrival, ring-no-answer, transfer, resume. Routes it or queues it with a CallQueued event.</summary>
+    private CommandResult EnterWaiting(int slot, bool counted = false, int agentHint = NotComputed)
+    {
+        ref var c = ref _calls.Records[slot];
+        var s = _skills[c.Skill];
+        if (!counted)
+        {
+            c.State = CallState.Queued;
+            s.Waiting++;
+            _waiting++;
+        }
+
+        if (_now >= c.MaxWaitDueMs)
+        {
+            TimeOutCall(slot);
+            return CommandResult.Ok;
+        }
+
+        CatchUpSteps(ref c);
+        if (RouteOrHold(slot, agentHint))
+        {
+            var a = _agents.Items[_calls.Records[slot].Agent];
+            return new CommandResult { Outcome = OfferOutcome.Routed, AgentId = a.Id, Contact = a.Contact, Skill = s.Definition.Name };
+        }
+
+        c = ref _calls.Records[slot];
+        var position = PositionOf(slot);
+        var estimate = EstimateWait(s, position);
+        Emit(new RoutingEvent
+        {
+            Kind = EventKind.CallQueued,
+            CallId = c.Id,
+            Caller = c.Caller,
+            Skill = s.Definition.Name,
+            Priority = c.Priority,
+            Position = position,
+            EstimatedWaitMs = estimate,
+            WaitMs = _now - c.FirstEnqueueMs,
+            AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null,
+            Owner = c.Owner,
+        });
+        return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
+    }
+
+    /// <summary>Position of a waiting call in its queue (1 = next): higher priorities, then earlier places, are ahead.</summary>
+    private int PositionOf(int slot)
+    {
+        ref readonly var c = ref _calls.Records[slot];
+        var ahead = 0;
+        if (c.Has(CallFlags.Targeted))
+        {
+            var personal = _agents.Items[c.TargetAgent].Personal!;
+            var mine = personal[c.QueuePos];
+            for (var i = 0; i < personal.Count; i++)
+            {
+                if (personal[i].Before(mine))
+                {
+                    ahead++;
+                }
+            }
+
+            return ahead + 1;
+        }
+
+        var s = _skills[c.Skill];
+        for (var p = c.Priority + 1; p < SkillRuntime.Priorities; p++)
+        {
+            ahead += s.Queue[p].Count;
+        }
+
+        var level = s.Queue[c.Priority];
+        if (c.Seq == _callSeq)
+        {
+            ahead += level.Count - 1;
+        }
+        else
+        {
+            for (var i = 0; i < level.Count; i++)
+            {
+                if (level[i].K2 < c.Seq)
+                {
+                    ahead++;
+                }
+            }
+        }
+
+        return ahead + 1;
+    }
+
+    /// <summary>Estimated wait: position × average handle time ÷ agents working the skill (at least one).</summary>
+    private long EstimateWait(SkillRuntime s, int position)
+    {
+        var aht = s.Stats.Handled > 0 ? s.Stats.AverageHandleTimeMs : _config.DefaultHandleTimeMs;
+        var working = s.AgentsByState[(int)AgentState.Ready] + s.AgentsByState[(int)AgentState.Reserved]
+            + s.AgentsByState[(int)AgentState.Talking] + s.AgentsByState[(int)AgentState.WrapUp];
+        return position * aht / Math.Max(1, working);
+    }
+
+    /// <summary>Whether any agent who could ever take a call of this skill is logged in (its own, or through an overflow step).</summary>
+    private bool HasStaff(SkillRuntime s)
+    {
+        if (s.StaffedAtLeast(1) > 0)
+        {
+            return true;
+        }
+
+        foreach (var step in s.Steps)
+        {
+            if (_skills[step.Skill].StaffedAtLeast(step.MinLevel) > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The queues an agent may take calls from: its skills, then the first overflow step of each other skill that reaches it.</summary>
+    private Source[] ComputeSources(Agent a)
+    {
+        var list = new List<Source>();
+        foreach (var m in a.Skills)
+        {
+            list.Add(new Source(m.Skill, 0, -1));
+        }
+
+        foreach (var s in _skills)
+        {
+            if (a.LevelIn(s.Index) > 0)
+            {
+                continue;
+            }
+
+            foreach (var step in s.Steps)
+            {
+                if (a.LevelIn(step.Skill) >= step.MinLevel)
+                {
+                    list.Add(new Source(s.Index, step.AfterMs, step.Priority));
+                    break;
+                }
+            }
+        }
+
+        return [.. list];
+    }
+}

@@ -1,0 +1,303 @@
+using Acd.Core.Configuration;
+using Acd.Core.Domain;
+
+namespace Acd.Core.Routing;
+
+/// <summary>Call counts of a domain; they conserve: Offered = Rejected + Abandoned + TimedOut + Ended + Waiting + Ringing + Talking.</summary>
+/// <param name="Offered">Calls that arrived.</param>
+/// <param name="Rejected">Refused at arrival.</param>
+/// <param name="Abandoned">Caller hung up before an agent.</param>
+/// <param name="TimedOut">Ended by the maximum wait.</param>
+/// <param name="Ended">Ended after talking.</param>
+/// <param name="Waiting">Waiting now.</param>
+/// <param name="Ringing">Offered to an agent now (Reserved).</param>
+/// <param name="Talking">Connected now.</param>
+public readonly record struct RouterTotals(long Offered, long Rejected, long Abandoned, long TimedOut, long Ended, long Waiting, long Ringing, long Talking)
+{
+    /// <summary>Whether the counts conserve.</summary>
+    public bool Conserved => Offered == Rejected + Abandoned + TimedOut + Ended + Waiting + Ringing + Talking;
+}
+
+/// <summary>
+/// The routing state machine of one domain (SPEC section 3). Single-threaded by design: one writer (the
+/// RoutingEngine) owns it. Deterministic: the same configuration and the same sequence of
+/// (time, command) give the same events and the same state, which is what journal replay relies on.
+/// Time only comes in through <see cref="Execute"/> and <see cref="AdvanceTo"/>; it never goes backwards.
+/// </summary>
+public sealed partial class Router
+{
+    private const long CallTimerBase = 1L << 40;
+    private const long DayMs = 86_400_000;
+
+    private readonly DomainConfig _config;
+    private readonly SkillRuntime[] _skills;
+    private readonly AgentTable _agents;
+    private readonly CallTable _calls;
+    private readonly Dictionary<string, int> _callIndex;
+    private readonly IndexedHeap<TimerIndex> _timers;
+    private List<RoutingEvent> _events = [];
+    private long _now;
+    private long _eventSeq;
+    private long _callSeq;
+    private long _readySeq;
+    private long _nextDayMs;
+    private readonly double _overflowScale = 1.0;
+
+    private long _offered;
+    private long _rejected;
+    private long _abandoned;
+    private long _timedOut;
+    private long _ended;
+    private long _waiting;
+    private long _ringing;
+    private long _talking;
+
+    /// <summary>Creates a domain with its roster, every agent logged out.</summary>
+    public Router(DomainConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+        _calls = new CallTable(1024);
+        _agents = new AgentTable(config.Roster.Count);
+        _skills = new SkillRuntime[config.Skills.Count];
+        for (var i = 0; i < _skills.Length; i++)
+        {
+            _skills[i] = new SkillRuntime(config.Skills[i], _calls, _agents);
+        }
+
+        _callIndex = new Dictionary<string, int>(1024, StringComparer.Ordinal);
+        _timers = new IndexedHeap<TimerIndex>(new TimerIndex(_calls, _agents), 1024);
+        foreach (var definition in config.Roster)
+        {
+            AddAgent(definition);
+        }
+    }
+
+    /// <summary>The domain's configuration.</summary>
+    public DomainConfig Config => _config;
+
+    /// <summary>The router's clock (Unix milliseconds): the latest time it was given.</summary>
+    public long Now => _now;
+
+    /// <summary>Sequence number of the last event emitted.</summary>
+    public long LastEventSequence => _eventSeq;
+
+    /// <summary>Due time of the earliest pending timer, or <see cref="long.MaxValue"/>.</summary>
+    public long NextTimerDueMs => _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue;
+
+    /// <summary>Pending timers (ring, wrap-up, overflow, max wait, grace...).</summary>
+    public int PendingTimers => _timers.Count;
+
+    /// <summary>Live calls (waiting, ringing, talking).</summary>
+    public int LiveCalls => _calls.Live;
+
+    /// <summary>Agents known (roster and logged-in extras).</summary>
+    public int AgentCount => _agents.Count;
+
+    /// <summary>Call counts.</summary>
+    public RouterTotals Totals => new(_offered, _rejected, _abandoned, _timedOut, _ended, _waiting, _ringing, _talking);
+
+    /// <summary>
+    /// Applies one command at <paramref name="nowMs"/>: first fires every timer due by then, in order of due time
+    /// (agents before calls, then by agent order or place in line), then the command. Events go to <paramref name="events"/>.
+    /// </summary>
+    public CommandResult Execute(Command command, long nowMs, List<RoutingEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(events);
+        _events = events;
+        Advance(nowMs);
+        return command.Kind switch
+        {
+            CommandKind.Tick => CommandResult.Ok,
+            CommandKind.LoginRoster => LoginRoster(),
+            CommandKind.Offer => Offer((OfferCall)command),
+            CommandKind.Answered => Answered(((CallCommand)command).CallId),
+            CommandKind.NoAnswer => NoAnswer(((CallCommand)command).CallId),
+            CommandKind.End => End((CallCommand)command),
+            CommandKind.Abandon => Abandon(((CallCommand)command).CallId),
+            CommandKind.Transfer => Transfer((TransferCall)command),
+            CommandKind.Detach => Detach(((CallCommand)command).CallId),
+            CommandKind.Login => Login((LoginAgent)command),
+            CommandKind.Logout => Logout(((AgentCommand)command).AgentId),
+            CommandKind.SetState => SetState((AgentCommand)command),
+            CommandKind.EndWrapUp => EndWrapUp(((AgentCommand)command).AgentId),
+            CommandKind.ExtendWrapUp => ExtendWrapUp((AgentCommand)command),
+            CommandKind.Query => Query((QueryCommand)command),
+            _ => new CommandResult(ResultCode.InvalidArgument, $"unknown command {command.Kind}"),
+        };
+    }
+
+    /// <summary>Advances the clock to <paramref name="nowMs"/>, firing due timers.</summary>
+    public void AdvanceTo(long nowMs, List<RoutingEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        _events = events;
+        Advance(nowMs);
+    }
+
+    private static CommandResult Fail(ResultCode code, string message) => new(code, message);
+
+    private void Advance(long nowMs)
+    {
+        if (nowMs < _now)
+        {
+            nowMs = _now;
+        }
+
+        while (_timers.Count > 0 && _timers.Top.K1 <= nowMs)
+        {
+            var timer = _timers.Pop();
+            SetClock(timer.K1);
+            if (timer.Id >= 0)
+            {
+                FireCallTimer(timer.Id);
+            }
+            else
+            {
+                FireAgentTimer(_agents.Items[~timer.Id]);
+            }
+        }
+
+        SetClock(nowMs);
+    }
+
+    private void SetClock(long t)
+    {
+        if (t > _now)
+        {
+            _now = t;
+        }
+
+        if (_now >= _nextDayMs)
+        {
+            if (_nextDayMs != 0)
+            {
+                foreach (var s in _skills)
+                {
+                    s.Stats.ResetDay();
+                }
+            }
+
+            var local = _now + _config.UtcOffsetMs;
+            var day = local >= 0 ? local / DayMs : ((local + 1) / DayMs) - 1;
+            _nextDayMs = ((day + 1) * DayMs) - _config.UtcOffsetMs;
+        }
+    }
+
+    private void Emit(RoutingEvent e) => _events.Add(e with { Sequence = ++_eventSeq, TimeMs = _now });
+
+    private long StepDelay(long afterMs) => _overflowScale == 1.0 ? afterMs : (long)(afterMs * _overflowScale);
+
+    // ---- timers -------------------------------------------------------------------------------------------
+
+    private long CallDue(in CallRecord c)
+    {
+        switch (c.State)
+        {
+            case CallState.Queued:
+                if (c.Has(CallFlags.Detached))
+                {
+                    return c.AuxDueMs;
+                }
+
+                if (c.Has(CallFlags.Targeted))
+                {
+                    return Math.Min(c.MaxWaitDueMs, c.AuxDueMs);
+                }
+
+                var steps = _skills[c.Skill].Steps;
+                return c.StepsFired < steps.Length
+                    ? Math.Min(c.MaxWaitDueMs, c.FirstEnqueueMs + StepDelay(steps[c.StepsFired].AfterMs))
+                    : c.MaxWaitDueMs;
+            case CallState.Offered:
+                return c.AuxDueMs;
+            case CallState.Talking:
+                return c.Has(CallFlags.AnswerPending) ? c.AuxDueMs : long.MaxValue;
+            default:
+                return long.MaxValue;
+        }
+    }
+
+    private void ScheduleCall(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        var due = CallDue(in c);
+        if (c.TimerPos >= 0)
+        {
+            if (c.TimerDueMs == due)
+            {
+                return;
+            }
+
+            _timers.RemoveAt(c.TimerPos);
+        }
+
+        c.TimerDueMs = due;
+        if (due != long.MaxValue)
+        {
+            _timers.Push(due, CallTimerBase + c.Seq, slot);
+        }
+    }
+
+    private void ScheduleAgent(Agent a)
+    {
+        if (a.TimerPos >= 0)
+        {
+            _timers.RemoveAt(a.TimerPos);
+        }
+
+        if (a.State == AgentState.WrapUp)
+        {
+            _timers.Push(a.WrapDueMs, a.Index, ~a.Index);
+        }
+    }
+
+    private void FireCallTimer(int slot)
+    {
+        ref var c = ref _calls.Records[slot];
+        switch (c.State)
+        {
+            case CallState.Queued when c.Has(CallFlags.Detached):
+                AbandonCall(slot, "disconnected");
+                break;
+            case CallState.Queued when _now >= c.MaxWaitDueMs:
+                TimeOutCall(slot);
+                break;
+            case CallState.Queued when c.Has(CallFlags.Targeted):
+                Untarget(slot);
+                RouteOrHold(slot);
+                break;
+            case CallState.Queued:
+                CatchUpSteps(ref c);
+                RouteOrHold(slot);
+                break;
+            case CallState.Offered:
+                RingNoAnswer(slot);
+                break;
+            case CallState.Talking when c.Has(CallFlags.AnswerPending):
+                ConfirmAnswer(slot);
+                break;
+        }
+    }
+
+    private void FireAgentTimer(Agent a)
+    {
+        if (a.State == AgentState.WrapUp && _now >= a.WrapDueMs)
+        {
+            FinishWrap(a);
+            ChangeState(a, AgentState.Ready, null);
+            BecomeAvailable(a);
+        }
+    }
+
+    private void CatchUpSteps(ref CallRecord c)
+    {
+        var steps = _skills[c.Skill].Steps;
+        var waited = _now - c.FirstEnqueueMs;
+        while (c.StepsFired < steps.Length && waited >= StepDelay(steps[c.StepsFired].AfterMs))
+        {
+            c.StepsFired++;
+        }
+    }
+}

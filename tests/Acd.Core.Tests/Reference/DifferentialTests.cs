@@ -1,0 +1,105 @@
+using Acd.Core.Routing;
+using Acd.Core.Tests.Support;
+
+namespace Acd.Core.Tests.Reference;
+
+/// <summary>
+/// The real router and the reference router, fed the same seeded random sequences of commands and clock readings,
+/// must give the same results and emit identical event streams; both must keep their invariants after every command.
+/// </summary>
+public sealed class DifferentialTests
+{
+    public const int CommandsPerSeed = 100_000;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Real_and_reference_routers_agree_on_every_event(int seed)
+    {
+        var config = CommandGenerator.Centre();
+        var real = new RealRouterModel(config);
+        var reference = new ReferenceRouter(config);
+        var generator = new CommandGenerator(seed, config, reference);
+        var realEvents = new List<RoutingEvent>();
+        var referenceEvents = new List<RoutingEvent>();
+        var kinds = new Dictionary<EventKind, int>();
+
+        for (var i = 0; i < CommandsPerSeed; i++)
+        {
+            var command = generator.Next();
+            realEvents.Clear();
+            referenceEvents.Clear();
+            var r1 = real.Execute(command, generator.Now, realEvents);
+            var r2 = reference.Execute(command, generator.Now, referenceEvents);
+
+            if (r1 with { Message = null, Data = null } != r2 with { Message = null, Data = null } || !realEvents.SequenceEqual(referenceEvents))
+            {
+                Assert.Fail($"seed {seed}, command {i} ({Describe(command)}) at {generator.Now}:\n real {r1}\n  ref {r2}\n" +
+                    $" real events:\n   {string.Join("\n   ", realEvents)}\n ref events:\n   {string.Join("\n   ", referenceEvents)}");
+            }
+
+            var problems = real.Router.CheckInvariants();
+            Assert.True(problems.Count == 0, $"seed {seed}, command {i} ({Describe(command)}): {string.Join("; ", problems)}");
+            Assert.Equal(reference.Totals, real.Totals);
+            if (i % 16 == 0)
+            {
+                var violations = reference.InvariantViolations().ToList();
+                Assert.True(violations.Count == 0, $"seed {seed}, command {i}: {string.Join("; ", violations)}");
+            }
+
+            if (i % 997 == 0)
+            {
+                CompareSnapshots(real, reference, config);
+            }
+
+            foreach (var e in realEvents)
+            {
+                kinds[e.Kind] = kinds.GetValueOrDefault(e.Kind) + 1;
+            }
+        }
+
+        // The stream must have exercised every kind of event, or the comparison proves little.
+        Console.WriteLine($"seed {seed}: {string.Join(", ", kinds.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}");
+        foreach (var kind in Enum.GetValues<EventKind>())
+        {
+            Assert.True(kinds.GetValueOrDefault(kind) > 10, $"seed {seed}: only {kinds.GetValueOrDefault(kind)} {kind} events");
+        }
+    }
+
+    private static void CompareSnapshots(RealRouterModel real, ReferenceRouter reference, Acd.Core.Configuration.DomainConfig config)
+    {
+        foreach (var a in reference.Agents)
+        {
+            var x = real.GetAgent(a.Id)!;
+            var y = reference.GetAgent(a.Id)!;
+            Assert.Equal(y with { Skills = x.Skills }, x);
+            Assert.Equal(y.Skills.OrderBy(k => k.Key), x.Skills.OrderBy(k => k.Key));
+        }
+
+        foreach (var c in reference.Calls)
+        {
+            Assert.Equal(reference.GetCall(c.Id), real.GetCall(c.Id));
+        }
+
+        foreach (var s in config.Skills)
+        {
+            var x = real.GetQueue(s.Name)!;
+            var y = reference.GetQueue(s.Name)!;
+            Assert.Equal(y with { AgentsByState = x.AgentsByState }, x);
+            Assert.Equal(y.AgentsByState, x.AgentsByState);
+        }
+    }
+
+    private static string Describe(Command c) => c switch
+    {
+        OfferCall o => $"Offer {o.CallId} skill={o.Skill} prio={o.Priority} mode={o.Mode}",
+        CallCommand cc => $"{cc.Kind} {cc.CallId}",
+        TransferCall t => $"Transfer {t.CallId} skill={t.ToSkill} agent={t.ToAgent}",
+        LoginAgent l => $"Login {l.AgentId} {l.InitialState} refresh={l.Refresh} skills={(l.Skills is null ? "-" : string.Join(",", l.Skills))}",
+        AgentCommand ac => $"{ac.Kind} {ac.AgentId} {ac.State} {ac.Reason} {ac.Seconds}",
+        _ => c.Kind.ToString(),
+    };
+}
