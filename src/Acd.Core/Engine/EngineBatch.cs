@@ -40,7 +40,7 @@ public sealed class EngineBatch
     public int Count => _entries.Count;
 
     /// <summary>All events of the batch in order.</summary>
-    public List<RoutingEvent> Events { get; } = new(1024);
+    public EventBuffer Events { get; } = new(1024);
 
     /// <summary>Gives the batch back to the engine.</summary>
     public void Release()

@@ -158,7 +158,7 @@ internal readonly struct TimerIndex(CallTable calls, AgentTable agents) : IHeapI
     {
         if (id >= 0)
         {
-            calls.Records[id].TimerPos = position;
+            calls.TimerPos[id] = position;
         }
         else
         {

@@ -21,9 +21,10 @@ internal struct HeapEntry
 }
 
 /// <summary>
-/// A binary min-heap over (K1, K2) whose entries know their position (through <typeparamref name="TIndex"/>,
+/// A 4-ary min-heap over (K1, K2) whose entries know their position (through <typeparamref name="TIndex"/>,
 /// a struct so the JIT specialises the calls), giving O(1) peek, O(log n) push, pop and removal of any entry,
-/// and no allocation once grown.
+/// and no allocation once grown. Four children per node halve the depth of a binary heap; the four sit in one or
+/// two cache lines, so a sift touches about half as many lines.
 /// </summary>
 internal sealed class IndexedHeap<TIndex>
     where TIndex : struct, IHeapIndex
@@ -91,7 +92,7 @@ internal sealed class IndexedHeap<TIndex>
         var items = _items;
         while (position > 0)
         {
-            var parent = (position - 1) >> 1;
+            var parent = (position - 1) >> 2;
             if (!entry.Before(items[parent]))
             {
                 break;
@@ -112,15 +113,20 @@ internal sealed class IndexedHeap<TIndex>
         var count = Count;
         while (true)
         {
-            var child = (position << 1) + 1;
-            if (child >= count)
+            var first = (position << 2) + 1;
+            if (first >= count)
             {
                 break;
             }
 
-            if (child + 1 < count && items[child + 1].Before(items[child]))
+            var child = first;
+            var last = Math.Min(first + 4, count);
+            for (var c = first + 1; c < last; c++)
             {
-                child++;
+                if (items[c].Before(items[child]))
+                {
+                    child = c;
+                }
             }
 
             if (!items[child].Before(entry))

@@ -57,7 +57,13 @@ public sealed partial class Router
         a.State = to;
         a.Reason = to == AgentState.NotReady ? reason ?? DefaultNotReadyReason : null;
         a.StateSinceMs = _now;
-        Emit(new RoutingEvent { Kind = EventKind.AgentStateChanged, AgentId = a.Id, FromState = from, ToState = to, Reason = a.Reason });
+        {
+            ref var e = ref Emit(EventKind.AgentStateChanged);
+            e.AgentId = a.Id;
+            e.FromState = from;
+            e.ToState = to;
+            e.Reason = a.Reason;
+        }
     }
 
     private CommandResult LoginRoster()

@@ -35,7 +35,8 @@ public sealed partial class Router
             return Fail(ResultCode.InvalidArgument, $"caller, service number, language and IVR digits are at most {MaxFieldLength} characters");
         }
 
-        if (_callIndex.TryGetValue(cmd.CallId, out var existing))
+        var existing = _callIndex.Find(cmd.CallId, out var hash);
+        if (existing >= 0)
         {
             return cmd.Mode == OfferMode.Sip
                 ? Reoffer(existing, cmd)
@@ -56,22 +57,23 @@ public sealed partial class Router
         var priority = cmd.Priority >= 0 ? cmd.Priority : s.Definition.DefaultPriority;
         _offered++;
         s.Stats.OnOffered(transfer: false);
-        Emit(new RoutingEvent { Kind = EventKind.CallOffered, CallId = cmd.CallId, Caller = cmd.Caller, Skill = s.Definition.Name, Priority = priority, Owner = cmd.Owner });
-
-        if (_calls.Live >= _config.MaxLiveCalls)
         {
-            return Reject(cmd, s, priority, RejectReason.Capacity);
+            ref var e = ref Emit(EventKind.CallOffered);
+            e.CallId = cmd.CallId;
+            e.Caller = cmd.Caller;
+            e.Skill = s.Definition.Name;
+            e.Priority = priority;
+            e.Owner = cmd.Owner;
         }
 
-        if (!HasStaff(s))
+        var agent = -1;
+        var refusal = _calls.Live >= _config.MaxLiveCalls ? RejectReason.Capacity
+            : !HasStaff(s) ? RejectReason.NoAgents
+            : (agent = FindAgent(skillIndex, _now, -1)) < 0 && s.Waiting >= s.Definition.MaxQueueLength ? RejectReason.QueueFull
+            : RejectReason.None;
+        if (refusal != RejectReason.None)
         {
-            return Reject(cmd, s, priority, RejectReason.NoAgents);
-        }
-
-        var agent = FindAgent(skillIndex, _now, -1);
-        if (agent < 0 && s.Waiting >= s.Definition.MaxQueueLength)
-        {
-            return Reject(cmd, s, priority, RejectReason.QueueFull);
+            return Reject(cmd, s, priority, refusal);
         }
 
         var slot = _calls.Allocate();
@@ -87,13 +89,11 @@ public sealed partial class Router
         c.Skill = skillIndex;
         c.Agent = -1;
         c.TargetAgent = -1;
-        c.QueuePos = -1;
-        c.TimerPos = -1;
         c.TimerDueMs = long.MaxValue;
         c.Priority = (byte)priority;
         c.Vip = (byte)cmd.Vip;
         c.Flags = cmd.Mode == OfferMode.Sip ? CallFlags.Handoff : CallFlags.None;
-        _callIndex.Add(cmd.CallId, slot);
+        _callIndex.Add(hash, slot);
         return EnterWaiting(slot, counted: false, agentHint: agent);
     }
 
@@ -106,7 +106,13 @@ public sealed partial class Router
         {
             case CallState.Queued when c.Has(CallFlags.Detached):
                 c.Flags &= ~CallFlags.Detached;
-                Emit(new RoutingEvent { Kind = EventKind.CallResumed, CallId = c.Id, Caller = c.Caller, Skill = _skills[c.Skill].Definition.Name, Owner = c.Owner });
+                {
+                    ref var e = ref Emit(EventKind.CallResumed);
+                    e.CallId = c.Id;
+                    e.Caller = c.Caller;
+                    e.Skill = _skills[c.Skill].Definition.Name;
+                    e.Owner = c.Owner;
+                }
                 return EnterWaiting(slot, counted: true);
             case CallState.Queued:
                 return Requeued(slot);
@@ -125,19 +131,18 @@ public sealed partial class Router
         var s = _skills[c.Skill];
         var position = PositionOf(slot);
         var estimate = EstimateWait(s, position);
-        Emit(new RoutingEvent
         {
-            Kind = EventKind.CallQueued,
-            CallId = c.Id,
-            Caller = c.Caller,
-            Skill = s.Definition.Name,
-            Priority = c.Priority,
-            Position = position,
-            EstimatedWaitMs = estimate,
-            WaitMs = _now - c.FirstEnqueueMs,
-            AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null,
-            Owner = c.Owner,
-        });
+            ref var e = ref Emit(EventKind.CallQueued);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.Skill = s.Definition.Name;
+            e.Priority = c.Priority;
+            e.Position = position;
+            e.EstimatedWaitMs = estimate;
+            e.WaitMs = _now - c.FirstEnqueueMs;
+            e.AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null;
+            e.Owner = c.Owner;
+        }
         return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
     }
 
@@ -145,7 +150,15 @@ public sealed partial class Router
     {
         _rejected++;
         s.Stats.OnRejected();
-        Emit(new RoutingEvent { Kind = EventKind.CallRejected, CallId = cmd.CallId, Caller = cmd.Caller, Skill = s.Definition.Name, Priority = priority, RejectReason = reason, Owner = cmd.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallRejected);
+            e.CallId = cmd.CallId;
+            e.Caller = cmd.Caller;
+            e.Skill = s.Definition.Name;
+            e.Priority = priority;
+            e.RejectReason = reason;
+            e.Owner = cmd.Owner;
+        }
         return new CommandResult
         {
             Code = reason == RejectReason.QueueFull || reason == RejectReason.Capacity ? ResultCode.ResourceExhausted : ResultCode.Ok,
@@ -161,7 +174,7 @@ public sealed partial class Router
         };
     }
 
-    private bool TryFindCall(string callId, out int slot) => _callIndex.TryGetValue(callId, out slot);
+    private bool TryFindCall(string callId, out int slot) => (slot = _callIndex.Find(callId)) >= 0;
 
     private static CommandResult UnknownCall(string callId) => Fail(ResultCode.NotFound, $"unknown call '{callId}'");
 
@@ -192,7 +205,15 @@ public sealed partial class Router
         var s = _skills[c.Skill];
         var wait = _now - c.FirstEnqueueMs;
         s.Stats.OnAnswered(_now, wait);
-        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = s.Definition.Name, WaitMs = wait, Owner = c.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallAnswered);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.AgentId = a.Id;
+            e.Skill = s.Definition.Name;
+            e.WaitMs = wait;
+            e.Owner = c.Owner;
+        }
         ChangeState(a, AgentState.Talking, null);
         ScheduleCall(slot);
         return CommandResult.Ok;
@@ -206,7 +227,15 @@ public sealed partial class Router
         var s = _skills[c.Skill];
         var wait = c.RoutedMs - c.FirstEnqueueMs;
         s.Stats.OnAnswered(_now, wait);
-        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = _agents.Items[c.Agent].Id, Skill = s.Definition.Name, WaitMs = wait, Owner = c.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallAnswered);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.AgentId = _agents.Items[c.Agent].Id;
+            e.Skill = s.Definition.Name;
+            e.WaitMs = wait;
+            e.Owner = c.Owner;
+        }
         ScheduleCall(slot);
     }
 
@@ -246,7 +275,14 @@ public sealed partial class Router
         a.Call = -1;
         var s = _skills[c.Skill];
         s.Stats.OnRingNoAnswer();
-        Emit(new RoutingEvent { Kind = EventKind.CallRingNoAnswer, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = s.Definition.Name, Owner = c.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallRingNoAnswer);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.AgentId = a.Id;
+            e.Skill = s.Definition.Name;
+            e.Owner = c.Owner;
+        }
         ChangeState(a, AgentState.NotReady, "rona");
         return EnterWaiting(slot);
     }
@@ -278,7 +314,15 @@ public sealed partial class Router
         s.Stats.OnTalkEnded(_now - c.AnsweredMs);
         _talking--;
         _ended++;
-        Emit(new RoutingEvent { Kind = EventKind.CallEnded, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = s.Definition.Name, WaitMs = _now - c.AnsweredMs, Owner = c.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallEnded);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.AgentId = a.Id;
+            e.Skill = s.Definition.Name;
+            e.WaitMs = _now - c.AnsweredMs;
+            e.Owner = c.Owner;
+        }
         a.Call = -1;
         Release(slot);
         StartWrap(a, skill);
@@ -329,7 +373,15 @@ public sealed partial class Router
         var wait = _now - c.FirstEnqueueMs;
         s.Stats.OnAbandoned(_now, wait);
         _abandoned++;
-        Emit(new RoutingEvent { Kind = EventKind.CallAbandoned, CallId = c.Id, Caller = c.Caller, Skill = s.Definition.Name, WaitMs = wait, Reason = reason, Owner = c.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallAbandoned);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.Skill = s.Definition.Name;
+            e.WaitMs = wait;
+            e.Reason = reason;
+            e.Owner = c.Owner;
+        }
         Release(slot);
     }
 
@@ -342,16 +394,24 @@ public sealed partial class Router
         _waiting--;
         s.Stats.OnTimedOut(_now);
         _timedOut++;
-        Emit(new RoutingEvent { Kind = EventKind.CallTimedOut, CallId = c.Id, Caller = c.Caller, Skill = s.Definition.Name, WaitMs = _now - c.FirstEnqueueMs, Owner = c.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallTimedOut);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.Skill = s.Definition.Name;
+            e.WaitMs = _now - c.FirstEnqueueMs;
+            e.Owner = c.Owner;
+        }
         Release(slot);
     }
 
     private void Release(int slot)
     {
         ref var c = ref _calls.Records[slot];
-        if (c.TimerPos >= 0)
+        var timerPos = _calls.TimerPos[slot];
+        if (timerPos >= 0)
         {
-            _timers.RemoveAt(c.TimerPos);
+            _timers.RemoveAt(timerPos);
         }
 
         _callIndex.Remove(c.Id);
@@ -417,7 +477,15 @@ public sealed partial class Router
         _skills[previous].Stats.OnTalkEnded(_now - c.AnsweredMs);
         _talking--;
         var s = _skills[skill];
-        Emit(new RoutingEvent { Kind = EventKind.CallTransferred, CallId = c.Id, Caller = c.Caller, AgentId = from.Id, Skill = s.Definition.Name, Reason = target?.Id, Owner = c.Owner });
+        {
+            ref var e = ref Emit(EventKind.CallTransferred);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.AgentId = from.Id;
+            e.Skill = s.Definition.Name;
+            e.Reason = target?.Id;
+            e.Owner = c.Owner;
+        }
         from.Call = -1;
         c.Agent = -1;
         c.Skill = skill;
@@ -454,7 +522,12 @@ public sealed partial class Router
         c.TargetAgent = -1;
         c.Owner = null;
         c.AuxDueMs = _now + _config.DetachGraceMs;
-        Emit(new RoutingEvent { Kind = EventKind.CallDetached, CallId = c.Id, Caller = c.Caller, Skill = _skills[c.Skill].Definition.Name });
+        {
+            ref var e = ref Emit(EventKind.CallDetached);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.Skill = _skills[c.Skill].Definition.Name;
+        }
         if (_config.DetachGraceMs == 0)
         {
             AbandonCall(slot, "disconnected");

@@ -80,13 +80,19 @@ public sealed partial class Router
 
         var live = 0;
         var inHeaps = 0;
-        foreach (var (id, slot) in _callIndex)
+        for (var slot = 0; slot < _calls.Records.Length; slot++)
         {
-            live++;
             ref readonly var c = ref _calls.Records[slot];
-            if (!string.Equals(c.Id, id, StringComparison.Ordinal))
+            if (c.Id is null)
             {
-                problems.Add($"index maps {id} to slot holding {c.Id}");
+                continue;
+            }
+
+            live++;
+            var id = c.Id;
+            if (_callIndex.Find(id) != slot)
+            {
+                problems.Add($"index does not map {id} to its slot {slot}");
             }
 
             var assigned = c.State is CallState.Offered or CallState.Talking;
@@ -99,34 +105,33 @@ public sealed partial class Router
             {
                 waiting[c.Skill]++;
                 var shouldBeQueued = !c.Has(CallFlags.Detached);
-                if (shouldBeQueued != (c.QueuePos >= 0))
+                if (shouldBeQueued != (_calls.QueuePos[slot] != -1))
                 {
-                    problems.Add($"call {id} queued={c.QueuePos} detached={c.Has(CallFlags.Detached)}");
+                    problems.Add($"call {id} queued={_calls.QueuePos[slot]} detached={c.Has(CallFlags.Detached)}");
                 }
 
-                if (c.QueuePos >= 0 && !c.Has(CallFlags.Targeted))
+                if (_calls.QueuePos[slot] != -1 && !c.Has(CallFlags.Targeted))
                 {
                     inHeaps++;
-                    var heap = _skills[c.Skill].Queue[c.Priority];
-                    if (c.QueuePos >= heap.Count || heap[c.QueuePos].Id != slot)
+                    if (!_skills[c.Skill].Queue[c.Priority].Holds(slot))
                     {
                         problems.Add($"call {id} is not where it thinks in its queue");
                     }
                 }
             }
-            else if (c.QueuePos >= 0)
+            else if (_calls.QueuePos[slot] != -1)
             {
                 problems.Add($"call {id} is {c.State} but still in a queue");
             }
 
             var due = CallDue(in c);
-            if ((due != long.MaxValue) != (c.TimerPos >= 0) || (c.TimerPos >= 0 && c.TimerDueMs != due))
+            if ((due != long.MaxValue) != (_calls.TimerPos[slot] >= 0) || (_calls.TimerPos[slot] >= 0 && c.TimerDueMs != due))
             {
-                problems.Add($"call {id} ({c.State}, flags {c.Flags}) should be due at {due} but its timer is at {c.TimerDueMs} (pos {c.TimerPos})");
+                problems.Add($"call {id} ({c.State}, flags {c.Flags}) should be due at {due} but its timer is at {c.TimerDueMs} (pos {_calls.TimerPos[slot]})");
             }
         }
 
-        if (live != _calls.Live)
+        if (live != _calls.Live || live != _callIndex.Count)
         {
             problems.Add($"index has {live} calls, table {_calls.Live}");
         }

@@ -79,12 +79,12 @@ public sealed partial class Router
             if (source.IsHome)
             {
                 var p = 31 - BitOperations.LeadingZeroCount((uint)mask);
-                ref readonly var head = ref s.Queue[p].Top;
-                if (p > bestPriority || (p == bestPriority && head.K2 < bestSeq))
+                var head = s.Queue[p].Head;
+                if (p > bestPriority || (p == bestPriority && head.Seq < bestSeq))
                 {
                     bestPriority = p;
-                    bestSeq = head.K2;
-                    bestSlot = head.Id;
+                    bestSeq = head.Seq;
+                    bestSlot = head.Slot;
                 }
 
                 continue;
@@ -99,17 +99,17 @@ public sealed partial class Router
                 {
                     var p = 31 - BitOperations.LeadingZeroCount((uint)mask);
                     mask &= ~(1 << p);
-                    ref readonly var head = ref s.Queue[p].Top;
-                    if (head.K1 > latest)
+                    var head = s.Queue[p].Head;
+                    if (head.FirstEnqueueMs > latest)
                     {
                         continue;
                     }
 
-                    if (p > bestPriority || (p == bestPriority && head.K2 < bestSeq))
+                    if (p > bestPriority || (p == bestPriority && head.Seq < bestSeq))
                     {
                         bestPriority = p;
-                        bestSeq = head.K2;
-                        bestSlot = head.Id;
+                        bestSeq = head.Seq;
+                        bestSlot = head.Slot;
                     }
 
                     break;
@@ -121,12 +121,12 @@ public sealed partial class Router
                 {
                     var p = BitOperations.TrailingZeroCount(mask);
                     mask &= mask - 1;
-                    ref readonly var head = ref s.Queue[p].Top;
-                    if (head.K1 <= latest && (source.Priority > bestPriority || (source.Priority == bestPriority && head.K2 < bestSeq)))
+                    var head = s.Queue[p].Head;
+                    if (head.FirstEnqueueMs <= latest && (source.Priority > bestPriority || (source.Priority == bestPriority && head.Seq < bestSeq)))
                     {
                         bestPriority = source.Priority;
-                        bestSeq = head.K2;
-                        bestSlot = head.Id;
+                        bestSeq = head.Seq;
+                        bestSlot = head.Slot;
                     }
                 }
             }
@@ -202,8 +202,8 @@ public sealed partial class Router
     private void Dequeue(int slot)
     {
         ref var c = ref _calls.Records[slot];
-        var pos = c.QueuePos;
-        if (pos < 0)
+        var pos = _calls.QueuePos[slot];
+        if (pos == -1)
         {
             return;
         }
@@ -215,9 +215,9 @@ public sealed partial class Router
         }
 
         var s = _skills[c.Skill];
-        var heap = s.Queue[c.Priority];
-        heap.RemoveAt(pos);
-        if (heap.Count == 0)
+        var queue = s.Queue[c.Priority];
+        queue.Remove(slot);
+        if (queue.Count == 0)
         {
             s.QueueMask &= ~(1 << c.Priority);
         }
@@ -260,19 +260,18 @@ public sealed partial class Router
             _ringing++;
         }
 
-        Emit(new RoutingEvent
         {
-            Kind = EventKind.CallRouted,
-            CallId = c.Id,
-            Caller = c.Caller,
-            AgentId = a.Id,
-            Contact = a.Contact,
-            Skill = _skills[c.Skill].Definition.Name,
-            Priority = c.Priority,
-            WaitMs = _now - c.FirstEnqueueMs,
-            Handoff = handoff,
-            Owner = c.Owner,
-        });
+            ref var e = ref Emit(EventKind.CallRouted);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.AgentId = a.Id;
+            e.Contact = a.Contact;
+            e.Skill = _skills[c.Skill].Definition.Name;
+            e.Priority = c.Priority;
+            e.WaitMs = _now - c.FirstEnqueueMs;
+            e.Handoff = handoff;
+            e.Owner = c.Owner;
+        }
         ChangeState(a, handoff ? AgentState.Talking : AgentState.Reserved, null);
         ScheduleCall(slot);
     }
@@ -288,7 +287,7 @@ public sealed partial class Router
             return true;
         }
 
-        if (c.QueuePos < 0)
+        if (_calls.QueuePos[slot] == -1)
         {
             Enqueue(slot);
         }
@@ -325,19 +324,18 @@ public sealed partial class Router
         c = ref _calls.Records[slot];
         var position = PositionOf(slot);
         var estimate = EstimateWait(s, position);
-        Emit(new RoutingEvent
         {
-            Kind = EventKind.CallQueued,
-            CallId = c.Id,
-            Caller = c.Caller,
-            Skill = s.Definition.Name,
-            Priority = c.Priority,
-            Position = position,
-            EstimatedWaitMs = estimate,
-            WaitMs = _now - c.FirstEnqueueMs,
-            AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null,
-            Owner = c.Owner,
-        });
+            ref var e = ref Emit(EventKind.CallQueued);
+            e.CallId = c.Id;
+            e.Caller = c.Caller;
+            e.Skill = s.Definition.Name;
+            e.Priority = c.Priority;
+            e.Position = position;
+            e.EstimatedWaitMs = estimate;
+            e.WaitMs = _now - c.FirstEnqueueMs;
+            e.AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null;
+            e.Owner = c.Owner;
+        }
         return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
     }
 
@@ -349,7 +347,7 @@ public sealed partial class Router
         if (c.Has(CallFlags.Targeted))
         {
             var personal = _agents.Items[c.TargetAgent].Personal!;
-            var mine = personal[c.QueuePos];
+            var mine = personal[_calls.QueuePos[slot]];
             for (var i = 0; i < personal.Count; i++)
             {
                 if (personal[i].Before(mine))
@@ -368,20 +366,7 @@ public sealed partial class Router
         }
 
         var level = s.Queue[c.Priority];
-        if (c.Seq == _callSeq)
-        {
-            ahead += level.Count - 1;
-        }
-        else
-        {
-            for (var i = 0; i < level.Count; i++)
-            {
-                if (level[i].K2 < c.Seq)
-                {
-                    ahead++;
-                }
-            }
-        }
+        ahead += c.Seq == _callSeq ? level.Count - 1 : level.CountBefore(c.Seq);
 
         return ahead + 1;
     }

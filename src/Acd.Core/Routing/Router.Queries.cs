@@ -33,7 +33,7 @@ public sealed partial class Router
         }
 
         ref readonly var c = ref _calls.Records[slot];
-        var position = c.State == CallState.Queued && c.QueuePos >= 0 ? PositionOf(slot) : 0;
+        var position = c.State == CallState.Queued && _calls.QueuePos[slot] != -1 ? PositionOf(slot) : 0;
         return new CallSnapshot(
             c.Id,
             c.Caller,
@@ -120,7 +120,7 @@ public sealed partial class Router
         {
             var p = System.Numerics.BitOperations.TrailingZeroCount(mask);
             mask &= mask - 1;
-            oldest = Math.Min(oldest, s.Queue[p].Top.K1);
+            oldest = Math.Min(oldest, s.Queue[p].Head.FirstEnqueueMs);
         }
 
         return oldest == long.MaxValue ? 0 : _now - oldest;

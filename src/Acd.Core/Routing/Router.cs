@@ -33,9 +33,9 @@ public sealed partial class Router
     private readonly SkillRuntime[] _skills;
     private readonly AgentTable _agents;
     private readonly CallTable _calls;
-    private readonly Dictionary<string, int> _callIndex;
+    private readonly CallIndex _callIndex;
     private readonly IndexedHeap<TimerIndex> _timers;
-    private List<RoutingEvent> _events = [];
+    private EventBuffer _events = new(4);
     private long _now;
     private long _eventSeq;
     private long _callSeq;
@@ -65,7 +65,7 @@ public sealed partial class Router
             _skills[i] = new SkillRuntime(config.Skills[i], _calls, _agents);
         }
 
-        _callIndex = new Dictionary<string, int>(1024, StringComparer.Ordinal);
+        _callIndex = new CallIndex(_calls, 1024);
         _timers = new IndexedHeap<TimerIndex>(new TimerIndex(_calls, _agents), 1024);
         foreach (var definition in config.Roster)
         {
@@ -101,7 +101,7 @@ public sealed partial class Router
     /// Applies one command at <paramref name="nowMs"/>: first fires every timer due by then, in order of due time
     /// (agents before calls, then by agent order or place in line), then the command. Events go to <paramref name="events"/>.
     /// </summary>
-    public CommandResult Execute(Command command, long nowMs, List<RoutingEvent> events)
+    public CommandResult Execute(Command command, long nowMs, EventBuffer events)
     {
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(events);
@@ -129,7 +129,7 @@ public sealed partial class Router
     }
 
     /// <summary>Advances the clock to <paramref name="nowMs"/>, firing due timers.</summary>
-    public void AdvanceTo(long nowMs, List<RoutingEvent> events)
+    public void AdvanceTo(long nowMs, EventBuffer events)
     {
         ArgumentNullException.ThrowIfNull(events);
         _events = events;
@@ -185,7 +185,15 @@ public sealed partial class Router
         }
     }
 
-    private void Emit(RoutingEvent e) => _events.Add(e with { Sequence = ++_eventSeq, TimeMs = _now });
+    /// <summary>A new event, numbered and timed, to be filled in place.</summary>
+    private ref RoutingEvent Emit(EventKind kind)
+    {
+        ref var e = ref _events.Add();
+        e.Sequence = ++_eventSeq;
+        e.TimeMs = _now;
+        e.Kind = kind;
+        return ref e;
+    }
 
     private long StepDelay(long afterMs) => _overflowScale == 1.0 ? afterMs : (long)(afterMs * _overflowScale);
 
@@ -223,14 +231,15 @@ public sealed partial class Router
     {
         ref var c = ref _calls.Records[slot];
         var due = CallDue(in c);
-        if (c.TimerPos >= 0)
+        var pos = _calls.TimerPos[slot];
+        if (pos >= 0)
         {
             if (c.TimerDueMs == due)
             {
                 return;
             }
 
-            _timers.RemoveAt(c.TimerPos);
+            _timers.RemoveAt(pos);
         }
 
         c.TimerDueMs = due;

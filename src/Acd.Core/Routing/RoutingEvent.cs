@@ -52,58 +52,58 @@ public enum EventKind : byte
 public record struct RoutingEvent
 {
     /// <summary>Domain-wide sequence number, from 1.</summary>
-    public long Sequence { get; init; }
+    public long Sequence { get; set; }
 
     /// <summary>When it happened (Unix milliseconds; a timer's event carries the timer's due time).</summary>
-    public long TimeMs { get; init; }
+    public long TimeMs { get; set; }
 
     /// <summary>What happened.</summary>
-    public EventKind Kind { get; init; }
+    public EventKind Kind { get; set; }
 
     /// <summary>The call.</summary>
-    public string? CallId { get; init; }
+    public string? CallId { get; set; }
 
     /// <summary>The caller number.</summary>
-    public string? Caller { get; init; }
+    public string? Caller { get; set; }
 
     /// <summary>The agent.</summary>
-    public string? AgentId { get; init; }
+    public string? AgentId { get; set; }
 
     /// <summary>The call's skill (or the agent's, for none).</summary>
-    public string? Skill { get; init; }
+    public string? Skill { get; set; }
 
     /// <summary>Agent state before.</summary>
-    public AgentState FromState { get; init; }
+    public AgentState FromState { get; set; }
 
     /// <summary>Agent state after.</summary>
-    public AgentState ToState { get; init; }
+    public AgentState ToState { get; set; }
 
     /// <summary>Not-ready reason, abandon reason, transfer target...</summary>
-    public string? Reason { get; init; }
+    public string? Reason { get; set; }
 
     /// <summary>Queue position (1 = next).</summary>
-    public int Position { get; init; }
+    public int Position { get; set; }
 
     /// <summary>Milliseconds the call has waited since its first enqueue.</summary>
-    public long WaitMs { get; init; }
+    public long WaitMs { get; set; }
 
     /// <summary>Estimated remaining wait in milliseconds.</summary>
-    public long EstimatedWaitMs { get; init; }
+    public long EstimatedWaitMs { get; set; }
 
     /// <summary>The agent's contact URI.</summary>
-    public string? Contact { get; init; }
+    public string? Contact { get; set; }
 
     /// <summary>The call's priority.</summary>
-    public int Priority { get; init; }
+    public int Priority { get; set; }
 
     /// <summary>Why the call was refused.</summary>
-    public RejectReason RejectReason { get; init; }
+    public RejectReason RejectReason { get; set; }
 
     /// <summary>Routed with SIP hand-off semantics.</summary>
-    public bool Handoff { get; init; }
+    public bool Handoff { get; set; }
 
     /// <summary>Who receives the call's answers (SIP transaction); never journaled or compared.</summary>
-    public object? Owner { get; init; }
+    public object? Owner { get; set; }
 }
 
 /// <summary>The answer to one command.</summary>

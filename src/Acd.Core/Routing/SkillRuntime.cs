@@ -20,10 +20,10 @@ internal sealed class SkillRuntime
         Index = definition.Index;
         Strategy = definition.Strategy;
         Steps = [.. definition.Overflow];
-        Queue = new IndexedHeap<CallQueueIndex>[Priorities];
+        Queue = new CallQueue[Priorities];
         for (var p = 0; p < Priorities; p++)
         {
-            Queue[p] = new IndexedHeap<CallQueueIndex>(new CallQueueIndex(calls), 16);
+            Queue[p] = new CallQueue(calls);
         }
 
         Pool = new IndexedHeap<AgentPoolIndex>[Levels];
@@ -43,8 +43,8 @@ internal sealed class SkillRuntime
 
     public OverflowStep[] Steps { get; }
 
-    /// <summary>Waiting calls in the queue proper, by priority (0..9).</summary>
-    public IndexedHeap<CallQueueIndex>[] Queue { get; }
+    /// <summary>Waiting calls in the queue proper, by priority (0..9), each in order of place.</summary>
+    public CallQueue[] Queue { get; }
 
     /// <summary>Bit p set when priority p has waiting calls.</summary>
     public int QueueMask { get; set; }
@@ -65,9 +65,6 @@ internal sealed class SkillRuntime
     public int[] StaffedByLevel { get; } = new int[Levels];
 
     public SkillStatistics Stats { get; }
-
-    public int Queued => Queue[0].Count + Queue[1].Count + Queue[2].Count + Queue[3].Count + Queue[4].Count
-        + Queue[5].Count + Queue[6].Count + Queue[7].Count + Queue[8].Count + Queue[9].Count;
 
     public int StaffedAtLeast(int minLevel)
     {

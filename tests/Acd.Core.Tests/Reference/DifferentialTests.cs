@@ -23,8 +23,8 @@ public sealed class DifferentialTests
         var real = new RealRouterModel(config);
         var reference = new ReferenceRouter(config);
         var generator = new CommandGenerator(seed, config, reference);
-        var realEvents = new List<RoutingEvent>();
-        var referenceEvents = new List<RoutingEvent>();
+        var realEvents = new EventBuffer();
+        var referenceEvents = new EventBuffer();
         var kinds = new Dictionary<EventKind, int>();
 
         for (var i = 0; i < CommandsPerSeed; i++)
@@ -35,10 +35,10 @@ public sealed class DifferentialTests
             var r1 = real.Execute(command, generator.Now, realEvents);
             var r2 = reference.Execute(command, generator.Now, referenceEvents);
 
-            if (r1 with { Message = null, Data = null } != r2 with { Message = null, Data = null } || !realEvents.SequenceEqual(referenceEvents))
+            if (r1 with { Message = null, Data = null } != r2 with { Message = null, Data = null } || !realEvents.Span.SequenceEqual(referenceEvents.Span))
             {
                 Assert.Fail($"seed {seed}, command {i} ({Describe(command)}) at {generator.Now}:\n real {r1}\n  ref {r2}\n" +
-                    $" real events:\n   {string.Join("\n   ", realEvents)}\n ref events:\n   {string.Join("\n   ", referenceEvents)}");
+                    $" real events:\n   {string.Join("\n   ", realEvents.ToArray())}\n ref events:\n   {string.Join("\n   ", referenceEvents.ToArray())}");
             }
 
             var problems = real.Router.CheckInvariants();

@@ -16,7 +16,7 @@ public sealed class ReferenceRouter : IRoutingModel
     private readonly List<RAgent> _agents = [];
     private readonly List<RCall> _calls = [];
     private readonly SkillStatistics[] _stats;
-    private List<RoutingEvent> _events = [];
+    private EventBuffer _events = new(4);
     private long _eventSeq;
     private long _callSeq;
     private long _readySeq;
@@ -47,7 +47,7 @@ public sealed class ReferenceRouter : IRoutingModel
 
     public IReadOnlyList<RCall> Calls => _calls;
 
-    public CommandResult Execute(Command command, long nowMs, List<RoutingEvent> events)
+    public CommandResult Execute(Command command, long nowMs, EventBuffer events)
     {
         _events = events;
         Advance(nowMs);
@@ -71,7 +71,7 @@ public sealed class ReferenceRouter : IRoutingModel
         };
     }
 
-    public void AdvanceTo(long nowMs, List<RoutingEvent> events)
+    public void AdvanceTo(long nowMs, EventBuffer events)
     {
         _events = events;
         Advance(nowMs);
@@ -317,7 +317,11 @@ public sealed class ReferenceRouter : IRoutingModel
         }
     }
 
-    private void Emit(RoutingEvent e) => _events.Add(e with { Sequence = ++_eventSeq, TimeMs = Now });
+    private void Emit(RoutingEvent e)
+    {
+        ref var slot = ref _events.Add();
+        slot = e with { Sequence = ++_eventSeq, TimeMs = Now };
+    }
 
     // ---- eligibility and choice ---------------------------------------------------------------------------------
 

@@ -13,8 +13,10 @@ public sealed class Harness
     {
         Model = model;
         Now = Start;
-        Model.AdvanceTo(Now, Events);
+        Model.AdvanceTo(Now, _buffer);
     }
+
+    private readonly EventBuffer _buffer = new();
 
     public IRoutingModel Model { get; }
 
@@ -32,7 +34,9 @@ public sealed class Harness
 
     public CommandResult Run(Command command)
     {
-        Last = Model.Execute(command, Now, Events);
+        _buffer.Clear();
+        Last = Model.Execute(command, Now, _buffer);
+        Events.AddRange(_buffer.ToArray());
         return Last;
     }
 
@@ -40,7 +44,9 @@ public sealed class Harness
     public void AtSecond(double seconds)
     {
         Now = At(seconds);
-        Model.AdvanceTo(Now, Events);
+        _buffer.Clear();
+        Model.AdvanceTo(Now, _buffer);
+        Events.AddRange(_buffer.ToArray());
     }
 
     public void Wait(double seconds) => AtSecond(Seconds + seconds);

@@ -15,9 +15,9 @@ public interface IRoutingModel
 
     RouterTotals Totals { get; }
 
-    CommandResult Execute(Command command, long nowMs, List<RoutingEvent> events);
+    CommandResult Execute(Command command, long nowMs, EventBuffer events);
 
-    void AdvanceTo(long nowMs, List<RoutingEvent> events);
+    void AdvanceTo(long nowMs, EventBuffer events);
 
     AgentSnapshot? GetAgent(string agentId);
 
@@ -37,9 +37,9 @@ public sealed class RealRouterModel(DomainConfig config) : IRoutingModel
 
     public RouterTotals Totals => Router.Totals;
 
-    public CommandResult Execute(Command command, long nowMs, List<RoutingEvent> events) => Router.Execute(command, nowMs, events);
+    public CommandResult Execute(Command command, long nowMs, EventBuffer events) => Router.Execute(command, nowMs, events);
 
-    public void AdvanceTo(long nowMs, List<RoutingEvent> events) => Router.AdvanceTo(nowMs, events);
+    public void AdvanceTo(long nowMs, EventBuffer events) => Router.AdvanceTo(nowMs, events);
 
     public AgentSnapshot? GetAgent(string agentId) => Router.GetAgent(agentId);
 

@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+
+namespace Acd.Core.Routing;
+
+/// <summary>
+/// A growable, reusable array of <see cref="RoutingEvent"/> that the router writes events into in place
+/// (no copies, and write barriers only for the references actually set).
+/// </summary>
+public sealed class EventBuffer
+{
+    private RoutingEvent[] _items;
+
+    /// <summary>Creates a buffer.</summary>
+    public EventBuffer(int capacity = 256)
+    {
+        _items = new RoutingEvent[Math.Max(capacity, 4)];
+    }
+
+    /// <summary>Events in the buffer.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The events.</summary>
+    public ReadOnlySpan<RoutingEvent> Span => _items.AsSpan(0, Count);
+
+    /// <summary>One event.</summary>
+    public ref readonly RoutingEvent this[int index]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+            return ref _items[index];
+        }
+    }
+
+    /// <summary>A cleared slot at the end, to be filled in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref RoutingEvent Add()
+    {
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        ref var e = ref _items[Count++];
+        e = default;
+        return ref e;
+    }
+
+    /// <summary>Empties the buffer and drops its references.</summary>
+    public void Clear()
+    {
+        Array.Clear(_items, 0, Count);
+        Count = 0;
+    }
+
+    /// <summary>A copy of the events (for tests and diagnostics).</summary>
+    public RoutingEvent[] ToArray() => Span.ToArray();
+
+    /// <summary>Enumerates the events by reference.</summary>
+    public ReadOnlySpan<RoutingEvent>.Enumerator GetEnumerator() => Span.GetEnumerator();
+}

@@ -1,0 +1,102 @@
+using Acd.Core.Configuration;
+using Acd.Host.Configuration;
+using Acd.Host.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Acd.Host;
+
+/// <summary>Builds and runs the daemon.</summary>
+public static partial class AcdProgram
+{
+    /// <summary>Exit code for a configuration that cannot be used.</summary>
+    public const int ConfigErrorExit = 2;
+
+    /// <summary>Runs until stopped (Ctrl+C, SIGTERM); returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync("acd: " + e.Message).ConfigureAwait(false);
+            return ConfigErrorExit;
+        }
+        catch (FileNotFoundException e)
+        {
+            await Console.Error.WriteLineAsync($"acd: --config: {e.Message}").ConfigureAwait(false);
+            return ConfigErrorExit;
+        }
+
+        await using (app.ConfigureAwait(false))
+        {
+            await app.RunAsync().ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Builds the daemon: configuration, services, endpoints. Throws <see cref="ConfigException"/> for a bad configuration.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Configuration.Sources.Clear();
+        ConfigLoader.AddSources(builder.Configuration, args);
+        customize?.Invoke(builder);
+
+        var settings = ConfigLoader.Load(builder.Configuration);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddConsole();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddJsonConsole(o =>
+        {
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            o.UseUtcTimestamp = true;
+        });
+        var formatter = builder.Configuration["Logging:Console:FormatterName"] is { Length: > 0 } name ? name : "simple";
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.FormatterName = formatter);
+        if (builder.Configuration["Logging:LogLevel:Default"] is null)
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        }
+
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<DomainDirectory>();
+        builder.Services.AddSingleton<EngineHost>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
+        builder.Services.AddSingleton<ListenerRegistry>();
+        builder.Services.AddHostedService<StartupReporter>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            var listeners = kestrel.ApplicationServices.GetRequiredService<ListenerRegistry>();
+            if (settings.Http is { } http)
+            {
+                kestrel.Listen(http, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listeners.Add("http", listen);
+                });
+            }
+        });
+
+        var app = builder.Build();
+        var engines = app.Services.GetRequiredService<EngineHost>();
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", () => engines.Ready ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        return app;
+    }
+}

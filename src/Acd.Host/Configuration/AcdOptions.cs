@@ -1,0 +1,48 @@
+using Acd.Core.Configuration;
+
+namespace Acd.Host.Configuration;
+
+/// <summary>
+/// The <c>Acd</c> configuration section. Its domain settings (skills, roster, timing) describe the single routing
+/// domain, unless <see cref="Domains"/> lists several; the rest is the daemon's own (listeners, data, limits).
+/// </summary>
+public sealed class AcdOptions : DomainOptions
+{
+    /// <summary>Several independent routing domains (provinces, tenants). Empty: the section itself is the one domain.</summary>
+    public IList<DomainOptions> Domains { get; set; } = new List<DomainOptions>();
+
+    /// <summary>Listen addresses.</summary>
+    public ListenOptions Listen { get; set; } = new();
+
+    /// <summary>Where the journal and snapshots live.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>The routing engine's queue and batching.</summary>
+    public EngineSettings Engine { get; set; } = new();
+}
+
+/// <summary>Listen addresses, each <c>ADDR:PORT</c>; port 0 picks a free port; an empty value turns the listener off.</summary>
+public sealed class ListenOptions
+{
+    /// <summary>SIP over TCP.</summary>
+    public string Sip { get; set; } = "127.0.0.1:5060";
+
+    /// <summary>gRPC over HTTP/2.</summary>
+    public string Grpc { get; set; } = "127.0.0.1:50051";
+
+    /// <summary>HTTP: metrics, health.</summary>
+    public string Http { get; set; } = "127.0.0.1:8080";
+}
+
+/// <summary>Engine tuning (see <see cref="Acd.Core.Engine.EngineOptions"/>).</summary>
+public sealed class EngineSettings
+{
+    /// <summary>Slots in each domain's command ring.</summary>
+    public int QueueCapacity { get; set; } = 65_536;
+
+    /// <summary>Most commands per batch.</summary>
+    public int MaxBatch { get; set; } = 1024;
+
+    /// <summary>Batches in flight (journal pipelining).</summary>
+    public int Batches { get; set; } = 4;
+}

@@ -1,0 +1,3 @@
+using Acd.Host;
+
+return await AcdProgram.RunAsync(args).ConfigureAwait(false);

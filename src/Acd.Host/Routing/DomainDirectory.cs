@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using Acd.Core.Engine;
+using Acd.Host.Configuration;
+
+namespace Acd.Host.Routing;
+
+/// <summary>
+/// The daemon's routing domains: by name, by agent work number (the roster, plus agents that logged in with their
+/// own skills), and the default one for requests that name none.
+/// </summary>
+public sealed class DomainDirectory : IAsyncDisposable
+{
+    private readonly Dictionary<string, DomainRuntime> _byName = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DomainRuntime> _byAgent = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a runtime per configured domain.</summary>
+    public DomainDirectory(AcdSettings settings, TimeProvider time, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var engineOptions = new EngineOptions
+        {
+            QueueCapacity = settings.Options.Engine.QueueCapacity,
+            MaxBatch = settings.Options.Engine.MaxBatch,
+            Batches = settings.Options.Engine.Batches,
+        };
+        var logger = loggers.CreateLogger<DomainRuntime>();
+        var all = new List<DomainRuntime>();
+        foreach (var config in settings.Domains)
+        {
+            var runtime = new DomainRuntime(config, time, engineOptions, logger);
+            all.Add(runtime);
+            _byName.Add(config.Name, runtime);
+            foreach (var agent in config.Roster)
+            {
+                _byAgent[agent.Id] = runtime;
+            }
+        }
+
+        All = all;
+        Default = all[0];
+    }
+
+    /// <summary>Every domain, in configuration order.</summary>
+    public IReadOnlyList<DomainRuntime> All { get; }
+
+    /// <summary>The first domain: for requests that name none.</summary>
+    public DomainRuntime Default { get; }
+
+    /// <summary>A domain by name; null when unknown. Null or empty names the default.</summary>
+    public DomainRuntime? Find(string? name) => string.IsNullOrEmpty(name) ? Default : _byName.GetValueOrDefault(name);
+
+    /// <summary>The domain an agent belongs to; unknown agents belong to the default domain (where they may log in with skills).</summary>
+    public DomainRuntime ForAgent(string agentId) => _byAgent.GetValueOrDefault(agentId) ?? Default;
+
+    /// <summary>Remembers the domain of an agent that logged in with its own skills.</summary>
+    public void RememberAgent(string agentId, DomainRuntime domain) => _byAgent.TryAdd(agentId, domain);
+
+    /// <summary>Total commands waiting in every engine.</summary>
+    public long Backlog => All.Sum(d => d.Engine.Backlog);
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var d in All)
+        {
+            await d.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>Starts the engines, logs in the roster's initial states on a fresh start, and stops the engines last.</summary>
+public sealed partial class EngineHost(DomainDirectory domains, AcdSettings settings, ILogger<EngineHost> logger) : IHostedService
+{
+    /// <summary>True once every domain has started and restored its state.</summary>
+    public bool Ready { get; private set; }
+
+    /// <inheritdoc/>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var d in domains.All)
+        {
+            d.Engine.Start();
+            var result = await d.Engine.ExecuteAsync(LoginRosterCommandInstance, cancellationToken).ConfigureAwait(false);
+            if (!result.IsOk)
+            {
+                throw new InvalidOperationException($"domain {d.Name}: roster login failed: {result.Message}");
+            }
+
+            var query = await d.Engine.ExecuteAsync(new Acd.Core.Routing.QueryCommand(Acd.Core.Routing.QueryKind.Agents), cancellationToken).ConfigureAwait(false);
+            var agents = (IReadOnlyList<Acd.Core.Routing.AgentSnapshot>)query.Data!;
+            LogDomain(
+                logger,
+                d.Name,
+                d.Config.Skills.Count,
+                string.Join(", ", d.Config.Skills.Select(s => s.Name)),
+                agents.Count,
+                agents.Count(a => a.State == Acd.Core.Domain.AgentState.Ready),
+                agents.Count(a => a.State == Acd.Core.Domain.AgentState.Standby),
+                agents.Count(a => a.State == Acd.Core.Domain.AgentState.LoggedOut),
+                settings.Source);
+        }
+
+        Ready = true;
+    }
+
+    /// <inheritdoc/>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Ready = false;
+        foreach (var d in domains.All)
+        {
+            await d.Engine.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly Acd.Core.Routing.LoginRosterCommand LoginRosterCommandInstance = Acd.Core.Routing.LoginRosterCommand.Instance;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Domain {Domain}: {SkillCount} skills ({Skills}); roster of {Agents} agents: {Ready} ready, {Standby} standby, {LoggedOut} logged out (from {Source})")]
+    private static partial void LogDomain(ILogger logger, string domain, int skillCount, string skills, int agents, int ready, int standby, int loggedOut, string source);
+}
