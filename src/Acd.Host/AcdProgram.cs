@@ -1,4 +1,5 @@
 using Acd.Core.Configuration;
+using Microsoft.AspNetCore.Connections;
 using Acd.Host.Configuration;
 using Acd.Host.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -76,13 +77,30 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<EngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         builder.Services.AddSingleton<ListenerRegistry>();
+        builder.Services.AddSingleton<Acd.Host.Sip.SipServer>();
+        builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Sip.SipServer>());
         builder.Services.AddHostedService<StartupReporter>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
+        builder.WebHost.UseSockets(o =>
+        {
+            // Bounded transport buffers: a peer that does not read (or floods) is held back, not buffered without end.
+            o.MaxReadBufferSize = 1024 * 1024;
+            o.MaxWriteBufferSize = 1024 * 1024;
+        });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             var listeners = kestrel.ApplicationServices.GetRequiredService<ListenerRegistry>();
+            if (settings.Sip is { } sip)
+            {
+                kestrel.Listen(sip, listen =>
+                {
+                    listen.UseConnectionHandler<Acd.Host.Sip.SipConnectionHandler>();
+                    listeners.Add("sip", listen);
+                });
+            }
+
             if (settings.Http is { } http)
             {
                 kestrel.Listen(http, listen =>

@@ -32,6 +32,9 @@ internal struct CallRecord
     public string? Language;
     public object? Owner;
 
+    /// <summary>The SIP connection the call came (or last came back) on; 0 for none.</summary>
+    public long Connection;
+
     /// <summary>The place in line: assigned at first enqueue, never reset (ring-no-answer and transfer keep it).</summary>
     public long Seq;
 

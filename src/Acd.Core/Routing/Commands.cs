@@ -29,8 +29,8 @@ public enum CommandKind : byte
     /// <summary>A talking agent transfers the call to a skill or an agent.</summary>
     Transfer = 7,
 
-    /// <summary>The SIP connection of a waiting call dropped: hold its place for the grace period.</summary>
-    Detach = 8,
+    /// <summary>A SIP connection dropped: its waiting calls are held at their places for the grace period.</summary>
+    DetachConnection = 8,
 
     /// <summary>An agent logs in.</summary>
     Login = 9,
@@ -117,8 +117,22 @@ public sealed class OfferCall : Command
     /// <summary>SIP hand-off semantics or API ring semantics.</summary>
     public OfferMode Mode { get; init; }
 
+    /// <summary>The SIP connection the call came on (0 for none); a dropped connection holds its calls.</summary>
+    public long Connection { get; init; }
+
     /// <summary>Who receives this call's answers later (a SIP transaction). Not journaled.</summary>
     public object? Owner { get; init; }
+}
+
+/// <summary>A SIP connection dropped: every call still waiting that came (or last came back) on it is held.</summary>
+/// <param name="connection">The connection id; 0 holds every waiting SIP call (after a restart).</param>
+public sealed class DetachConnection(long connection) : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.DetachConnection;
+
+    /// <summary>The connection.</summary>
+    public long Connection { get; } = connection;
 }
 
 /// <summary>A command about one call.</summary>
@@ -126,10 +140,10 @@ public sealed class CallCommand : Command
 {
     private readonly CommandKind _kind;
 
-    /// <summary>Creates a call command of kind Answered, NoAnswer, End, Abandon or Detach.</summary>
+    /// <summary>Creates a call command of kind Answered, NoAnswer, End or Abandon.</summary>
     public CallCommand(CommandKind kind, string callId)
     {
-        if (kind is not (CommandKind.Answered or CommandKind.NoAnswer or CommandKind.End or CommandKind.Abandon or CommandKind.Detach))
+        if (kind is not (CommandKind.Answered or CommandKind.NoAnswer or CommandKind.End or CommandKind.Abandon))
         {
             throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a call command");
         }

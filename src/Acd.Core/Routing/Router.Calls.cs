@@ -83,6 +83,7 @@ public sealed partial class Router
         c.ServiceNumber = cmd.ServiceNumber;
         c.Language = cmd.Language;
         c.Owner = cmd.Owner;
+        c.Connection = cmd.Connection;
         c.Seq = ++_callSeq;
         c.FirstEnqueueMs = _now;
         c.MaxWaitDueMs = _now + s.Definition.MaxWaitMs;
@@ -102,6 +103,7 @@ public sealed partial class Router
     {
         ref var c = ref _calls.Records[slot];
         c.Owner = cmd.Owner;
+        c.Connection = cmd.Connection;
         switch (c.State)
         {
             case CallState.Queued when c.Has(CallFlags.Detached):
@@ -504,20 +506,34 @@ public sealed partial class Router
         return CommandResult.Ok;
     }
 
-    private CommandResult Detach(string callId)
+    /// <summary>Holds every waiting SIP call of a dropped connection (0: of every connection), in place order.</summary>
+    private CommandResult DetachConnection(long connection)
     {
-        if (!TryFindCall(callId, out var slot))
+        var held = new List<(long Seq, int Slot)>();
+        var records = _calls.Records;
+        for (var slot = 0; slot < records.Length; slot++)
         {
-            return UnknownCall(callId);
+            ref readonly var c = ref records[slot];
+            if (c.Id is not null && c.State == CallState.Queued && c.Has(CallFlags.Handoff) && !c.Has(CallFlags.Detached)
+                && (connection == 0 || c.Connection == connection))
+            {
+                held.Add((c.Seq, slot));
+            }
         }
 
-        ref var c = ref _calls.Records[slot];
-        if (c.State != CallState.Queued || c.Has(CallFlags.Detached))
+        held.Sort();
+        foreach (var (_, slot) in held)
         {
-            return CommandResult.Ok;
+            Detach(slot);
         }
 
+        return CommandResult.Ok;
+    }
+
+    private void Detach(int slot)
+    {
         Dequeue(slot);
+        ref var c = ref _calls.Records[slot];
         c.Flags = (c.Flags & ~CallFlags.Targeted) | CallFlags.Detached;
         c.TargetAgent = -1;
         c.Owner = null;
@@ -528,6 +544,7 @@ public sealed partial class Router
             e.Caller = c.Caller;
             e.Skill = _skills[c.Skill].Definition.Name;
         }
+
         if (_config.DetachGraceMs == 0)
         {
             AbandonCall(slot, "disconnected");
@@ -536,8 +553,6 @@ public sealed partial class Router
         {
             ScheduleCall(slot);
         }
-
-        return CommandResult.Ok;
     }
 
     /// <summary>A call waiting for one agent stops doing so and joins its skill's queue (not yet routed).</summary>

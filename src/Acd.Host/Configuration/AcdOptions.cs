@@ -19,6 +19,40 @@ public sealed class AcdOptions : DomainOptions
 
     /// <summary>The routing engine's queue and batching.</summary>
     public EngineSettings Engine { get; set; } = new();
+
+    /// <summary>SIP port limits.</summary>
+    public SipSettings Sip { get; set; } = new();
+}
+
+/// <summary>Limits of the SIP port (see <see cref="Acd.Core.Sip.SipLimits"/> for what each guards against).</summary>
+public sealed class SipSettings
+{
+    /// <summary>Longest start line.</summary>
+    public int MaxStartLineBytes { get; set; } = 1024;
+
+    /// <summary>Longest header block.</summary>
+    public int MaxHeaderBytes { get; set; } = 8192;
+
+    /// <summary>Most header lines.</summary>
+    public int MaxHeaders { get; set; } = 64;
+
+    /// <summary>Largest body.</summary>
+    public int MaxBodyBytes { get; set; } = 16_384;
+
+    /// <summary>Idle connections are closed after this.</summary>
+    public int IdleTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Unread responses per connection before it is closed.</summary>
+    public int MaxPendingResponses { get; set; } = 65_536;
+
+    /// <summary>Most open connections.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Retry-After (seconds) on 480: no agent logged in.</summary>
+    public int RetryAfterNoAgentsSeconds { get; set; } = 60;
+
+    /// <summary>Retry-After (seconds) on 503: queue full or capacity.</summary>
+    public int RetryAfterBusySeconds { get; set; } = 10;
 }
 
 /// <summary>Listen addresses, each <c>ADDR:PORT</c>; port 0 picks a free port; an empty value turns the listener off.</summary>

@@ -1,14 +1,16 @@
 using System.Globalization;
 using System.Net;
 using Acd.Core.Configuration;
+using Acd.Core.Sip;
 
 namespace Acd.Host.Configuration;
 
 /// <summary>The daemon's validated settings: compiled domains and parsed listen addresses.</summary>
 public sealed class AcdSettings
 {
-    internal AcdSettings(AcdOptions options, IReadOnlyList<DomainConfig> domains, IPEndPoint? sip, IPEndPoint? grpc, IPEndPoint? http, string source)
+    internal AcdSettings(AcdOptions options, IReadOnlyList<DomainConfig> domains, IPEndPoint? sip, IPEndPoint? grpc, IPEndPoint? http, string source, SipLimits sipLimits)
     {
+        SipLimits = sipLimits;
         Options = options;
         Domains = domains;
         Sip = sip;
@@ -31,6 +33,9 @@ public sealed class AcdSettings
 
     /// <summary>HTTP listen address, or null when off.</summary>
     public IPEndPoint? Http { get; }
+
+    /// <summary>SIP port limits.</summary>
+    public SipLimits SipLimits { get; }
 
     /// <summary>Where the configuration came from (the embedded demo centre or a file).</summary>
     public string Source { get; }
@@ -155,13 +160,33 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Engine:QueueCapacity", options.Engine.QueueCapacity, 16, 1 << 24);
         CheckRange(errors, "Acd:Engine:MaxBatch", options.Engine.MaxBatch, 1, 65_536);
         CheckRange(errors, "Acd:Engine:Batches", options.Engine.Batches, 1, 64);
+        var sipOptions = options.Sip;
+        CheckRange(errors, "Acd:Sip:MaxStartLineBytes", sipOptions.MaxStartLineBytes, 32, 65_536);
+        CheckRange(errors, "Acd:Sip:MaxHeaderBytes", sipOptions.MaxHeaderBytes, 256, 1 << 20);
+        CheckRange(errors, "Acd:Sip:MaxHeaders", sipOptions.MaxHeaders, 8, 1024);
+        CheckRange(errors, "Acd:Sip:MaxBodyBytes", sipOptions.MaxBodyBytes, 0, 1 << 24);
+        CheckRange(errors, "Acd:Sip:IdleTimeoutSeconds", sipOptions.IdleTimeoutSeconds, 1, 86_400);
+        CheckRange(errors, "Acd:Sip:MaxPendingResponses", sipOptions.MaxPendingResponses, 16, 1 << 24);
+        CheckRange(errors, "Acd:Sip:MaxConnections", sipOptions.MaxConnections, 1, 1_000_000);
+        CheckRange(errors, "Acd:Sip:RetryAfterNoAgentsSeconds", sipOptions.RetryAfterNoAgentsSeconds, 0, 86_400);
+        CheckRange(errors, "Acd:Sip:RetryAfterBusySeconds", sipOptions.RetryAfterBusySeconds, 0, 86_400);
         if (errors.Count > 0)
         {
             throw new ConfigException(errors);
         }
 
         var source = configuration["Acd:ConfigFile"] is { Length: > 0 } f ? Path.GetFullPath(f) : "embedded demo centre";
-        return new AcdSettings(options, domains, sip, grpc, http, source);
+        var sipLimits = new SipLimits
+        {
+            MaxStartLineBytes = sipOptions.MaxStartLineBytes,
+            MaxHeaderBytes = sipOptions.MaxHeaderBytes,
+            MaxHeaders = sipOptions.MaxHeaders,
+            MaxBodyBytes = sipOptions.MaxBodyBytes,
+            IdleTimeoutSeconds = sipOptions.IdleTimeoutSeconds,
+            MaxPendingResponses = sipOptions.MaxPendingResponses,
+            MaxConnections = sipOptions.MaxConnections,
+        };
+        return new AcdSettings(options, domains, sip, grpc, http, source, sipLimits);
     }
 
     internal static void CheckRange(List<ConfigError> errors, string key, long value, long min, long max)

@@ -70,7 +70,7 @@ public sealed class DomainDirectory : IAsyncDisposable
 }
 
 /// <summary>Starts the engines, logs in the roster's initial states on a fresh start, and stops the engines last.</summary>
-public sealed partial class EngineHost(DomainDirectory domains, AcdSettings settings, ILogger<EngineHost> logger) : IHostedService
+public sealed partial class EngineHost(DomainDirectory domains, AcdSettings settings, IEnumerable<IBatchListener> listeners, ILogger<EngineHost> logger) : IHostedService
 {
     /// <summary>True once every domain has started and restored its state.</summary>
     public bool Ready { get; private set; }
@@ -80,6 +80,11 @@ public sealed partial class EngineHost(DomainDirectory domains, AcdSettings sett
     {
         foreach (var d in domains.All)
         {
+            foreach (var listener in listeners)
+            {
+                d.AddListener(listener);
+            }
+
             d.Engine.Start();
             var result = await d.Engine.ExecuteAsync(LoginRosterCommandInstance, cancellationToken).ConfigureAwait(false);
             if (!result.IsOk)

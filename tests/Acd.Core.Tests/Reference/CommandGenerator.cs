@@ -96,13 +96,13 @@ public sealed class CommandGenerator
         return roll switch
         {
             < 240 => NewOffer(),
-            < 280 => new OfferCall { CallId = PickCall(c => c.Handoff || c.Detached), Mode = OfferMode.Sip, Caller = "x" },
+            < 280 => new OfferCall { CallId = PickCall(c => c.Handoff || c.Detached), Mode = OfferMode.Sip, Caller = "x", Connection = 1 + _rng.Next(4) },
             < 400 => new CallCommand(CommandKind.Answered, PickCall(c => c.State == CallState.Offered || c.AnswerPending)),
             < 430 => new CallCommand(CommandKind.NoAnswer, PickCall(c => c.State is CallState.Offered or CallState.Talking)),
             < 550 => new CallCommand(CommandKind.End, PickCall(c => c.State == CallState.Talking)) { AbandonIfWaiting = _rng.Next(3) == 0 },
             < 610 => new CallCommand(CommandKind.Abandon, PickCall(c => c.State is CallState.Queued or CallState.Offered)),
             < 650 => Transfer(),
-            < 680 => new CallCommand(CommandKind.Detach, PickCall(c => c.State == CallState.Queued)),
+            < 680 => new DetachConnection(_rng.Next(40) == 0 ? 0 : 1 + _rng.Next(4)),
             < 760 => Login(),
             < 790 => new AgentCommand(CommandKind.Logout, PickAgent(a => a.State != AgentState.LoggedOut)),
             < 920 => SetState(),
@@ -135,13 +135,15 @@ public sealed class CommandGenerator
         }
 
         var skillRoll = _rng.Next(100);
+        var sip = _rng.Next(10) < 4;
         return new OfferCall
         {
             CallId = id,
             Caller = $"139{_rng.Next(1000):D4}",
             Skill = skillRoll < 10 ? null : skillRoll < 11 ? "nope" : _skills[_rng.Next(_skills.Length)],
             Priority = _rng.Next(3) == 0 ? _rng.Next(-1, 10) : -1,
-            Mode = _rng.Next(10) < 4 ? OfferMode.Sip : OfferMode.Api,
+            Mode = sip ? OfferMode.Sip : OfferMode.Api,
+            Connection = sip ? 1 + _rng.Next(4) : 0,
             Vip = _rng.Next(20) == 0 ? 1 : 0,
         };
     }

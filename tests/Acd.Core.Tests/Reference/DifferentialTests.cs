@@ -97,6 +97,7 @@ public sealed class DifferentialTests
     {
         OfferCall o => $"Offer {o.CallId} skill={o.Skill} prio={o.Priority} mode={o.Mode}",
         CallCommand cc => $"{cc.Kind} {cc.CallId}",
+        DetachConnection d => $"DetachConnection {d.Connection}",
         TransferCall t => $"Transfer {t.CallId} skill={t.ToSkill} agent={t.ToAgent}",
         LoginAgent l => $"Login {l.AgentId} {l.InitialState} refresh={l.Refresh} skills={(l.Skills is null ? "-" : string.Join(",", l.Skills))}",
         AgentCommand ac => $"{ac.Kind} {ac.AgentId} {ac.State} {ac.Reason} {ac.Seconds}",

@@ -60,7 +60,7 @@ public sealed class ReferenceRouter : IRoutingModel
             CallCommand { Kind: CommandKind.NoAnswer } c => NoAnswer(c.CallId),
             CallCommand { Kind: CommandKind.End } c => End(c),
             CallCommand { Kind: CommandKind.Abandon } c => Abandon(c.CallId),
-            CallCommand { Kind: CommandKind.Detach } c => Detach(c.CallId),
+            DetachConnection d => DetachConnection(d.Connection),
             TransferCall t => Transfer(t),
             LoginAgent l => Login(l),
             AgentCommand { Kind: CommandKind.Logout } a => Logout(a.AgentId),
@@ -575,6 +575,7 @@ public sealed class ReferenceRouter : IRoutingModel
             }
 
             existing.Owner = o.Owner;
+            existing.Connection = o.Connection;
             if (existing.State == CallState.Queued && existing.Detached)
             {
                 existing.Detached = false;
@@ -640,6 +641,7 @@ public sealed class ReferenceRouter : IRoutingModel
                 Priority = priority,
                 Vip = o.Vip,
                 Handoff = o.Mode == OfferMode.Sip,
+                Connection = o.Connection,
             };
             _calls.Add(call);
             return EnterWaiting(call);
@@ -863,27 +865,19 @@ public sealed class ReferenceRouter : IRoutingModel
         return CommandResult.Ok;
     }
 
-    private CommandResult Detach(string id)
+    private CommandResult DetachConnection(long connection)
     {
-        var c = FindCall(id);
-        if (c is null)
+        foreach (var c in _calls.Where(c => c.State == CallState.Queued && c.Handoff && !c.Detached && (connection == 0 || c.Connection == connection)).OrderBy(c => c.Seq).ToList())
         {
-            return Fail(ResultCode.NotFound);
-        }
-
-        if (c.State != CallState.Queued || c.Detached)
-        {
-            return CommandResult.Ok;
-        }
-
-        c.Detached = true;
-        c.Target = null;
-        c.Owner = null;
-        c.AuxDue = Now + Config.DetachGraceMs;
-        Emit(new RoutingEvent { Kind = EventKind.CallDetached, CallId = c.Id, Caller = c.Caller, Skill = SkillName(c.Skill) });
-        if (Config.DetachGraceMs == 0)
-        {
-            AbandonCall(c, "disconnected");
+            c.Detached = true;
+            c.Target = null;
+            c.Owner = null;
+            c.AuxDue = Now + Config.DetachGraceMs;
+            Emit(new RoutingEvent { Kind = EventKind.CallDetached, CallId = c.Id, Caller = c.Caller, Skill = SkillName(c.Skill) });
+            if (Config.DetachGraceMs == 0)
+            {
+                AbandonCall(c, "disconnected");
+            }
         }
 
         return CommandResult.Ok;
@@ -1180,6 +1174,8 @@ public sealed class ReferenceRouter : IRoutingModel
         public string? Language { get; init; }
 
         public object? Owner { get; set; }
+
+        public long Connection { get; set; }
 
         public long Seq { get; init; }
 

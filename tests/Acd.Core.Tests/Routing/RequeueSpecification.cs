@@ -231,17 +231,20 @@ public abstract partial class RoutingSpecification
     {
         var h = General("a1");
         h.Login("a1", AgentState.NotReady);
-        h.Offer("c1", mode: OfferMode.Sip);
+        h.Offer("c1", mode: OfferMode.Sip, connection: 7);
         h.Wait(1);
-        h.Offer("c2", mode: OfferMode.Sip);
-        h.Detach("c1");
+        h.Offer("c2", mode: OfferMode.Sip, connection: 8);
+        h.DetachConnection(7);
         Assert.True(h.Model.GetCall("c1")!.Detached);
         h.Ready("a1"); // c1 cannot be told: c2 goes first
         Assert.Equal("a1", h.AgentOf("c2"));
         h.Wait(10);
-        var r = h.Offer("c1", mode: OfferMode.Sip);
+        var r = h.Offer("c1", mode: OfferMode.Sip, connection: 9);
         Assert.Equal((OfferOutcome.Queued, 1), (r.Outcome, r.Position));
         Assert.Equal(EventKind.CallResumed, h.Events[^2].Kind);
+        var mark = h.Mark;
+        h.DetachConnection(7); // the old connection no longer owns it
+        Assert.Empty(h.Since(mark));
         Assert.Equal(2, h.Model.Totals.Offered);
     }
 
@@ -251,7 +254,7 @@ public abstract partial class RoutingSpecification
         var h = General("a1");
         h.Login("a1", AgentState.NotReady);
         h.Offer("c1", mode: OfferMode.Sip);
-        h.Detach("c1");
+        h.DetachConnection(0);
         h.AtSecond(30);
         var e = h.LastOf(EventKind.CallAbandoned);
         Assert.Equal(("c1", "disconnected", Harness.At(30)), (e.CallId, e.Reason, e.TimeMs));

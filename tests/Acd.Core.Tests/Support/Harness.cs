@@ -53,8 +53,8 @@ public sealed class Harness
 
     public IEnumerable<RoutingEvent> Since(int mark) => Events.Skip(mark);
 
-    public CommandResult Offer(string callId, string? skill = null, int priority = -1, OfferMode mode = OfferMode.Api, string? caller = null)
-        => Run(new OfferCall { CallId = callId, Skill = skill, Priority = priority, Mode = mode, Caller = caller ?? "138" + callId });
+    public CommandResult Offer(string callId, string? skill = null, int priority = -1, OfferMode mode = OfferMode.Api, string? caller = null, long connection = 0)
+        => Run(new OfferCall { CallId = callId, Skill = skill, Priority = priority, Mode = mode, Caller = caller ?? "138" + callId, Connection = mode == OfferMode.Sip && connection == 0 ? 1 : connection });
 
     public CommandResult Login(string agentId, AgentState state = AgentState.Ready, string? reason = null)
         => Run(new LoginAgent { AgentId = agentId, InitialState = state, Reason = reason });
@@ -79,7 +79,7 @@ public sealed class Harness
 
     public CommandResult Abandon(string callId) => Run(new CallCommand(CommandKind.Abandon, callId));
 
-    public CommandResult Detach(string callId) => Run(new CallCommand(CommandKind.Detach, callId));
+    public CommandResult DetachConnection(long connection) => Run(new DetachConnection(connection));
 
     public CommandResult Transfer(string callId, string? toSkill = null, string? toAgent = null) => Run(new TransferCall { CallId = callId, ToSkill = toSkill, ToAgent = toAgent });
 

@@ -1,0 +1,250 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+
+namespace Acd.Core.Sip;
+
+/// <summary>
+/// What every response to a request repeats (RFC 3261 §8.2.6): each Via in order, From, To (with a tag added on
+/// answers other than 100), Call-ID and CSeq — copied out of the request once, as ready-to-write header lines, so that
+/// a response can be written long after the request's bytes are gone (a 302 minutes after the INVITE).
+/// </summary>
+public sealed class SipTransactionEcho
+{
+    private readonly byte[] _lines;
+    private readonly int _toStart;
+    private readonly int _toLength;
+    private readonly bool _toHasTag;
+    private readonly uint _tag;
+
+    private SipTransactionEcho(byte[] lines, int toStart, int toLength, bool toHasTag, uint tag)
+    {
+        _lines = lines;
+        _toStart = toStart;
+        _toLength = toLength;
+        _toHasTag = toHasTag;
+        _tag = tag;
+    }
+
+    /// <summary>Bytes kept for this transaction.</summary>
+    public int Size => _lines.Length;
+
+    /// <summary>
+    /// Copies the headers to repeat out of <paramref name="message"/>. Headers a malformed request lacks are left out.
+    /// <paramref name="tagSalt"/> makes To tags differ between daemons; the tag of a transaction is fixed.
+    /// </summary>
+    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var size = 0;
+        foreach (var h in message.Headers)
+        {
+            size += h.Header switch
+            {
+                SipHeader.Via => 5 + h.Value.Length + 2,
+                SipHeader.From => 6 + h.Value.Length + 2,
+                SipHeader.CallId => 9 + h.Value.Length + 2,
+                SipHeader.CSeq => 6 + h.Value.Length + 2,
+                _ => 0,
+            };
+        }
+
+        var to = message.TryGet(SipHeader.To, out var toLine) ? message[toLine.Value] : default;
+        var lines = new byte[size + to.Length];
+        var n = 0;
+        void Put(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        {
+            name.CopyTo(lines.AsSpan(n));
+            n += name.Length;
+            value.CopyTo(lines.AsSpan(n));
+            n += value.Length;
+            "\r\n"u8.CopyTo(lines.AsSpan(n));
+            n += 2;
+        }
+
+        foreach (var h in message.Headers)
+        {
+            if (h.Header == SipHeader.Via)
+            {
+                Put("Via: "u8, message[h.Value]);
+            }
+        }
+
+        if (message.TryGet(SipHeader.From, out var from))
+        {
+            Put("From: "u8, message[from.Value]);
+        }
+
+        if (message.TryGet(SipHeader.CallId, out var callId))
+        {
+            Put("Call-ID: "u8, message[callId.Value]);
+        }
+
+        if (message.TryGet(SipHeader.CSeq, out var cseq))
+        {
+            Put("CSeq: "u8, message[cseq.Value]);
+        }
+
+        to.CopyTo(lines.AsSpan(n));
+        var hash = default(HashCode);
+        hash.Add(tagSalt);
+        hash.AddBytes(message.Value(SipHeader.CallId));
+        var tag = (uint)hash.ToHashCode() | 1u;
+        return new SipTransactionEcho(lines, n, to.Length, SipValues.HasParameter(to, "tag"u8), tag);
+    }
+
+    /// <summary>Writes the repeated headers; <paramref name="addTag"/> adds this transaction's To tag when the To has none.</summary>
+    public void Write(IBufferWriter<byte> writer, bool addTag)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var toEnd = _toStart;
+        var head = _lines.AsSpan(0, toEnd);
+        var span = writer.GetSpan(head.Length + _toLength + 32);
+        head.CopyTo(span);
+        var n = head.Length;
+        if (_toLength > 0)
+        {
+            "To: "u8.CopyTo(span[n..]);
+            n += 4;
+            _lines.AsSpan(_toStart, _toLength).CopyTo(span[n..]);
+            n += _toLength;
+            if (addTag && !_toHasTag)
+            {
+                ";tag="u8.CopyTo(span[n..]);
+                n += 5;
+                Utf8Formatter.TryFormat(_tag, span[n..], out var written, new StandardFormat('x', 8));
+                n += written;
+            }
+
+            "\r\n"u8.CopyTo(span[n..]);
+            n += 2;
+        }
+
+        writer.Advance(n);
+    }
+}
+
+/// <summary>Writes SIP responses into a buffer writer (a connection's pipe).</summary>
+public static class SipResponseWriter
+{
+    /// <summary>The methods ACD answers, for Allow headers.</summary>
+    public static ReadOnlySpan<byte> Allow => "INVITE, ACK, CANCEL, BYE, REGISTER, OPTIONS"u8;
+
+    /// <summary>Writes the status line and the repeated headers (tag added unless this is 100 Trying).</summary>
+    public static void Begin(IBufferWriter<byte> writer, int status, string phrase, SipTransactionEcho? echo)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(phrase);
+        var span = writer.GetSpan(16 + phrase.Length);
+        "SIP/2.0 "u8.CopyTo(span);
+        Utf8Formatter.TryFormat(status, span[8..], out var written);
+        var n = 8 + written;
+        span[n++] = (byte)' ';
+        n += Encoding.ASCII.GetBytes(phrase, span[n..]);
+        "\r\n"u8.CopyTo(span[n..]);
+        writer.Advance(n + 2);
+        echo?.Write(writer, addTag: status != 100);
+    }
+
+    /// <summary>Writes one header line.</summary>
+    public static void Header(IBufferWriter<byte> writer, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var span = writer.GetSpan(name.Length + value.Length + 4);
+        name.CopyTo(span);
+        var n = name.Length;
+        ": "u8.CopyTo(span[n..]);
+        n += 2;
+        value.CopyTo(span[n..]);
+        n += value.Length;
+        "\r\n"u8.CopyTo(span[n..]);
+        writer.Advance(n + 2);
+    }
+
+    /// <summary>Writes one header line with an ASCII string value.</summary>
+    public static void Header(IBufferWriter<byte> writer, ReadOnlySpan<byte> name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        var span = writer.GetSpan(name.Length + value.Length + 4);
+        name.CopyTo(span);
+        var n = name.Length;
+        ": "u8.CopyTo(span[n..]);
+        n += 2;
+        n += Encoding.ASCII.GetBytes(value, span[n..]);
+        "\r\n"u8.CopyTo(span[n..]);
+        writer.Advance(n + 2);
+    }
+
+    /// <summary>Writes one header line whose value is <paramref name="prefix"/> + an ASCII string + <paramref name="suffix"/>.</summary>
+    public static void Header(IBufferWriter<byte> writer, ReadOnlySpan<byte> name, ReadOnlySpan<byte> prefix, string middle, ReadOnlySpan<byte> suffix)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(middle);
+        var span = writer.GetSpan(name.Length + prefix.Length + middle.Length + suffix.Length + 4);
+        name.CopyTo(span);
+        var n = name.Length;
+        ": "u8.CopyTo(span[n..]);
+        n += 2;
+        prefix.CopyTo(span[n..]);
+        n += prefix.Length;
+        n += Encoding.ASCII.GetBytes(middle, span[n..]);
+        suffix.CopyTo(span[n..]);
+        n += suffix.Length;
+        "\r\n"u8.CopyTo(span[n..]);
+        writer.Advance(n + 2);
+    }
+
+    /// <summary>Writes one header line with a number.</summary>
+    public static void Header(IBufferWriter<byte> writer, ReadOnlySpan<byte> name, long value)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var span = writer.GetSpan(name.Length + 24);
+        name.CopyTo(span);
+        var n = name.Length;
+        ": "u8.CopyTo(span[n..]);
+        n += 2;
+        Utf8Formatter.TryFormat(value, span[n..], out var written);
+        n += written;
+        "\r\n"u8.CopyTo(span[n..]);
+        writer.Advance(n + 2);
+    }
+
+    /// <summary>Ends the response: Content-Length 0 and the blank line.</summary>
+    public static void End(IBufferWriter<byte> writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var end = "Content-Length: 0\r\n\r\n"u8;
+        end.CopyTo(writer.GetSpan(end.Length));
+        writer.Advance(end.Length);
+    }
+}
+
+/// <summary>Checks that a parsed request has what every request needs (RFC 3261 §8.1.1) before it is acted on.</summary>
+public static class SipRequests
+{
+    /// <summary>The reason to refuse the request, or <see cref="SipRejection.None"/>.</summary>
+    public static SipRejection Validate(SipMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!message.Has(SipHeader.Via) || !message.Has(SipHeader.From) || !message.Has(SipHeader.To)
+            || !message.Has(SipHeader.CallId) || !message.Has(SipHeader.CSeq))
+        {
+            return SipRejection.MissingHeader;
+        }
+
+        if (!SipValues.TryParseCSeq(message.Value(SipHeader.CSeq), out _, out _, out var methodRange)
+            || !message.Value(SipHeader.CSeq)[methodRange].SequenceEqual(message[message.MethodName]))
+        {
+            return SipRejection.InvalidCSeq;
+        }
+
+        var callId = message.Value(SipHeader.CallId);
+        if (!SipValues.IsPrintableAscii(callId) || callId.Length > 256)
+        {
+            return SipRejection.InvalidHeaderValue;
+        }
+
+        return SipRejection.None;
+    }
+}

@@ -1,0 +1,221 @@
+using System.Text;
+
+namespace Acd.Core.Sip;
+
+/// <summary>Readers for the parts of header values ACD needs: numbers, CSeq, URIs and their user part, parameters.</summary>
+public static class SipValues
+{
+    /// <summary>A non-negative decimal number (at most 9 digits), surrounding whitespace allowed.</summary>
+    public static bool TryParseNumber(ReadOnlySpan<byte> text, out int value)
+    {
+        text = Trim(text);
+        value = 0;
+        if (text.IsEmpty || text.Length > 9)
+        {
+            return false;
+        }
+
+        foreach (var b in text)
+        {
+            if (b < (byte)'0' || b > (byte)'9')
+            {
+                return false;
+            }
+
+            value = (value * 10) + (b - '0');
+        }
+
+        return true;
+    }
+
+    /// <summary>CSeq: "number METHOD".</summary>
+    public static bool TryParseCSeq(ReadOnlySpan<byte> value, out long number, out SipMethod method, out Range methodRange)
+    {
+        number = 0;
+        method = SipMethod.None;
+        methodRange = default;
+        value = TrimStart(value);
+        var i = 0;
+        while (i < value.Length && value[i] >= (byte)'0' && value[i] <= (byte)'9')
+        {
+            number = (number * 10) + (value[i] - '0');
+            if (++i > 10)
+            {
+                return false;
+            }
+        }
+
+        if (i == 0 || number > uint.MaxValue)
+        {
+            return false;
+        }
+
+        var j = i;
+        while (j < value.Length && IsLws(value[j]))
+        {
+            j++;
+        }
+
+        if (j == i)
+        {
+            return false;
+        }
+
+        var end = value.Length;
+        while (end > j && IsLws(value[end - 1]))
+        {
+            end--;
+        }
+
+        if (end == j)
+        {
+            return false;
+        }
+
+        var token = value[j..end];
+        foreach (var b in token)
+        {
+            if (!SipParser.IsTokenChar(b))
+            {
+                return false;
+            }
+        }
+
+        method = SipParser.ClassifyMethod(token);
+        methodRange = new Range(j, end);
+        return true;
+    }
+
+    /// <summary>
+    /// The URI inside a name-addr or addr-spec: <c>"Name" &lt;sip:u@h&gt;;tag=x</c> → <c>sip:u@h</c>;
+    /// <c>sip:u@h;tag=x</c> → <c>sip:u@h</c> (header parameters are not part of a bare addr-spec).
+    /// </summary>
+    public static Range UriOf(ReadOnlySpan<byte> value)
+    {
+        var open = value.IndexOf((byte)'<');
+        if (open >= 0)
+        {
+            var close = value[open..].IndexOf((byte)'>');
+            return close < 0 ? new Range(open + 1, value.Length) : new Range(open + 1, open + close);
+        }
+
+        var start = 0;
+        while (start < value.Length && IsLws(value[start]))
+        {
+            start++;
+        }
+
+        var end = start;
+        while (end < value.Length && value[end] != (byte)';' && !IsLws(value[end]))
+        {
+            end++;
+        }
+
+        return new Range(start, end);
+    }
+
+    /// <summary>The user part of a sip:, sips: or tel: URI (<c>sip:10086@acd;user=phone</c> → <c>10086</c>); empty if none.</summary>
+    public static Range UserOf(ReadOnlySpan<byte> uri)
+    {
+        int start;
+        if (uri.StartsWith("sip:"u8) || uri.StartsWith("SIP:"u8))
+        {
+            start = 4;
+        }
+        else if (uri.StartsWith("sips:"u8) || uri.StartsWith("SIPS:"u8))
+        {
+            start = 5;
+        }
+        else if (uri.StartsWith("tel:"u8) || uri.StartsWith("TEL:"u8))
+        {
+            var telEnd = uri.IndexOfAny((byte)';', (byte)'?');
+            return new Range(4, telEnd < 0 ? uri.Length : telEnd);
+        }
+        else
+        {
+            return default;
+        }
+
+        var at = uri[start..].IndexOf((byte)'@');
+        if (at < 0)
+        {
+            return default;
+        }
+
+        var user = uri.Slice(start, at);
+        var semicolon = user.IndexOfAny((byte)';', (byte)':');
+        return new Range(start, start + (semicolon < 0 ? at : semicolon));
+    }
+
+    /// <summary>The value of parameter <paramref name="name"/> after the URI (<c>;tag=abc</c>, <c>;expires=60</c>), if present.</summary>
+    public static bool TryGetParameter(ReadOnlySpan<byte> value, ReadOnlySpan<byte> name, out Range range)
+    {
+        range = default;
+        var close = value.IndexOf((byte)'>');
+        var offset = close >= 0 ? close + 1 : 0;
+        var rest = value[offset..];
+        while (true)
+        {
+            var semi = rest.IndexOf((byte)';');
+            if (semi < 0)
+            {
+                return false;
+            }
+
+            offset += semi + 1;
+            rest = rest[(semi + 1)..];
+            var p = TrimStart(rest);
+            offset += rest.Length - p.Length;
+            rest = p;
+            if (rest.Length > name.Length && System.Text.Ascii.EqualsIgnoreCase(rest[..name.Length], name) && rest[name.Length] == (byte)'=')
+            {
+                var start = name.Length + 1;
+                var end = rest[start..].IndexOfAny((byte)';', (byte)',');
+                end = end < 0 ? rest.Length : start + end;
+                while (end > start && IsLws(rest[end - 1]))
+                {
+                    end--;
+                }
+
+                range = new Range(offset + start, offset + end);
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Whether the value has the parameter (with or without a value).</summary>
+    public static bool HasParameter(ReadOnlySpan<byte> value, ReadOnlySpan<byte> name) => TryGetParameter(value, name, out _);
+
+    /// <summary>Printable ASCII without spaces (for ids turned into strings).</summary>
+    public static bool IsPrintableAscii(ReadOnlySpan<byte> text) => text.Length > 0 && text.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) < 0;
+
+    /// <summary>An ASCII span as a string.</summary>
+    public static string ToAscii(ReadOnlySpan<byte> text) => Encoding.ASCII.GetString(text);
+
+    /// <summary>Removes leading and trailing whitespace, CR and LF (folded values).</summary>
+    public static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> text) => TrimEnd(TrimStart(text));
+
+    private static ReadOnlySpan<byte> TrimStart(ReadOnlySpan<byte> text)
+    {
+        var i = 0;
+        while (i < text.Length && IsLws(text[i]))
+        {
+            i++;
+        }
+
+        return text[i..];
+    }
+
+    private static ReadOnlySpan<byte> TrimEnd(ReadOnlySpan<byte> text)
+    {
+        var n = text.Length;
+        while (n > 0 && IsLws(text[n - 1]))
+        {
+            n--;
+        }
+
+        return text[..n];
+    }
+
+    private static bool IsLws(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
+}

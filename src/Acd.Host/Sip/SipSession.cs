@@ -1,0 +1,261 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Acd.Core.Routing;
+using Acd.Core.Sip;
+using Acd.Host.Routing;
+using Microsoft.AspNetCore.Connections;
+
+namespace Acd.Host.Sip;
+
+/// <summary>
+/// One SIP connection. The read loop parses every complete message in what has arrived, answers what it can at once
+/// (100 Trying, errors), and hands commands to the routing engines without waiting for them; the write loop is the
+/// connection's only writer, draining answers — its own and those the engines produce — into the pipe, whose flush
+/// applies the transport's backpressure. The engines never wait for a connection: they only queue an answer.
+/// </summary>
+internal sealed partial class SipSession
+{
+    private readonly SipServer _server;
+    private readonly ConnectionContext _connection;
+    private readonly Channel<OutboundItem> _outbound = Channel.CreateUnbounded<OutboundItem>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+
+    private readonly SipMessage _message = new();
+    private readonly List<(DomainRuntime Domain, Command Command, object? Reply)> _deferred = [];
+    private readonly HashSet<DomainRuntime> _domainsUsed = [];
+    private byte[]? _scratch;
+    private int _pending;
+
+    public SipSession(SipServer server, ConnectionContext connection)
+    {
+        _server = server;
+        _connection = connection;
+        Id = server.NewConnectionId();
+        Remote = connection.RemoteEndPoint?.ToString();
+    }
+
+    public long Id { get; }
+
+    public string? Remote { get; }
+
+    /// <summary>Queues an answer (any thread). A peer that lets too many pile up is disconnected.</summary>
+    public void Send(in OutboundItem item)
+    {
+        if (Interlocked.Increment(ref _pending) > _server.Limits.MaxPendingResponses)
+        {
+            if (Volatile.Read(ref _pending) == _server.Limits.MaxPendingResponses + 1)
+            {
+                SipServer.LogSlowReader(_server.Logger, Id, Remote, _server.Limits.MaxPendingResponses);
+                _connection.Abort();
+            }
+
+            return;
+        }
+
+        _outbound.Writer.TryWrite(item);
+    }
+
+    public async Task RunAsync()
+    {
+        var writing = WriteLoopAsync();
+        try
+        {
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The peer went away.
+        }
+#pragma warning disable CA1031 // one failing session must not take the listener down; it is logged and closed
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            SipServer.LogFailure(_server.Logger, e, Id);
+        }
+        finally
+        {
+            _outbound.Writer.TryComplete();
+            await writing.ConfigureAwait(false);
+            if (_scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_scratch);
+                _scratch = null;
+            }
+
+            foreach (var domain in _domainsUsed)
+            {
+                // Waiting calls of this connection keep their places for the grace period (a proxy may reconnect).
+                domain.Engine.TryPost(new DetachConnection(Id));
+            }
+
+            if (_domainsUsed.Count > 0)
+            {
+                SipServer.LogDetached(_server.Logger, Id, Remote, _domainsUsed.Count);
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var input = _connection.Transport.Input;
+        var idleLimit = TimeSpan.FromSeconds(_server.Limits.IdleTimeoutSeconds);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
+        while (true)
+        {
+            idle.CancelAfter(idleLimit);
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(idle.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!_connection.ConnectionClosed.IsCancellationRequested)
+            {
+                _server.Counters.Idle();
+                SipServer.LogIdle(_server.Logger, Id, Remote, _server.Limits.IdleTimeoutSeconds);
+                return;
+            }
+
+            var buffer = result.Buffer;
+            var consumed = buffer.Start;
+            var close = false;
+            try
+            {
+                close = ParseAll(buffer, ref consumed);
+            }
+            finally
+            {
+                input.AdvanceTo(consumed, buffer.End);
+            }
+
+            if (_deferred.Count > 0)
+            {
+                await PostDeferredAsync().ConfigureAwait(false);
+            }
+
+            if (close)
+            {
+                return;
+            }
+
+            if (result.IsCompleted)
+            {
+                if (!buffer.Slice(consumed).IsEmpty)
+                {
+                    // The peer closed in the middle of a message.
+                    SipServer.LogBroken(_server.Logger, Id, Remote, "connection closed inside a message");
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>Handles every complete message in the buffer; true when framing is lost and the connection must close.</summary>
+    private bool ParseAll(ReadOnlySequence<byte> buffer, ref SequencePosition consumed)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        while (true)
+        {
+            var result = SipParser.TryParse(ref reader, _server.Limits, _message, ref _scratch);
+            switch (result)
+            {
+                case SipParseResult.Incomplete:
+                    return false;
+                case SipParseResult.KeepAlive:
+                    consumed = reader.Position;
+                    Send(new OutboundItem { Pong = true });
+                    continue;
+                case SipParseResult.Broken:
+                    RespondBroken();
+                    return true;
+                case SipParseResult.Malformed:
+                    consumed = reader.Position;
+                    if (_message.IsRequest && _message.Method != Acd.Core.Sip.SipMethod.Ack)
+                    {
+                        Refuse(_message.Rejection);
+                    }
+
+                    continue;
+                default:
+                    consumed = reader.Position;
+                    Handle();
+                    continue;
+            }
+        }
+    }
+
+    private void RespondBroken()
+    {
+        var rejection = _message.Rejection;
+        _server.Counters.Broken();
+        SipServer.LogBroken(_server.Logger, Id, Remote, SipRejections.Label(rejection));
+
+        // The headers may be there (a missing or bad Content-Length) or not (junk): answer with what there is.
+        var echo = _message.HeaderCount > 0 && _message.Frame.Length > 0 ? SipTransactionEcho.Capture(_message, _server.TagSalt) : null;
+        var status = SipRejections.StatusCode(rejection);
+        Send(new OutboundItem { Echo = echo, Status = status, Phrase = SipRejections.Phrase(rejection) });
+    }
+
+    private void Refuse(SipRejection rejection)
+    {
+        var echo = SipTransactionEcho.Capture(_message, _server.TagSalt);
+        Send(new OutboundItem { Echo = echo, Status = SipRejections.StatusCode(rejection), Phrase = SipRejections.Phrase(rejection) });
+    }
+
+    /// <summary>Hands a command to an engine without waiting; once one had to wait, the rest follow it in order.</summary>
+    private void Post(DomainRuntime domain, Command command, object? reply)
+    {
+        if (_deferred.Count == 0 && domain.Engine.TryPost(command, reply))
+        {
+            return;
+        }
+
+        _deferred.Add((domain, command, reply));
+    }
+
+    private async Task PostDeferredAsync()
+    {
+        foreach (var (domain, command, reply) in _deferred)
+        {
+            try
+            {
+                await domain.Engine.PostAsync(command, reply, _connection.ConnectionClosed).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e)
+            {
+                // The engine is stopping: answer that the service is unavailable.
+                (reply as Acd.Core.Engine.ICommandReply)?.Complete(new CommandResult(Acd.Core.Domain.ResultCode.ResourceExhausted, e.Message));
+            }
+        }
+
+        _deferred.Clear();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var output = _connection.Transport.Output;
+        var reader = _outbound.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    Interlocked.Decrement(ref _pending);
+                    item.WriteTo(output);
+                }
+
+                var flush = await output.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // The peer went away; answers still queued are dropped with the connection.
+        }
+    }
+}

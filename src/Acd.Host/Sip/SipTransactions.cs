@@ -1,0 +1,124 @@
+using Acd.Core.Domain;
+using Acd.Core.Engine;
+using Acd.Core.Routing;
+using Acd.Core.Sip;
+
+namespace Acd.Host.Sip;
+
+/// <summary>
+/// An INVITE transaction: the owner of its call in the router. It hears the call's routing events and answers the
+/// INVITE — 182 while it waits, then one final answer: 302 to the agent, 480/503 refused, 480 timed out, 487 cancelled.
+/// </summary>
+internal sealed class SipInviteTransaction(SipSession session, SipTransactionEcho echo, SipServer server) : ICommandReply
+{
+    private int _final;
+
+    /// <summary>The offer's result: only a refusal that produced no event is answered here.</summary>
+    public void Complete(in CommandResult result)
+    {
+        if (result.IsOk || result.Outcome != OfferOutcome.None)
+        {
+            return;
+        }
+
+        var status = result.Code switch
+        {
+            ResultCode.NotFound => 404,
+            ResultCode.InvalidArgument => 400,
+            ResultCode.FailedPrecondition => 403,
+            ResultCode.ResourceExhausted => 503,
+            _ => 500,
+        };
+        Finish(new OutboundItem { Echo = echo, Status = status, Phrase = OutboundItem.PhraseOf(status), Warning = result.Message });
+    }
+
+    /// <summary>A routing event of this transaction's call (on the engine thread).</summary>
+    public void OnEvent(in RoutingEvent e)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.CallQueued when Volatile.Read(ref _final) == 0:
+                session.Send(new OutboundItem { Echo = echo, Status = 182, Phrase = "Queued", Extras = ResponseExtras.Queued, Number = e.Position, Estimate = e.EstimatedWaitMs });
+                break;
+            case EventKind.CallRouted:
+                Finish(new OutboundItem
+                {
+                    Echo = echo, Status = 302, Phrase = "Moved Temporarily", Extras = ResponseExtras.Redirect,
+                    Contact = e.Contact, AgentId = e.AgentId, Skill = e.Skill, Number = e.WaitMs,
+                });
+                break;
+            case EventKind.CallRejected when e.RejectReason == RejectReason.NoAgents:
+                Finish(new OutboundItem
+                {
+                    Echo = echo, Status = 480, Phrase = "Temporarily Unavailable", Extras = ResponseExtras.RetryAfter,
+                    Number = server.Settings.RetryAfterNoAgentsSeconds, Warning = $"no agent for {e.Skill} is logged in",
+                });
+                break;
+            case EventKind.CallRejected:
+                Finish(new OutboundItem
+                {
+                    Echo = echo, Status = 503, Phrase = "Service Unavailable", Extras = ResponseExtras.RetryAfter,
+                    Number = server.Settings.RetryAfterBusySeconds, Warning = e.RejectReason == RejectReason.QueueFull ? $"queue {e.Skill} is full" : "at capacity",
+                });
+                break;
+            case EventKind.CallTimedOut:
+                Finish(new OutboundItem { Echo = echo, Status = 480, Phrase = "Temporarily Unavailable", Warning = "maximum wait reached" });
+                break;
+            case EventKind.CallAbandoned:
+                Finish(new OutboundItem { Echo = echo, Status = 487, Phrase = "Request Terminated" });
+                break;
+        }
+    }
+
+    private void Finish(in OutboundItem item)
+    {
+        if (Interlocked.Exchange(ref _final, 1) == 0)
+        {
+            session.Send(item);
+        }
+    }
+}
+
+/// <summary>What a non-INVITE request's answer depends on.</summary>
+internal enum ReplyKind : byte
+{
+    /// <summary>CANCEL: 200 when the call was known, 481 when not.</summary>
+    Cancel,
+
+    /// <summary>BYE: 200 when the call was known, 481 when not.</summary>
+    Bye,
+
+    /// <summary>REGISTER binding an agent.</summary>
+    Register,
+
+    /// <summary>REGISTER with Expires 0.</summary>
+    Unregister,
+}
+
+/// <summary>A non-INVITE request waiting for its command's result to be answered.</summary>
+internal sealed class SipReply(SipSession session, SipTransactionEcho echo, ReplyKind kind, string? contact = null, int expires = 0) : ICommandReply
+{
+    public void Complete(in CommandResult result)
+    {
+        var status = (kind, result.Code) switch
+        {
+            (_, ResultCode.Ok) => 200,
+            (ReplyKind.Cancel, ResultCode.FailedPrecondition) => 200, // already answered: the CANCEL has no effect
+            (ReplyKind.Cancel or ReplyKind.Bye, ResultCode.NotFound) => 481,
+            (_, ResultCode.NotFound) => 404,
+            (_, ResultCode.InvalidArgument) => 400,
+            (_, ResultCode.FailedPrecondition) => 403,
+            _ => 500,
+        };
+        session.Send(new OutboundItem
+        {
+            Echo = echo,
+            Status = status,
+            Phrase = OutboundItem.PhraseOf(status),
+            Extras = status == 200 && kind == ReplyKind.Register && contact is not null ? ResponseExtras.Registered : ResponseExtras.None,
+            Contact = contact,
+            Number = expires,
+            Warning = result.IsOk ? null : result.Message,
+        });
+    }
+}

@@ -1,0 +1,212 @@
+using Acd.Core.Domain;
+using Acd.Host.Tests.Support;
+
+namespace Acd.Host.Tests.Sip;
+
+/// <summary>Each row of the SPEC section 5 table, over a real TCP connection to the daemon.</summary>
+public sealed class SipPortTests
+{
+    [Fact]
+    public async Task An_invite_is_tried_at_once_then_redirected_to_a_ready_agent()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("call-1", vias: 3));
+
+        var trying = await c.ReadAsync();
+        Assert.Equal(100, trying.Status);
+        Assert.DoesNotContain("tag=", trying["To"], StringComparison.Ordinal);
+
+        var redirect = await c.ReadAsync();
+        Assert.Equal("SIP/2.0 302 Moved Temporarily", redirect.StartLine);
+        Assert.Equal("<sip:A0001@agents.test>", redirect["Contact"]);
+        Assert.Equal("A0001", redirect["X-Acd-Agent"]);
+        Assert.Equal("general", redirect["X-Acd-Skill"]);
+        Assert.True(int.Parse(redirect["X-Acd-Wait-Ms"]!, System.Globalization.CultureInfo.InvariantCulture) >= 0);
+
+        // Every Via in order, From, To with a tag added, Call-ID and CSeq.
+        Assert.Equal(["SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK-call-1-0", "SIP/2.0/TCP 10.0.0.2:5060;branch=z9hG4bK-call-1-1", "SIP/2.0/TCP 10.0.0.3:5060;branch=z9hG4bK-call-1-2"], redirect.All("Via"));
+        Assert.Equal("<sip:13800138000@ims.test>;tag=from-call-1", redirect["From"]);
+        Assert.Matches("^<sip:10086@acd.test>;tag=[0-9a-f]{8}$", redirect["To"]!);
+        Assert.Equal("call-1", redirect["Call-ID"]);
+        Assert.Equal("1 INVITE", redirect["CSeq"]);
+        Assert.Equal(AgentState.Talking, (await d.AgentAsync("A0001")).State);
+    }
+
+    [Fact]
+    public async Task A_call_that_must_wait_is_told_its_place_then_redirected_when_an_agent_frees_up()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("first"));
+        Assert.Equal(302, (await c.ReadUntilAsync(302))[^1].Status);
+
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("second"));
+        Assert.Equal(100, (await c.ReadAsync()).Status);
+        var queued = await c.ReadAsync();
+        Assert.Equal("SIP/2.0 182 Queued", queued.StartLine);
+        Assert.Equal("1", queued["X-Acd-Queue-Position"]);
+        Assert.NotNull(queued["X-Acd-Estimated-Wait"]);
+        Assert.Contains("tag=", queued["To"], StringComparison.Ordinal);
+
+        // The first call ends (BYE): its agent is free and the second call goes to it.
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("BYE", "first", cseq: 2));
+        var replies = await c.ReadUntilAsync(302);
+        Assert.Contains(replies, r => r.Status == 200 && r["Call-ID"] == "first" && r["CSeq"] == "2 BYE");
+        Assert.Equal("second", replies[^1]["Call-ID"]);
+        Assert.Equal("A0001", replies[^1]["X-Acd-Agent"]);
+        Assert.Equal(queued["To"], replies[^1]["To"]);
+    }
+
+    [Fact]
+    public async Task No_agent_logged_in_for_the_skill_is_480_with_retry_after()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "logged-out"));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("x"));
+        var replies = await c.ReadUntilAsync(480);
+        Assert.Equal("SIP/2.0 480 Temporarily Unavailable", replies[^1].StartLine);
+        Assert.Equal("60", replies[^1]["Retry-After"]);
+    }
+
+    [Fact]
+    public async Task A_full_queue_is_503_with_retry_after()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", maxQueue: 2));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("q1") + Acd.Host.Tests.Support.Sip.Invite("q2") + Acd.Host.Tests.Support.Sip.Invite("q3"));
+        var replies = await c.ReadUntilAsync(503);
+        Assert.Equal("q3", replies[^1]["Call-ID"]);
+        Assert.Equal("10", replies[^1]["Retry-After"]);
+        Assert.Equal(2, replies.Count(r => r.Status == 182));
+    }
+
+    [Fact]
+    public async Task An_invite_again_for_a_redirected_call_is_ring_no_answer_and_the_call_keeps_its_place()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("rona"));
+        var first = (await c.ReadUntilAsync(302))[^1];
+        Assert.Equal("A0001", first["X-Acd-Agent"]);
+
+        // The proxy's failure route: the agent did not answer.
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("INVITE", "rona", cseq: 2));
+        var second = (await c.ReadUntilAsync(302))[^1];
+        Assert.Equal("A0002", second["X-Acd-Agent"]);
+        Assert.Equal("2 INVITE", second["CSeq"]);
+        var agent = await d.AgentAsync("A0001");
+        Assert.Equal((AgentState.NotReady, "rona"), (agent.State, agent.Reason));
+    }
+
+    [Fact]
+    public async Task A_cancel_of_a_waiting_call_is_200_and_the_invite_487()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready"));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("gone"));
+        await c.ReadUntilAsync(182);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("CANCEL", "gone", cseq: 1));
+        var ok = await c.ReadAsync();
+        Assert.Equal((200, "1 CANCEL"), (ok.Status, ok["CSeq"]));
+        var terminated = await c.ReadAsync();
+        Assert.Equal((487, "1 INVITE"), (terminated.Status, terminated["CSeq"]));
+        Assert.Null(await d.CallAsync("gone"));
+        Assert.Equal(1, (await d.QueueAsync()).Abandoned);
+
+        // The ACK of the 487 is absorbed; a CANCEL for nothing is 481.
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("ACK", "gone", cseq: 1));
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("CANCEL", "never", cseq: 1));
+        var unknown = await c.ReadAsync();
+        Assert.Equal((481, "never"), (unknown.Status, unknown["Call-ID"]));
+    }
+
+    [Fact]
+    public async Task An_ack_is_absorbed_without_an_answer()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("ACK", "whatever", cseq: 1));
+        Assert.True(await c.SilentAsync(0.5));
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("OPTIONS", "ping"));
+        Assert.Equal(200, (await c.ReadAsync()).Status);
+    }
+
+    [Fact]
+    public async Task A_bye_ends_the_routed_call_and_sends_the_agent_to_wrap_up()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, wrapUp: 30));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("talk"));
+        await c.ReadUntilAsync(302);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("BYE", "talk", cseq: 2));
+        var ok = await c.ReadAsync();
+        Assert.Equal((200, "2 BYE"), (ok.Status, ok["CSeq"]));
+        Assert.Equal(AgentState.WrapUp, (await d.AgentAsync("A0001")).State);
+
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("BYE", "talk", cseq: 3));
+        Assert.Equal(481, (await c.ReadAsync()).Status);
+    }
+
+    [Fact]
+    public async Task Register_logs_an_agent_in_and_out_and_an_unknown_one_is_404()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, state: "logged-out"));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Register("A0002", 600));
+        var ok = await c.ReadAsync();
+        Assert.Equal(200, ok.Status);
+        Assert.Equal("<sip:phone@10.9.9.9:5070>;expires=600", ok["Contact"]);
+        var agent = await d.AgentAsync("A0002");
+        Assert.Equal((AgentState.Ready, "sip:phone@10.9.9.9:5070"), (agent.State, agent.Contact));
+
+        // A refresh keeps the agent as it is, with the new contact.
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Register("A0002", 600, "<sip:phone@10.9.9.10:5070>"));
+        Assert.Equal(200, (await c.ReadAsync()).Status);
+        Assert.Equal("sip:phone@10.9.9.10:5070", (await d.AgentAsync("A0002")).Contact);
+
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Register("A0002", 0));
+        Assert.Equal(200, (await c.ReadAsync()).Status);
+        Assert.Equal(AgentState.LoggedOut, (await d.AgentAsync("A0002")).State);
+
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Register("nobody", 600));
+        Assert.Equal(404, (await c.ReadAsync()).Status);
+    }
+
+    [Fact]
+    public async Task Options_is_200_with_allow_and_other_methods_are_405_with_allow()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("OPTIONS", "o1"));
+        var ok = await c.ReadAsync();
+        Assert.Equal((200, "INVITE, ACK, CANCEL, BYE, REGISTER, OPTIONS"), (ok.Status, ok["Allow"]));
+        Assert.Contains("tag=", ok["To"], StringComparison.Ordinal);
+
+        foreach (var method in new[] { "INFO", "UPDATE", "MESSAGE", "SUBSCRIBE" })
+        {
+            await c.SendAsync(Acd.Host.Tests.Support.Sip.Request(method, "m-" + method));
+            var refused = await c.ReadAsync();
+            Assert.Equal((405, "Method Not Allowed"), (refused.Status, refused.StartLine[12..]));
+            Assert.Equal("INVITE, ACK, CANCEL, BYE, REGISTER, OPTIONS", refused["Allow"]);
+            Assert.Equal($"1 {method}", refused["CSeq"]);
+        }
+    }
+
+    [Fact]
+    public async Task The_x_acd_headers_choose_skill_priority_and_language()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", extraSkills: ", { \"Name\": \"vip\" }")
+            .Replace("\"Skills\": { \"general\": 5 }", "\"Skills\": { \"general\": 5, \"vip\": 5 }", StringComparison.Ordinal));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("h1", "X-Acd-Skill: vip\r\nX-Acd-Priority: 7\r\nX-Acd-Language: en\r\nX-Acd-Vip: yes\r\nX-Acd-Ivr: 12\r\n"));
+        await c.ReadUntilAsync(182);
+        var call = await d.CallAsync("h1");
+        Assert.Equal(("vip", 7, "en", 1, "13800138000", "10086"), (call!.Skill, call.Priority, call.Language, call.Vip, call.Caller, call.ServiceNumber));
+
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("h2", "X-Acd-Skill: nope\r\n"));
+        Assert.Equal(404, (await c.ReadUntilAsync(404))[^1].Status);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("h3", "X-Acd-Priority: 12\r\n"));
+        Assert.Equal(400, (await c.ReadUntilAsync(400))[^1].Status);
+    }
+}
