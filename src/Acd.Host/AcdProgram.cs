@@ -77,6 +77,8 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<EngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         builder.Services.AddSingleton<ListenerRegistry>();
+        builder.Services.AddSingleton<Acd.Host.Sip.SipRegistrations>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Acd.Host.Sip.SipRegistrations>());
         builder.Services.AddSingleton<Acd.Host.Sip.SipServer>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Sip.SipServer>());
         builder.Services.AddHostedService<StartupReporter>();

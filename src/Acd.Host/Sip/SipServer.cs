@@ -15,8 +15,9 @@ public sealed partial class SipServer : IBatchListener
     private int _open;
 
     /// <summary>Creates the server.</summary>
-    public SipServer(AcdSettings settings, DomainDirectory domains, ILogger<SipServer> logger)
+    public SipServer(AcdSettings settings, DomainDirectory domains, SipRegistrations registrations, ILogger<SipServer> logger)
     {
+        Registrations = registrations;
         ArgumentNullException.ThrowIfNull(settings);
         Limits = settings.SipLimits;
         Settings = settings.Options.Sip;
@@ -27,6 +28,9 @@ public sealed partial class SipServer : IBatchListener
         // Connection ids are journaled with the calls they carry: start from the clock so they never repeat across restarts.
         _nextConnection = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 12;
     }
+
+    /// <summary>Agents' REGISTER bindings and their expiry.</summary>
+    public SipRegistrations Registrations { get; }
 
     /// <summary>Parser and connection limits.</summary>
     public SipLimits Limits { get; }

@@ -140,12 +140,12 @@ internal sealed partial class SipSession
 
         if (expires == 0 || contactValue.SequenceEqual("*"u8))
         {
-            Post(domain, new AgentCommand(CommandKind.Logout, agentId), new SipReply(this, echo, ReplyKind.Unregister));
+            Post(domain, new AgentCommand(CommandKind.Logout, agentId), new SipReply(this, echo, ReplyKind.Unregister, agent: agentId, registrations: _server.Registrations));
             return;
         }
 
         var contact = SipValues.ToAscii(contactValue[SipValues.UriOf(contactValue)]);
-        Post(domain, new LoginAgent { AgentId = agentId, Contact = contact, Refresh = true, InitialState = AgentState.Ready }, new SipReply(this, echo, ReplyKind.Register, contact, expires));
+        Post(domain, new LoginAgent { AgentId = agentId, Contact = contact, Refresh = true, InitialState = AgentState.Ready }, new SipReply(this, echo, ReplyKind.Register, contact, expires, agentId, _server.Registrations));
     }
 
     /// <summary>The domain a request names (X-Acd-Domain), else the default; null for an unknown name.</summary>

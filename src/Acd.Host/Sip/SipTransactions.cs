@@ -96,10 +96,22 @@ internal enum ReplyKind : byte
 }
 
 /// <summary>A non-INVITE request waiting for its command's result to be answered.</summary>
-internal sealed class SipReply(SipSession session, SipTransactionEcho echo, ReplyKind kind, string? contact = null, int expires = 0) : ICommandReply
+internal sealed class SipReply(SipSession session, SipTransactionEcho echo, ReplyKind kind, string? contact = null, int expires = 0, string? agent = null, SipRegistrations? registrations = null) : ICommandReply
 {
     public void Complete(in CommandResult result)
     {
+        if (agent is not null && registrations is not null)
+        {
+            if (kind == ReplyKind.Register && result.IsOk)
+            {
+                registrations.Bound(agent, expires);
+            }
+            else if (kind == ReplyKind.Unregister && (result.IsOk || result.Code == ResultCode.FailedPrecondition))
+            {
+                registrations.Unbound(agent);
+            }
+        }
+
         var status = (kind, result.Code) switch
         {
             (_, ResultCode.Ok) => 200,

@@ -174,6 +174,22 @@ public sealed class SipPortTests
     }
 
     [Fact]
+    public async Task A_registration_not_refreshed_before_it_expires_logs_the_agent_out()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, state: "logged-out"));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Register("A0001", 1));
+        Assert.Equal(200, (await c.ReadAsync()).Status);
+        Assert.Equal(AgentState.Ready, (await d.AgentAsync("A0001")).State);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await d.AgentAsync("A0001")).State != AgentState.LoggedOut)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the binding did not expire");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task Options_is_200_with_allow_and_other_methods_are_405_with_allow()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
