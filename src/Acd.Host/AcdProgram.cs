@@ -74,11 +74,28 @@ public static partial class AcdProgram
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DomainDirectory>();
+        builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<DomainDirectory>());
         builder.Services.AddSingleton<EngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         builder.Services.AddSingleton<ListenerRegistry>();
         builder.Services.AddSingleton<Acd.Host.Sip.SipRegistrations>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Acd.Host.Sip.SipRegistrations>());
+        builder.Services.AddSingleton(settings.Options.Grpc);
+        builder.Services.AddSingleton<Acd.Host.Grpc.EventHub>();
+        builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Grpc.EventHub>());
+        builder.Services.AddSingleton<Acd.Host.Grpc.AgentApi>();
+        builder.Services.AddSingleton<Acd.Host.Grpc.CallApi>();
+        builder.Services.AddSingleton<Acd.Host.Grpc.QueueApi>();
+        builder.Services.AddSingleton<Acd.Host.Grpc.EventApi>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var endpoint = new Acd.Host.Grpc.GrpcEndpoint(settings.Options.Grpc, settings.Options.Api.Token, sp.GetRequiredService<ILogger<Acd.Host.Grpc.GrpcEndpoint>>());
+            sp.GetRequiredService<Acd.Host.Grpc.AgentApi>().Register(endpoint);
+            sp.GetRequiredService<Acd.Host.Grpc.CallApi>().Register(endpoint);
+            sp.GetRequiredService<Acd.Host.Grpc.QueueApi>().Register(endpoint);
+            sp.GetRequiredService<Acd.Host.Grpc.EventApi>().Register(endpoint);
+            return endpoint;
+        });
         builder.Services.AddSingleton<Acd.Host.Sip.SipServer>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Sip.SipServer>());
         builder.Services.AddHostedService<StartupReporter>();
@@ -103,6 +120,20 @@ public static partial class AcdProgram
                 });
             }
 
+            if (settings.Grpc is { } grpc)
+            {
+                kestrel.Listen(grpc, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    if (!string.IsNullOrEmpty(settings.Options.Grpc.CertificatePath))
+                    {
+                        listen.UseHttps(settings.Options.Grpc.CertificatePath, settings.Options.Grpc.CertificatePassword);
+                    }
+
+                    listeners.Add("grpc", listen);
+                });
+            }
+
             if (settings.Http is { } http)
             {
                 kestrel.Listen(http, listen =>
@@ -115,6 +146,20 @@ public static partial class AcdProgram
 
         var app = builder.Build();
         var engines = app.Services.GetRequiredService<EngineHost>();
+
+        // Requests to the gRPC listener go to the gRPC endpoint; everything else is plain HTTP.
+        var grpcEndpoint = app.Services.GetRequiredService<Acd.Host.Grpc.GrpcEndpoint>();
+        var registry = app.Services.GetRequiredService<ListenerRegistry>();
+        app.Use(async (context, next) =>
+        {
+            if (registry.Address("grpc") is { } grpcAddress && context.Connection.LocalPort == grpcAddress.Port)
+            {
+                await grpcEndpoint.HandleAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", () => engines.Ready ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         return app;

@@ -22,6 +22,19 @@ public sealed class AcdOptions : DomainOptions
 
     /// <summary>SIP port limits.</summary>
     public SipSettings Sip { get; set; } = new();
+
+    /// <summary>gRPC endpoint settings.</summary>
+    public Acd.Host.Grpc.GrpcSettings Grpc { get; set; } = new();
+
+    /// <summary>API access.</summary>
+    public ApiOptions Api { get; set; } = new();
+}
+
+/// <summary>API access.</summary>
+public sealed class ApiOptions
+{
+    /// <summary>When set, every gRPC method but Health needs <c>authorization: Bearer &lt;token&gt;</c>.</summary>
+    public string? Token { get; set; }
 }
 
 /// <summary>Limits of the SIP port (see <see cref="Acd.Core.Sip.SipLimits"/> for what each guards against).</summary>

@@ -170,6 +170,17 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Sip:MaxConnections", sipOptions.MaxConnections, 1, 1_000_000);
         CheckRange(errors, "Acd:Sip:RetryAfterNoAgentsSeconds", sipOptions.RetryAfterNoAgentsSeconds, 0, 86_400);
         CheckRange(errors, "Acd:Sip:RetryAfterBusySeconds", sipOptions.RetryAfterBusySeconds, 0, 86_400);
+        CheckRange(errors, "Acd:Grpc:MaxMessageBytes", options.Grpc.MaxMessageBytes, 1024, 64 * 1024 * 1024);
+        CheckRange(errors, "Acd:Grpc:WatchBuffer", options.Grpc.WatchBuffer, 16, 10_000_000);
+        if (!string.IsNullOrEmpty(options.Grpc.CertificatePath) && !File.Exists(options.Grpc.CertificatePath))
+        {
+            errors.Add(new ConfigError("Acd:Grpc:CertificatePath", $"file '{options.Grpc.CertificatePath}' not found"));
+        }
+
+        if (options.Api.Token is { Length: > 0 and < 16 })
+        {
+            errors.Add(new ConfigError("Acd:Api:Token", "an API token must be at least 16 characters"));
+        }
         if (errors.Count > 0)
         {
             throw new ConfigException(errors);

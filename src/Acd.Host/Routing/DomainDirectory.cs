@@ -8,10 +8,11 @@ namespace Acd.Host.Routing;
 /// The daemon's routing domains: by name, by agent work number (the roster, plus agents that logged in with their
 /// own skills), and the default one for requests that name none.
 /// </summary>
-public sealed class DomainDirectory : IAsyncDisposable
+public sealed class DomainDirectory : IAsyncDisposable, IBatchListener
 {
     private readonly Dictionary<string, DomainRuntime> _byName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DomainRuntime> _byAgent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DomainRuntime> _byCall = new(StringComparer.Ordinal);
 
     /// <summary>Creates a runtime per configured domain.</summary>
     public DomainDirectory(AcdSettings settings, TimeProvider time, ILoggerFactory loggers)
@@ -55,6 +56,37 @@ public sealed class DomainDirectory : IAsyncDisposable
 
     /// <summary>Remembers the domain of an agent that logged in with its own skills.</summary>
     public void RememberAgent(string agentId, DomainRuntime domain) => _byAgent.TryAdd(agentId, domain);
+
+    /// <summary>
+    /// The domain a live call is in (for requests that name a call but no domain). With one domain, that one;
+    /// with several, the one its offer went to (remembered while the call lives), else the default.
+    /// </summary>
+    public DomainRuntime ForCall(string callId) => All.Count == 1 ? Default : _byCall.GetValueOrDefault(callId) ?? Default;
+
+    /// <inheritdoc/>
+    public void OnBatch(DomainRuntime domain, Acd.Core.Engine.EngineBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (All.Count == 1)
+        {
+            return;
+        }
+
+        foreach (ref readonly var e in batch.Events.Span)
+        {
+            switch (e.Kind)
+            {
+                case Acd.Core.Routing.EventKind.CallQueued or Acd.Core.Routing.EventKind.CallRouted:
+                    _byCall[e.CallId!] = domain;
+                    break;
+                case Acd.Core.Routing.EventKind.CallEnded or Acd.Core.Routing.EventKind.CallAbandoned
+                    or Acd.Core.Routing.EventKind.CallTimedOut or Acd.Core.Routing.EventKind.CallRejected:
+                    _byCall.TryRemove(e.CallId!, out _);
+                    break;
+            }
+        }
+    }
 
     /// <summary>Total commands waiting in every engine.</summary>
     public long Backlog => All.Sum(d => d.Engine.Backlog);
@@ -115,7 +147,8 @@ public sealed partial class EngineHost(DomainDirectory domains, AcdSettings sett
         Ready = false;
         foreach (var d in domains.All)
         {
-            await d.Engine.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Commands already posted are executed; the engine stops on its own once drained.
+            await d.Engine.StopAsync().ConfigureAwait(false);
         }
     }
 

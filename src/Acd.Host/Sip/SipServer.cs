@@ -15,8 +15,10 @@ public sealed partial class SipServer : IBatchListener
     private int _open;
 
     /// <summary>Creates the server.</summary>
-    public SipServer(AcdSettings settings, DomainDirectory domains, SipRegistrations registrations, ILogger<SipServer> logger)
+    public SipServer(AcdSettings settings, DomainDirectory domains, SipRegistrations registrations, IHostApplicationLifetime lifetime, ILogger<SipServer> logger)
     {
+        ArgumentNullException.ThrowIfNull(lifetime);
+        Stopping = lifetime.ApplicationStopping;
         Registrations = registrations;
         ArgumentNullException.ThrowIfNull(settings);
         Limits = settings.SipLimits;
@@ -28,6 +30,9 @@ public sealed partial class SipServer : IBatchListener
         // Connection ids are journaled with the calls they carry: start from the clock so they never repeat across restarts.
         _nextConnection = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 12;
     }
+
+    /// <summary>Signalled when the daemon begins to stop: sessions finish what they read and close.</summary>
+    public CancellationToken Stopping { get; }
 
     /// <summary>Agents' REGISTER bindings and their expiry.</summary>
     public SipRegistrations Registrations { get; }

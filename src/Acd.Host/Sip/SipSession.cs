@@ -100,7 +100,7 @@ internal sealed partial class SipSession
     {
         var input = _connection.Transport.Input;
         var idleLimit = TimeSpan.FromSeconds(_server.Limits.IdleTimeoutSeconds);
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed, _server.Stopping);
         while (true)
         {
             idle.CancelAfter(idleLimit);
@@ -108,6 +108,10 @@ internal sealed partial class SipSession
             try
             {
                 result = await input.ReadAsync(idle.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_server.Stopping.IsCancellationRequested)
+            {
+                return;
             }
             catch (OperationCanceledException) when (!_connection.ConnectionClosed.IsCancellationRequested)
             {

@@ -1,0 +1,223 @@
+using Acd.Api.V1;
+using Acd.Core.Routing;
+using EventKind = Acd.Api.V1.EventKind;
+using Google.Protobuf.Collections;
+using CoreAgentState = Acd.Core.Domain.AgentState;
+using CoreCallState = Acd.Core.Domain.CallState;
+using CoreResultCode = Acd.Core.Domain.ResultCode;
+using CoreRole = Acd.Core.Domain.AgentRole;
+
+namespace Acd.Host.Grpc;
+
+/// <summary>Conversions between the routing core and the acd.v1 messages, in one place.</summary>
+public static class ApiMapping
+{
+    public static AgentState ToApi(CoreAgentState state) => state switch
+    {
+        CoreAgentState.LoggedOut => AgentState.LoggedOut,
+        CoreAgentState.NotReady => AgentState.NotReady,
+        CoreAgentState.Ready => AgentState.Ready,
+        CoreAgentState.Reserved => AgentState.Reserved,
+        CoreAgentState.Talking => AgentState.Talking,
+        CoreAgentState.WrapUp => AgentState.WrapUp,
+        CoreAgentState.Standby => AgentState.Standby,
+        _ => AgentState.Unspecified,
+    };
+
+    /// <summary>The core state of an API state; null for unspecified.</summary>
+    public static CoreAgentState? ToCore(AgentState state) => state switch
+    {
+        AgentState.LoggedOut => CoreAgentState.LoggedOut,
+        AgentState.NotReady => CoreAgentState.NotReady,
+        AgentState.Ready => CoreAgentState.Ready,
+        AgentState.Reserved => CoreAgentState.Reserved,
+        AgentState.Talking => CoreAgentState.Talking,
+        AgentState.WrapUp => CoreAgentState.WrapUp,
+        AgentState.Standby => CoreAgentState.Standby,
+        _ => null,
+    };
+
+    public static AgentRole ToApi(CoreRole role) => role switch
+    {
+        CoreRole.TeamLead => AgentRole.TeamLead,
+        CoreRole.Supervisor => AgentRole.Supervisor,
+        _ => AgentRole.Agent,
+    };
+
+    /// <summary>The role name the core parses; null for unspecified.</summary>
+    public static string? RoleName(AgentRole role) => role switch
+    {
+        AgentRole.Agent => "agent",
+        AgentRole.TeamLead => "team-lead",
+        AgentRole.Supervisor => "supervisor",
+        _ => null,
+    };
+
+    public static CallState ToApi(CoreCallState state) => state switch
+    {
+        CoreCallState.Queued => CallState.Queued,
+        CoreCallState.Offered => CallState.Offered,
+        CoreCallState.Talking => CallState.Talking,
+        CoreCallState.Ended => CallState.Ended,
+        CoreCallState.Abandoned => CallState.Abandoned,
+        CoreCallState.TimedOut => CallState.TimedOut,
+        CoreCallState.Rejected => CallState.Rejected,
+        _ => CallState.Unspecified,
+    };
+
+    public static GrpcStatus ToStatus(CoreResultCode code) => code switch
+    {
+        CoreResultCode.Ok => GrpcStatus.Ok,
+        CoreResultCode.NotFound => GrpcStatus.NotFound,
+        CoreResultCode.InvalidArgument => GrpcStatus.InvalidArgument,
+        CoreResultCode.FailedPrecondition => GrpcStatus.FailedPrecondition,
+        CoreResultCode.ResourceExhausted => GrpcStatus.ResourceExhausted,
+        CoreResultCode.AlreadyExists => GrpcStatus.AlreadyExists,
+        _ => GrpcStatus.Unknown,
+    };
+
+    public static Agent ToApi(AgentSnapshot a, string domain)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        var agent = new Agent
+        {
+            AgentId = a.AgentId,
+            State = ToApi(a.State),
+            Reason = a.Reason ?? string.Empty,
+            Role = ToApi(a.Role),
+            CurrentCallId = a.CurrentCallId ?? string.Empty,
+            CallsHandled = a.CallsHandled,
+            Name = a.Name,
+            Team = a.Team ?? string.Empty,
+            Outbound = a.Outbound,
+            Contact = a.Contact,
+            StateSinceUnixMs = a.StateSinceMs,
+            Domain = domain,
+        };
+        Fill(agent.Skills, a.Skills);
+        return agent;
+    }
+
+    public static Call ToApi(CallSnapshot c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return new Call
+        {
+            CallId = c.CallId,
+            Caller = c.Caller ?? string.Empty,
+            ServiceNumber = c.ServiceNumber ?? string.Empty,
+            Skill = c.Skill,
+            Priority = c.Priority,
+            Vip = c.Vip,
+            Language = c.Language ?? string.Empty,
+            State = ToApi(c.State),
+            FirstEnqueueUnixMs = c.FirstEnqueueMs,
+            WaitMs = c.WaitMs,
+            AgentId = c.AgentId ?? string.Empty,
+            Position = c.Position,
+            Held = c.Detached,
+            TargetAgentId = c.TargetAgentId ?? string.Empty,
+        };
+    }
+
+    public static QueueStats ToApi(QueueSnapshot q, string domain)
+    {
+        ArgumentNullException.ThrowIfNull(q);
+        var stats = new QueueStats
+        {
+            Skill = q.Skill,
+            Waiting = q.Waiting,
+            LongestWaitMs = q.LongestWaitMs,
+            Offered = q.Offered,
+            Answered = q.Answered,
+            Abandoned = q.Abandoned,
+            AnsweredWithinThreshold = q.AnsweredWithinThreshold,
+            ServiceLevel = q.ServiceLevelRolling,
+            AsaMs = q.AsaMs,
+            AhtMs = q.AhtMs,
+            AgentsReady = q.AgentsReady,
+            AgentsBusy = q.AgentsBusy,
+            ServiceLevelToday = q.ServiceLevelToday,
+            ServiceLevelTarget = q.ServiceLevelTarget,
+            ThresholdMs = q.ThresholdMs,
+            TimedOut = q.TimedOut,
+            Rejected = q.Rejected,
+            Occupancy = q.Occupancy,
+            Domain = domain,
+        };
+        for (var s = 0; s < q.AgentsByState.Count; s++)
+        {
+            stats.AgentsByState[Acd.Core.Domain.Names.Of((CoreAgentState)s)] = q.AgentsByState[s];
+        }
+
+        return stats;
+    }
+
+    public static EventKind ToApi(Acd.Core.Routing.EventKind kind) => kind switch
+    {
+        Acd.Core.Routing.EventKind.CallOffered => EventKind.CallOffered,
+        Acd.Core.Routing.EventKind.CallQueued => EventKind.CallQueued,
+        Acd.Core.Routing.EventKind.CallRouted => EventKind.CallRouted,
+        Acd.Core.Routing.EventKind.CallAnswered => EventKind.CallAnswered,
+        Acd.Core.Routing.EventKind.CallRingNoAnswer => EventKind.CallRingNoAnswer,
+        Acd.Core.Routing.EventKind.CallAbandoned => EventKind.CallAbandoned,
+        Acd.Core.Routing.EventKind.CallTimedOut => EventKind.CallTimedOut,
+        Acd.Core.Routing.EventKind.CallRejected => EventKind.CallRejected,
+        Acd.Core.Routing.EventKind.CallEnded => EventKind.CallEnded,
+        Acd.Core.Routing.EventKind.CallTransferred => EventKind.CallTransferred,
+        Acd.Core.Routing.EventKind.CallDetached => EventKind.CallDetached,
+        Acd.Core.Routing.EventKind.CallResumed => EventKind.CallResumed,
+        Acd.Core.Routing.EventKind.AgentStateChanged => EventKind.AgentStateChanged,
+        _ => EventKind.Unspecified,
+    };
+
+    public static Event ToApi(in RoutingEvent e, string domain)
+    {
+        var result = new Event { Sequence = e.Sequence, TimeUnixMs = e.TimeMs, Kind = ToApi(e.Kind), Domain = domain };
+        if (e.Kind == Acd.Core.Routing.EventKind.AgentStateChanged)
+        {
+            result.AgentStateChanged = new AgentStateChanged { AgentId = e.AgentId ?? string.Empty, From = ToApi(e.FromState), To = ToApi(e.ToState), Reason = e.Reason ?? string.Empty };
+            return result;
+        }
+
+        var call = new CallEvent
+        {
+            CallId = e.CallId ?? string.Empty,
+            Caller = e.Caller ?? string.Empty,
+            Skill = e.Skill ?? string.Empty,
+            AgentId = e.AgentId ?? string.Empty,
+            Contact = e.Contact ?? string.Empty,
+            Position = e.Position,
+            WaitMs = e.WaitMs,
+            EstimatedWaitMs = e.EstimatedWaitMs,
+            Priority = e.Priority,
+            Reason = e.Kind == Acd.Core.Routing.EventKind.CallRejected ? Acd.Core.Domain.Names.Of(e.RejectReason) : e.Reason ?? string.Empty,
+            Handoff = e.Handoff,
+        };
+        switch (e.Kind)
+        {
+            case Acd.Core.Routing.EventKind.CallOffered: result.CallOffered = call; break;
+            case Acd.Core.Routing.EventKind.CallQueued: result.CallQueued = call; break;
+            case Acd.Core.Routing.EventKind.CallRouted: result.CallRouted = call; break;
+            case Acd.Core.Routing.EventKind.CallAnswered: result.CallAnswered = call; break;
+            case Acd.Core.Routing.EventKind.CallRingNoAnswer: result.CallRingNoAnswer = call; break;
+            case Acd.Core.Routing.EventKind.CallAbandoned: result.CallAbandoned = call; break;
+            case Acd.Core.Routing.EventKind.CallTimedOut: result.CallTimedOut = call; break;
+            case Acd.Core.Routing.EventKind.CallRejected: result.CallRejected = call; break;
+            case Acd.Core.Routing.EventKind.CallEnded: result.CallEnded = call; break;
+            case Acd.Core.Routing.EventKind.CallTransferred: result.CallTransferred = call; break;
+            case Acd.Core.Routing.EventKind.CallDetached: result.CallDetached = call; break;
+            case Acd.Core.Routing.EventKind.CallResumed: result.CallResumed = call; break;
+        }
+
+        return result;
+    }
+
+    private static void Fill(MapField<string, int> target, IReadOnlyDictionary<string, int> source)
+    {
+        foreach (var (k, v) in source)
+        {
+            target[k] = v;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using Acd.Api.V1;
+using Acd.Host.Grpc;
+using Acd.Host.Tests.Support;
+
+namespace Acd.Host.Tests.Grpc;
+
+/// <summary>The services of SPEC section 6 over HTTP/2, and a call offered over gRPC routing like one over SIP.</summary>
+public sealed class GrpcServiceTests
+{
+    private static Task<GrpcResult<T>> Call<T>(GrpcTestClient c, string path, Google.Protobuf.IMessage request, Google.Protobuf.MessageParser<T> parser)
+        where T : Google.Protobuf.IMessage<T> => c.UnaryAsync(path, request, parser);
+
+    [Fact]
+    public async Task Agents_log_in_change_state_and_are_listed()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 3, state: "logged-out"));
+        using var c = new GrpcTestClient(d.Grpc!);
+        var login = (await Call(c, "/acd.v1.AgentService/Login", new LoginRequest { AgentId = "A0002", Contact = "sip:a2@desk" }, Agent.Parser)).Ok;
+        Assert.Equal((Acd.Api.V1.AgentState.Ready, "sip:a2@desk", 5), (login.State, login.Contact, login.Skills["general"]));
+
+        var notReady = (await Call(c, "/acd.v1.AgentService/SetState", new SetStateRequest { AgentId = "A0002", State = Acd.Api.V1.AgentState.NotReady, Reason = "lunch" }, Agent.Parser)).Ok;
+        Assert.Equal((Acd.Api.V1.AgentState.NotReady, "lunch"), (notReady.State, notReady.Reason));
+
+        var illegal = await Call(c, "/acd.v1.AgentService/Login", new LoginRequest { AgentId = "A0002" }, Agent.Parser);
+        Assert.Equal(GrpcStatus.FailedPrecondition, illegal.Status);
+        var talking = await Call(c, "/acd.v1.AgentService/SetState", new SetStateRequest { AgentId = "A0002", State = Acd.Api.V1.AgentState.Talking }, Agent.Parser);
+        Assert.Equal(GrpcStatus.InvalidArgument, talking.Status);
+        var unknown = await Call(c, "/acd.v1.AgentService/Logout", new AgentRequest { AgentId = "ghost" }, Agent.Parser);
+        Assert.Equal(GrpcStatus.NotFound, unknown.Status);
+
+        var extra = (await Call(c, "/acd.v1.AgentService/Login", new LoginRequest { AgentId = "temp-9", Skills = { ["general"] = 8 }, Role = AgentRole.TeamLead, InitialState = Acd.Api.V1.AgentState.Standby }, Agent.Parser)).Ok;
+        Assert.Equal((Acd.Api.V1.AgentState.Standby, AgentRole.TeamLead), (extra.State, extra.Role));
+
+        var list = (await Call(c, "/acd.v1.AgentService/ListAgents", new ListAgentsRequest { State = Acd.Api.V1.AgentState.LoggedOut }, ListAgentsResponse.Parser)).Ok;
+        Assert.Equal(["A0001", "A0003"], list.Agents.Select(a => a.AgentId));
+        var logout = (await Call(c, "/acd.v1.AgentService/Logout", new AgentRequest { AgentId = "A0002" }, Agent.Parser)).Ok;
+        Assert.Equal(Acd.Api.V1.AgentState.LoggedOut, logout.State);
+    }
+
+    [Fact]
+    public async Task An_offered_call_rings_is_answered_ended_and_the_queue_moves()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, wrapUp: 0));
+        using var c = new GrpcTestClient(d.Grpc!);
+        var first = (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "g1", Caller = "13800000001" }, OfferResponse.Parser)).Ok;
+        Assert.Equal((OfferResponse.Types.Outcome.Routed, "A0001", "sip:A0001@agents.test"), (first.Outcome, first.AgentId, first.Contact));
+        var second = (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "g2" }, OfferResponse.Parser)).Ok;
+        Assert.Equal((OfferResponse.Types.Outcome.Queued, 1), (second.Outcome, second.Position));
+        Assert.Equal(GrpcStatus.AlreadyExists, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "g2" }, OfferResponse.Parser)).Status);
+
+        var answered = (await Call(c, "/acd.v1.CallService/Answered", new CallRequest { CallId = "g1" }, Acd.Api.V1.Call.Parser)).Ok;
+        Assert.Equal((Acd.Api.V1.CallState.Talking, "A0001"), (answered.State, answered.AgentId));
+        Assert.Equal(GrpcStatus.FailedPrecondition, (await Call(c, "/acd.v1.CallService/Answered", new CallRequest { CallId = "g2" }, Acd.Api.V1.Call.Parser)).Status);
+
+        await Call(c, "/acd.v1.CallService/End", new CallRequest { CallId = "g1" }, Ack.Parser);
+        var g2 = (await Call(c, "/acd.v1.CallService/GetCall", new CallRequest { CallId = "g2" }, Acd.Api.V1.Call.Parser)).Ok;
+        Assert.Equal((Acd.Api.V1.CallState.Offered, "A0001"), (g2.State, g2.AgentId));
+        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.CallService/GetCall", new CallRequest { CallId = "g1" }, Acd.Api.V1.Call.Parser)).Status);
+
+        var queues = (await Call(c, "/acd.v1.QueueService/ListQueues", new ListQueuesRequest(), ListQueuesResponse.Parser)).Ok;
+        var general = Assert.Single(queues.Queues);
+        Assert.Equal(("general", 2L, 1L, 1), (general.Skill, general.Offered, general.Answered, general.AgentsByState["reserved"]));
+        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.QueueService/GetQueue", new QueueRequest { Skill = "nope" }, QueueStats.Parser)).Status);
+    }
+
+    [Fact]
+    public async Task A_full_queue_is_resource_exhausted_and_no_agent_is_a_rejected_outcome()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", maxQueue: 1, extraSkills: ", { \"Name\": \"english\" }"));
+        using var c = new GrpcTestClient(d.Grpc!);
+        Assert.Equal(OfferResponse.Types.Outcome.Queued, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "q1" }, OfferResponse.Parser)).Ok.Outcome);
+        Assert.Equal(GrpcStatus.ResourceExhausted, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "q2" }, OfferResponse.Parser)).Status);
+        var rejected = (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "e1", Skill = "english" }, OfferResponse.Parser)).Ok;
+        Assert.Equal((OfferResponse.Types.Outcome.Rejected, "no-agents"), (rejected.Outcome, rejected.Reason));
+    }
+
+    [Fact]
+    public async Task A_watch_sees_events_filtered_by_kind_and_skill()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, extraSkills: ", { \"Name\": \"data\" }")
+            .Replace("\"Skills\": { \"general\": 5 }", "\"Skills\": { \"general\": 5, \"data\": 5 }", StringComparison.Ordinal));
+        using var watcher = new GrpcTestClient(d.Grpc!);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var request = watcher.Request("/acd.v1.EventService/Watch", GrpcTestClient.Frame(new WatchRequest { Kinds = { EventKind.CallRouted }, Skills = { "data" } }));
+        var response = await watcher.SendAsync(request, cancel.Token);
+        var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
+
+        using var c = new GrpcTestClient(d.Grpc!);
+        await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "w-general" }, OfferResponse.Parser);
+        await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "w-data", Skill = "data" }, OfferResponse.Parser);
+
+        var header = new byte[5];
+        await stream.ReadExactlyAsync(header, cancel.Token);
+        var payload = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1))];
+        await stream.ReadExactlyAsync(payload, cancel.Token);
+        var e = Event.Parser.ParseFrom(payload);
+        Assert.Equal((EventKind.CallRouted, "w-data", "data"), (e.Kind, e.CallRouted.CallId, e.CallRouted.Skill));
+        Assert.Equal(Event.PayloadOneofCase.CallRouted, e.PayloadCase);
+        Assert.True(e.Sequence > 0 && e.TimeUnixMs > 0);
+    }
+
+    [Fact]
+    public async Task A_slow_watcher_is_dropped_with_resource_exhausted_while_routing_goes_on()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", maxQueue: 100_000, domainExtras: "\"MaxLiveCalls\": 100000,"), "--Acd:Grpc:WatchBuffer=16");
+        using var slow = new GrpcTestClient(d.Grpc!);
+        var response = await slow.SendAsync(slow.Request("/acd.v1.EventService/Watch", GrpcTestClient.Frame(new WatchRequest())));
+
+        // The watcher reads nothing; offers keep being routed (queued) at full speed.
+        using var c = new GrpcTestClient(d.Grpc!);
+        var started = DateTime.UtcNow;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 6000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            var r = await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = $"s{i}" }, OfferResponse.Parser);
+            Assert.Equal(OfferResponse.Types.Outcome.Queued, r.Ok.Outcome);
+        });
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(60));
+        Assert.Equal(6000, (await d.QueueAsync()).Waiting);
+
+        // Now it reads: what was buffered, then the end of the stream with RESOURCE_EXHAUSTED.
+        var messages = 0;
+        await using var stream = await response.Content.ReadAsStreamAsync();
+        var header = new byte[5];
+        while (await stream.ReadAtLeastAsync(header, 5, throwOnEndOfStream: false) == 5)
+        {
+            var payload = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1))];
+            await stream.ReadExactlyAsync(payload);
+            messages++;
+        }
+
+        Assert.Equal("8", response.TrailingHeaders.GetValues("grpc-status").Single());
+        Assert.InRange(messages, 16, 11_999);
+    }
+}
