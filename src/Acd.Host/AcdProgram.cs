@@ -97,6 +97,10 @@ public static partial class AcdProgram
             return endpoint;
         });
         builder.Services.AddSingleton<Acd.Host.Sip.SipServer>();
+        builder.Services.AddSingleton<Acd.Host.Metrics.AcdMetrics>();
+        builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Metrics.AcdMetrics>());
+        builder.Services.AddSingleton(_ => new Acd.Host.Metrics.PrometheusExporter(
+            meter => meter.Name is Acd.Host.Metrics.AcdMetrics.MeterName or "System.Runtime"));
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Sip.SipServer>());
         builder.Services.AddHostedService<StartupReporter>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
@@ -149,6 +153,9 @@ public static partial class AcdProgram
 
         // Requests to the gRPC listener go to the gRPC endpoint; everything else is plain HTTP.
         var grpcEndpoint = app.Services.GetRequiredService<Acd.Host.Grpc.GrpcEndpoint>();
+        var metrics = app.Services.GetRequiredService<Acd.Host.Metrics.AcdMetrics>();
+        var exporter = app.Services.GetRequiredService<Acd.Host.Metrics.PrometheusExporter>();
+        grpcEndpoint.Completed = metrics.GrpcCompleted;
         var registry = app.Services.GetRequiredService<ListenerRegistry>();
         app.Use(async (context, next) =>
         {
@@ -160,8 +167,17 @@ public static partial class AcdProgram
 
             await next(context).ConfigureAwait(false);
         });
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", () => engines.Ready ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/readyz", () => engines.Ready && lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+            ? Results.Text("ready\n")
+            : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/metrics", async (HttpContext context) =>
+        {
+            await metrics.RefreshAsync(context.RequestAborted).ConfigureAwait(false);
+            context.Response.ContentType = Acd.Host.Metrics.PrometheusExporter.ContentType;
+            await context.Response.WriteAsync(exporter.Scrape(), context.RequestAborted).ConfigureAwait(false);
+        });
         return app;
     }
 }

@@ -19,19 +19,22 @@ public sealed class ListenerRegistry
 }
 
 /// <summary>Logs one line once the daemon listens, naming every listening address.</summary>
-public sealed partial class StartupReporter(ListenerRegistry listeners, IHostApplicationLifetime lifetime, ILogger<StartupReporter> logger) : IHostedService
+public sealed partial class StartupReporter(ListenerRegistry listeners, Acd.Host.Routing.EngineHost engines, Acd.Host.Configuration.AcdSettings settings, IHostApplicationLifetime lifetime, ILogger<StartupReporter> logger) : IHostedService
 {
     /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        lifetime.ApplicationStarted.Register(() =>
-            LogListening(logger, string.Join(", ", listeners.All.Select(l => $"{l.Name} {l.Address}"))));
+        lifetime.ApplicationStarted.Register(() => LogListening(
+            logger,
+            string.Join(", ", listeners.All.Select(l => $"{l.Name} {l.Address}")),
+            string.Join("; ", engines.Summaries),
+            settings.Source));
         return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "ACD listening: {Listeners}")]
-    private static partial void LogListening(ILogger logger, string listeners);
+    [LoggerMessage(Level = LogLevel.Information, Message = "ACD listening on {Listeners}; domains {Domains}; configuration from {Source}")]
+    private static partial void LogListening(ILogger logger, string listeners, string domains, string source);
 }

@@ -10,7 +10,8 @@ namespace Acd.Core.Engine;
 /// <param name="Result">Its result.</param>
 /// <param name="FirstEvent">Index of its first event in <see cref="EngineBatch.Events"/>.</param>
 /// <param name="EventCount">How many events it produced (timers fired before it included).</param>
-public readonly record struct BatchEntry(Command Command, object? Reply, long TimeMs, CommandResult Result, int FirstEvent, int EventCount);
+/// <param name="ElapsedTicks">How long the router took over it, in <see cref="TimeProvider.TimestampFrequency"/> ticks.</param>
+public readonly record struct BatchEntry(Command Command, object? Reply, long TimeMs, CommandResult Result, int FirstEvent, int EventCount, long ElapsedTicks);
 
 /// <summary>
 /// The commands one turn of the engine loop executed, with their events, handed to the <see cref="IEngineSink"/>.

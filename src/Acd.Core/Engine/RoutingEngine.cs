@@ -64,6 +64,9 @@ public sealed class RoutingEngine : IAsyncDisposable
     /// <summary>The domain name.</summary>
     public string Domain => _router.Config.Name;
 
+    /// <summary>Ticks per second of <see cref="BatchEntry.ElapsedTicks"/>.</summary>
+    public long TimestampFrequency => _time.TimestampFrequency;
+
     /// <summary>The router; touch it only from the sink (on the engine thread) or after the engine stopped.</summary>
     public Router Router => _router;
 
@@ -224,15 +227,17 @@ public sealed class RoutingEngine : IAsyncDisposable
             while (n < maxBatch && _queue.TryDequeue(out var command, out var reply))
             {
                 var first = events.Count;
+                var started = _time.GetTimestamp();
                 var result = _router.Execute(command, now, events);
-                batch.Add(new BatchEntry(command, reply, now, result, first, events.Count - first));
+                batch.Add(new BatchEntry(command, reply, now, result, first, events.Count - first, _time.GetTimestamp() - started));
                 n++;
             }
 
             if (n == 0 && _router.NextTimerDueMs <= now)
             {
+                var started = _time.GetTimestamp();
                 var result = _router.Execute(TickCommand.Instance, now, events);
-                batch.Add(new BatchEntry(TickCommand.Instance, null, now, result, 0, events.Count));
+                batch.Add(new BatchEntry(TickCommand.Instance, null, now, result, 0, events.Count, _time.GetTimestamp() - started));
                 n = 1;
             }
 

@@ -276,4 +276,7 @@ public enum QueryKind : byte
 
     /// <summary>Queues (Key = skill or null for all) → list of <see cref="QueueSnapshot"/>.</summary>
     Queues,
+
+    /// <summary>Agents by state (index = <see cref="Domain.AgentState"/>) → int[], without a snapshot per agent.</summary>
+    AgentStates,
 }

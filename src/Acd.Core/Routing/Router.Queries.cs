@@ -107,6 +107,14 @@ public sealed partial class Router
                 return queue is null ? Fail(ResultCode.NotFound, $"unknown skill '{q.Key}'") : new CommandResult { Data = new[] { queue } };
             case QueryKind.Queues:
                 return new CommandResult { Data = ListQueues() };
+            case QueryKind.AgentStates:
+                var counts = new int[7];
+                for (var i = 0; i < _agents.Count; i++)
+                {
+                    counts[(int)_agents.Items[i].State]++;
+                }
+
+                return new CommandResult { Data = counts };
             default:
                 return Fail(ResultCode.InvalidArgument, $"unknown query {q.Query}");
         }

@@ -37,6 +37,9 @@ public sealed class AcdSettings
     /// <summary>SIP port limits.</summary>
     public SipLimits SipLimits { get; }
 
+    /// <summary>Whether the embedded demo centre is in use (no --config).</summary>
+    public bool UsesDemoCentre { get; init; }
+
     /// <summary>Where the configuration came from (the embedded demo centre or a file).</summary>
     public string Source { get; }
 }
@@ -118,8 +121,9 @@ public static class ConfigLoader
         }
         catch (InvalidOperationException e)
         {
-            // The binder names the key and the value it could not convert.
-            throw new ConfigException([new ConfigError("Acd", e.InnerException?.Message ?? e.Message)]);
+            // The binder names the key ("... at 'Acd:RingTimeoutSeconds' to type 'System.Int32'") and the value.
+            var key = System.Text.RegularExpressions.Regex.Match(e.Message, "at '([^']+)'") is { Success: true } m ? m.Groups[1].Value : "Acd";
+            throw new ConfigException([new ConfigError(key, e.Message + (e.InnerException is null ? string.Empty : " " + e.InnerException.Message))]);
         }
 
         var domains = new List<DomainConfig>();
@@ -197,7 +201,7 @@ public static class ConfigLoader
             MaxPendingResponses = sipOptions.MaxPendingResponses,
             MaxConnections = sipOptions.MaxConnections,
         };
-        return new AcdSettings(options, domains, sip, grpc, http, source, sipLimits);
+        return new AcdSettings(options, domains, sip, grpc, http, source, sipLimits) { UsesDemoCentre = string.IsNullOrEmpty(configuration["Acd:ConfigFile"]) };
     }
 
     internal static void CheckRange(List<ConfigError> errors, string key, long value, long min, long max)

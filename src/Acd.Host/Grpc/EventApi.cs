@@ -7,8 +7,11 @@ using HealthCheckResponse = global::Grpc.Health.V1.HealthCheckResponse;
 namespace Acd.Host.Grpc;
 
 /// <summary>acd.v1.EventService.Watch and grpc.health.v1.Health.</summary>
-public sealed class EventApi(EventHub hub, DomainDirectory domains, GrpcSettings settings, EngineHost engines, IHostApplicationLifetime lifetime)
+public sealed partial class EventApi(EventHub hub, DomainDirectory domains, GrpcSettings settings, EngineHost engines, IHostApplicationLifetime lifetime, ILogger<EventApi> logger)
 {
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A Watch stream from {Remote} fell {Buffer} events behind and was dropped")]
+    private static partial void LogDropped(ILogger logger, string? remote, int buffer);
+
     public void Register(GrpcEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
@@ -93,6 +96,7 @@ public sealed class EventApi(EventHub hub, DomainDirectory domains, GrpcSettings
 
             if (subscription.Overflowed)
             {
+                LogDropped(logger, context.Http.Connection.RemoteIpAddress?.ToString(), settings.WatchBuffer);
                 throw new GrpcException(GrpcStatus.ResourceExhausted, $"the watcher fell more than {settings.WatchBuffer} events behind and was dropped");
             }
 

@@ -107,9 +107,13 @@ public sealed partial class EngineHost(DomainDirectory domains, AcdSettings sett
     /// <summary>True once every domain has started and restored its state.</summary>
     public bool Ready { get; private set; }
 
+    /// <summary>A summary of each domain's roster as loaded, for the start-up log line.</summary>
+    public IReadOnlyList<string> Summaries { get; private set; } = [];
+
     /// <inheritdoc/>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var summaries = new List<string>();
         foreach (var d in domains.All)
         {
             foreach (var listener in listeners)
@@ -126,16 +130,15 @@ public sealed partial class EngineHost(DomainDirectory domains, AcdSettings sett
 
             var query = await d.Engine.ExecuteAsync(new Acd.Core.Routing.QueryCommand(Acd.Core.Routing.QueryKind.Agents), cancellationToken).ConfigureAwait(false);
             var agents = (IReadOnlyList<Acd.Core.Routing.AgentSnapshot>)query.Data!;
-            LogDomain(
-                logger,
-                d.Name,
-                d.Config.Skills.Count,
-                string.Join(", ", d.Config.Skills.Select(s => s.Name)),
-                agents.Count,
-                agents.Count(a => a.State == Acd.Core.Domain.AgentState.Ready),
-                agents.Count(a => a.State == Acd.Core.Domain.AgentState.Standby),
-                agents.Count(a => a.State == Acd.Core.Domain.AgentState.LoggedOut),
-                settings.Source);
+            summaries.Add(string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"{d.Name} ({d.Config.Skills.Count} skills: {string.Join("/", d.Config.Skills.Select(s => s.Name))}; {agents.Count} agents: {agents.Count(a => a.State == Acd.Core.Domain.AgentState.Ready)} ready, {agents.Count(a => a.State == Acd.Core.Domain.AgentState.Standby)} standby, {agents.Count(a => a.State == Acd.Core.Domain.AgentState.LoggedOut)} logged out)"));
+        }
+
+        Summaries = summaries;
+        if (settings.UsesDemoCentre)
+        {
+            LogDemo(logger);
         }
 
         Ready = true;
@@ -154,6 +157,6 @@ public sealed partial class EngineHost(DomainDirectory domains, AcdSettings sett
 
     private static readonly Acd.Core.Routing.LoginRosterCommand LoginRosterCommandInstance = Acd.Core.Routing.LoginRosterCommand.Instance;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Domain {Domain}: {SkillCount} skills ({Skills}); roster of {Agents} agents: {Ready} ready, {Standby} standby, {LoggedOut} logged out (from {Source})")]
-    private static partial void LogDomain(ILogger logger, string domain, int skillCount, string skills, int agents, int ready, int standby, int loggedOut, string source);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Running the embedded demo centre (10086): its agents are simulated as logged in; give --config FILE for a real roster")]
+    private static partial void LogDemo(ILogger logger);
 }

@@ -90,11 +90,45 @@ public sealed partial class SipServer : IBatchListener
     }
 }
 
-/// <summary>Counters of the SIP port, read by the metrics exporter.</summary>
+/// <summary>Counters of the SIP port, read by the metrics exporter (array increments: no lock, no allocation).</summary>
 public sealed class SipCounters
 {
+    private readonly long[] _messages = new long[(int)SipMethod.Other + 1];
+    private readonly long[] _responses = new long[700];
+    private readonly long[] _rejections = new long[(int)SipRejection.Junk + 1];
     private long _brokenConnections;
     private long _idleClosed;
+
+    /// <summary>Messages received with a method (<see cref="SipMethod.None"/>: responses).</summary>
+    public long Messages(SipMethod method) => Volatile.Read(ref _messages[(int)method]);
+
+    /// <summary>Responses sent, by code (codes sent at least once).</summary>
+    public IEnumerable<(int Code, long Count)> Responses()
+    {
+        for (var code = 100; code < _responses.Length; code++)
+        {
+            var n = Volatile.Read(ref _responses[code]);
+            if (n > 0)
+            {
+                yield return (code, n);
+            }
+        }
+    }
+
+    /// <summary>Messages refused for a reason.</summary>
+    public long Rejections(SipRejection reason) => Volatile.Read(ref _rejections[(int)reason]);
+
+    internal void Message(SipMethod method) => Interlocked.Increment(ref _messages[(int)method]);
+
+    internal void Response(int code)
+    {
+        if (code is >= 100 and < 700)
+        {
+            Interlocked.Increment(ref _responses[code]);
+        }
+    }
+
+    internal void Rejection(SipRejection reason) => Interlocked.Increment(ref _rejections[(int)reason]);
 
     /// <summary>Connections closed because framing was lost.</summary>
     public long BrokenConnections => Volatile.Read(ref _brokenConnections);

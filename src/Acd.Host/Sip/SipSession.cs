@@ -175,6 +175,7 @@ internal sealed partial class SipSession
                     return true;
                 case SipParseResult.Malformed:
                     consumed = reader.Position;
+                    _server.Counters.Message(_message.IsRequest ? _message.Method : Acd.Core.Sip.SipMethod.None);
                     if (_message.IsRequest && _message.Method != Acd.Core.Sip.SipMethod.Ack)
                     {
                         Refuse(_message.Rejection);
@@ -183,6 +184,7 @@ internal sealed partial class SipSession
                     continue;
                 default:
                     consumed = reader.Position;
+                    _server.Counters.Message(_message.IsRequest ? _message.Method : Acd.Core.Sip.SipMethod.None);
                     Handle();
                     continue;
             }
@@ -193,6 +195,7 @@ internal sealed partial class SipSession
     {
         var rejection = _message.Rejection;
         _server.Counters.Broken();
+        _server.Counters.Rejection(rejection);
         SipServer.LogBroken(_server.Logger, Id, Remote, SipRejections.Label(rejection));
 
         // The headers may be there (a missing or bad Content-Length) or not (junk): answer with what there is.
@@ -203,6 +206,7 @@ internal sealed partial class SipSession
 
     private void Refuse(SipRejection rejection)
     {
+        _server.Counters.Rejection(rejection);
         var echo = SipTransactionEcho.Capture(_message, _server.TagSalt);
         Send(new OutboundItem { Echo = echo, Status = SipRejections.StatusCode(rejection), Phrase = SipRejections.Phrase(rejection) });
     }
@@ -248,6 +252,10 @@ internal sealed partial class SipSession
                 {
                     Interlocked.Decrement(ref _pending);
                     item.WriteTo(output);
+                    if (!item.Pong)
+                    {
+                        _server.Counters.Response(item.Status);
+                    }
                 }
 
                 var flush = await output.FlushAsync().ConfigureAwait(false);

@@ -1,0 +1,87 @@
+using Acd.Core.Domain;
+using Acd.Core.Engine;
+using Acd.Core.Routing;
+using Acd.Host.Routing;
+
+namespace Acd.Host.Metrics;
+
+/// <summary>What a call counter counts.</summary>
+internal enum CallCount
+{
+    Offered,
+    Routed,
+    Answered,
+    AbandonedCaller,
+    AbandonedDisconnected,
+    TimedOut,
+    RejectedNoAgents,
+    RejectedQueueFull,
+    RejectedCapacity,
+    Ended,
+    RingNoAnswer,
+    TransferredIn,
+    Count,
+}
+
+/// <summary>
+/// Monotonic call counters of one domain, by skill, kept by its engine thread from the events it emits (an array
+/// increment per event: no lock, no allocation) and read by the metrics scrape.
+/// </summary>
+internal sealed class DomainCallCounters
+{
+    private readonly Dictionary<string, int> _skillIndex;
+    private readonly long[] _counts;
+
+    public DomainCallCounters(DomainRuntime domain)
+    {
+        Domain = domain.Name;
+        Skills = [.. domain.Config.Skills.Select(s => s.Name)];
+        _skillIndex = Skills.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i, StringComparer.Ordinal);
+        _counts = new long[Skills.Length * (int)CallCount.Count];
+    }
+
+    public string Domain { get; }
+
+    public string[] Skills { get; }
+
+    public long Read(int skill, CallCount what) => Volatile.Read(ref _counts[(skill * (int)CallCount.Count) + (int)what]);
+
+    /// <summary>Counts the events of a batch (engine thread); returns the skill index of each routed call's wait via <paramref name="routed"/>.</summary>
+    public void Count(EngineBatch batch, Action<int, long>? routed)
+    {
+        foreach (ref readonly var e in batch.Events.Span)
+        {
+            if (e.Skill is null || !_skillIndex.TryGetValue(e.Skill, out var skill))
+            {
+                continue;
+            }
+
+            CallCount? what = e.Kind switch
+            {
+                EventKind.CallOffered => CallCount.Offered,
+                EventKind.CallRouted => CallCount.Routed,
+                EventKind.CallAnswered => CallCount.Answered,
+                EventKind.CallAbandoned => string.Equals(e.Reason, "disconnected", StringComparison.Ordinal) ? CallCount.AbandonedDisconnected : CallCount.AbandonedCaller,
+                EventKind.CallTimedOut => CallCount.TimedOut,
+                EventKind.CallRejected => e.RejectReason switch
+                {
+                    RejectReason.NoAgents => CallCount.RejectedNoAgents,
+                    RejectReason.QueueFull => CallCount.RejectedQueueFull,
+                    _ => CallCount.RejectedCapacity,
+                },
+                EventKind.CallEnded => CallCount.Ended,
+                EventKind.CallRingNoAnswer => CallCount.RingNoAnswer,
+                EventKind.CallTransferred => CallCount.TransferredIn,
+                _ => null,
+            };
+            if (what is { } w)
+            {
+                Interlocked.Increment(ref _counts[(skill * (int)CallCount.Count) + (int)w]);
+                if (w == CallCount.Routed)
+                {
+                    routed?.Invoke(skill, e.WaitMs);
+                }
+            }
+        }
+    }
+}
