@@ -99,8 +99,11 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<Acd.Host.Sip.SipServer>();
         builder.Services.AddSingleton<Acd.Host.Metrics.AcdMetrics>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Metrics.AcdMetrics>());
-        builder.Services.AddSingleton(_ => new Acd.Host.Metrics.PrometheusExporter(
-            meter => meter.Name is Acd.Host.Metrics.AcdMetrics.MeterName or "System.Runtime"));
+        builder.Services.AddSingleton(sp =>
+        {
+            var own = sp.GetRequiredService<Acd.Host.Metrics.AcdMetrics>().Meter;
+            return new Acd.Host.Metrics.PrometheusExporter(meter => ReferenceEquals(meter, own) || string.Equals(meter.Name, "System.Runtime", StringComparison.Ordinal));
+        });
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Sip.SipServer>());
         builder.Services.AddHostedService<StartupReporter>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));

@@ -89,6 +89,9 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _meter.CreateObservableGauge("process_open_fds", OpenFileDescriptors, description: "Number of open file descriptors.");
     }
 
+    /// <summary>This daemon's meter (several daemons in one process, as in tests, each export only their own).</summary>
+    public Meter Meter => _meter;
+
     /// <summary>Counts a finished gRPC call.</summary>
     public void GrpcCompleted(string method, GrpcStatus status) =>
         _grpcRequests.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", StatusName(status)));
