@@ -9,7 +9,8 @@ namespace Acd.Benchmarks.Workloads;
 /// <c>waiting</c> calls queued. One <see cref="Step"/> is one routing decision each way: a talking call ends, its
 /// agent becomes ready and is matched to the best waiting call of its skills (and overflow sources), then a new call
 /// of the skill just served arrives and is enqueued (its match attempt finds nobody free). Every command object and
-/// call id is made up front, so a step allocates nothing unless the router does.
+/// call id is made up front, so a step allocates nothing unless the router does. Every call id has its own caller
+/// number, so a caller calls again each time its id comes round (about every 110,000 calls).
 /// </summary>
 public sealed class RoutingWorkload
 {
@@ -20,10 +21,12 @@ public sealed class RoutingWorkload
     private readonly CallCommand[] _ends;
     private readonly int[] _skillOf;
 
-    public RoutingWorkload(int agents = 10_000, int skills = 20, int waiting = 100_000, int seed = 42)
+    public RoutingWorkload(int agents = 10_000, int skills = 20, int waiting = 100_000, int seed = 42, bool callerFeatures = true)
     {
         var rng = new Random(seed);
         var options = new DomainOptions { Name = "bench", MaxLiveCalls = waiting + agents + 1000, MaxAgents = agents + 10 };
+        options.Repeat.Enabled = callerFeatures;
+        options.Ownership.Enabled = callerFeatures;
         for (var s = 0; s < skills; s++)
         {
             var skill = new SkillOptions { Name = $"s{s:D2}", WrapUpSeconds = 0, MaxQueueLength = waiting + agents, MaxWaitSeconds = 86_400 };
@@ -63,7 +66,7 @@ public sealed class RoutingWorkload
             {
                 var index = (s * perSkill) + i;
                 var id = $"call-{index:D8}@bench";
-                _offers[index] = new OfferCall { CallId = id, Caller = "13800000000", Skill = $"s{s:D2}", Mode = OfferMode.Sip };
+                _offers[index] = new OfferCall { CallId = id, Caller = $"138{index:D8}", Skill = $"s{s:D2}", Mode = OfferMode.Sip };
                 _ends[index] = new CallCommand(CommandKind.End, id);
                 _skillOf[index] = s;
                 _free[s].Push(index);

@@ -235,12 +235,201 @@ public static class DomainCompiler
             Error("MaxAgents", $"the roster lists {roster.Count} agents, more than MaxAgents {o.MaxAgents}");
         }
 
+        var hotline = CompileHotline(o, names, Error, Range);
         if (errors.Count > start)
         {
             return null;
         }
 
-        return new DomainConfig(o.Name, skills, defaultSkill, roster.ToArray(), o);
+        return new DomainConfig(o.Name, skills, defaultSkill, roster.ToArray(), o, hotline);
+    }
+
+    private static HotlineConfig CompileHotline(DomainOptions o, Dictionary<string, int> names, Action<string, string> error, Action<string, long, long, long> range)
+    {
+        int Skill(string key, string? name, bool required)
+        {
+            if (name is not null && names.TryGetValue(name, out var index))
+            {
+                return index;
+            }
+
+            if (required)
+            {
+                error(key, $"unknown skill '{name}'");
+            }
+
+            return -1;
+        }
+
+        range("VipPriority", o.VipPriority, 0, 9);
+        range("MaxVipCallers", o.MaxVipCallers, 0, 100_000_000);
+        var languages = new List<(string, int)>();
+        foreach (var (prefix, skill) in o.Languages ?? new Dictionary<string, string>(StringComparer.Ordinal))
+        {
+            if (string.IsNullOrWhiteSpace(prefix))
+            {
+                error("Languages", "a language tag prefix must not be empty");
+            }
+
+            languages.Add((prefix.ToLowerInvariant(), Skill($"Languages:{prefix}", skill, required: true)));
+        }
+
+        var routes = new List<RouteRule>();
+        var routeOptions = o.Routes ?? [];
+        for (var i = 0; i < routeOptions.Count; i++)
+        {
+            var r = routeOptions[i];
+            if (r.Priority is { } p && (p < 0 || p > 9))
+            {
+                error($"Routes:{i}:Priority", $"must be between 0 and 9, not {p}");
+            }
+
+            routes.Add(new RouteRule(string.IsNullOrEmpty(r.ServiceNumber) ? null : r.ServiceNumber, string.IsNullOrEmpty(r.Ivr) ? null : r.Ivr, Skill($"Routes:{i}:Skill", r.Skill, required: true), r.Priority ?? -1));
+        }
+
+        var repeat = o.Repeat ?? new RepeatOptions();
+        range("Repeat:Calls", repeat.Calls, 2, 100);
+        range("Repeat:WindowMinutes", repeat.WindowMinutes, 1, 43_200);
+        range("Repeat:PriorityBoost", repeat.PriorityBoost, 0, 9);
+        var ownership = o.Ownership ?? new OwnershipOptions();
+        range("Ownership:WindowMinutes", ownership.WindowMinutes, 1, 43_200);
+        range("Ownership:WaitSeconds", ownership.WaitSeconds, 0, 600);
+        range("CallerHistoryCapacity", o.CallerHistoryCapacity, 0, 10_000_000);
+
+        var callbacks = o.Callbacks ?? new CallbackOptions();
+        range("Callbacks:MinAbandonWaitSeconds", callbacks.MinAbandonWaitSeconds, 0, 3600);
+        range("Callbacks:EscalationMinutes", callbacks.EscalationMinutes, 1, 10_080);
+        range("Callbacks:MaxAttempts", callbacks.MaxAttempts, 1, 20);
+        range("Callbacks:OutcomeTimeoutSeconds", callbacks.OutcomeTimeoutSeconds, 10, 86_400);
+        range("Callbacks:MaxOpen", callbacks.MaxOpen, 0, 10_000_000);
+        var backoff = callbacks.RetryBackoffSeconds ?? [];
+        if (backoff.Count == 0)
+        {
+            error("Callbacks:RetryBackoffSeconds", "at least one retry wait is required");
+        }
+
+        for (var i = 0; i < backoff.Count; i++)
+        {
+            range($"Callbacks:RetryBackoffSeconds:{i}", backoff[i], 1, 86_400);
+        }
+
+        var surge = o.Surge ?? new SurgeOptions();
+        range("Surge:EvaluationSeconds", surge.EvaluationSeconds, 1, 3600);
+        range("Surge:CooldownSeconds", surge.CooldownSeconds, 0, 86_400);
+        range("Surge:ArrivalWindowSeconds", surge.ArrivalWindowSeconds, 10, 3600);
+        range("Surge:BaselineHalfLifeMinutes", surge.BaselineHalfLifeMinutes, 1, 1440);
+        range("Surge:DeflectWaitSeconds", surge.DeflectWaitSeconds, 0, 86_400);
+        if (!(surge.MinimumBaselinePerSecond > 0))
+        {
+            error("Surge:MinimumBaselinePerSecond", "must be above 0");
+        }
+
+        if (!(surge.Tier1OverflowFactor > 0 && surge.Tier1OverflowFactor <= 1))
+        {
+            error("Surge:Tier1OverflowFactor", "must be above 0 and at most 1");
+        }
+
+        if (!IsContact(surge.IvrUri))
+        {
+            error("Surge:IvrUri", $"must be a sip:, sips: or tel: URI, not '{surge.IvrUri}'");
+        }
+
+        var support = (surge.SupportSkills ?? []).Select((s, i) => Skill($"Surge:SupportSkills:{i}", s, required: true)).ToArray();
+        var supportTarget = support.Length == 0 ? -1 : Skill("Surge:SupportTarget", surge.SupportTarget, required: true);
+        var skillTiers = new List<IReadOnlyList<SurgeTier>>();
+        var skillOptions = o.Skills ?? [];
+        for (var i = 0; i < skillOptions.Count; i++)
+        {
+            skillTiers.Add(CompileTiers(skillOptions[i].SurgeTiers ?? [], $"Skills:{i}:SurgeTiers", error, range));
+        }
+
+        return new HotlineConfig
+        {
+            VipSkill = Skill("VipSkill", o.VipSkill, required: false),
+            VipPriority = o.VipPriority,
+            VipCallers = [.. (o.VipCallers ?? []).Where(v => !string.IsNullOrWhiteSpace(v))],
+            MaxVipCallers = o.MaxVipCallers,
+            Languages = languages,
+            Routes = routes,
+            RepeatEnabled = repeat.Enabled,
+            RepeatCalls = repeat.Calls,
+            RepeatWindowMs = repeat.WindowMinutes * 60_000L,
+            RepeatSkill = Skill("Repeat:Skill", repeat.Skill, required: false),
+            RepeatBoost = repeat.PriorityBoost,
+            OwnershipEnabled = ownership.Enabled,
+            OwnershipWindowMs = ownership.WindowMinutes * 60_000L,
+            OwnershipWaitMs = ownership.WaitSeconds * 1000L,
+            CallerHistoryCapacity = o.CallerHistoryCapacity,
+            CallbacksEnabled = callbacks.Enabled,
+            CallbackMinAbandonWaitMs = callbacks.MinAbandonWaitSeconds * 1000L,
+            CallbackEscalationMs = callbacks.EscalationMinutes * 60_000L,
+            CallbackMaxAttempts = callbacks.MaxAttempts,
+            CallbackBackoffMs = [.. backoff.Select(b => b * 1000L)],
+            CallbackOutcomeTimeoutMs = callbacks.OutcomeTimeoutSeconds * 1000L,
+            CallbackMaxOpen = callbacks.MaxOpen,
+            SurgeEnabled = surge.Enabled,
+            SurgeEvaluationMs = surge.EvaluationSeconds * 1000L,
+            SurgeCooldownMs = surge.CooldownSeconds * 1000L,
+            ArrivalWindowMs = surge.ArrivalWindowSeconds * 1000L,
+            BaselineHalfLifeMs = surge.BaselineHalfLifeMinutes * 60_000L,
+            MinimumBaselinePerSecond = surge.MinimumBaselinePerSecond,
+            Tier1OverflowFactor = surge.Tier1OverflowFactor,
+            SupportSkills = support,
+            SupportTarget = supportTarget,
+            IvrUri = surge.IvrUri,
+            DeflectWaitMs = surge.DeflectWaitSeconds * 1000L,
+            Tiers = CompileTiers(surge.Tiers ?? [], "Surge:Tiers", error, range),
+            SkillTiers = skillTiers,
+        };
+    }
+
+    private static IReadOnlyList<SurgeTier> CompileTiers(IList<TierOptions> tiers, string key, Action<string, string> error, Action<string, long, long, long> range)
+    {
+        var result = new List<SurgeTier>();
+        for (var i = 0; i < tiers.Count; i++)
+        {
+            var t = tiers[i];
+            var k = $"{key}:{i}";
+            range($"{k}:Tier", t.Tier, 1, 3);
+            if (tiers.Take(i).Any(x => x.Tier == t.Tier))
+            {
+                error($"{k}:Tier", $"tier {t.Tier} is defined twice");
+            }
+
+            if (t.EnterQueueLength is null && t.EnterLongestWaitSeconds is null && t.EnterArrivalRatio is null && t.EnterServiceLevelBelow is null)
+            {
+                error(k, "a tier needs at least one enter threshold");
+            }
+
+            void Hysteresis(string what, double? enter, double? exit, bool above)
+            {
+                if (enter is { } e && exit is { } x && (above ? x >= e : x <= e))
+                {
+                    error($"{k}:Exit{what}", $"must be {(above ? "below" : "above")} Enter{what} ({e}) so the tier cannot flap, not {x}");
+                }
+            }
+
+            Hysteresis("QueueLength", t.EnterQueueLength, t.ExitQueueLength, above: true);
+            Hysteresis("LongestWaitSeconds", t.EnterLongestWaitSeconds, t.ExitLongestWaitSeconds, above: true);
+            Hysteresis("ArrivalRatio", t.EnterArrivalRatio, t.ExitArrivalRatio, above: true);
+            if (t.EnterServiceLevelBelow is { } below && t.ExitServiceLevelAbove is { } exitAbove && exitAbove <= below)
+            {
+                error($"{k}:ExitServiceLevelAbove", $"must be above EnterServiceLevelBelow ({below}) so the tier cannot flap, not {exitAbove}");
+            }
+
+            result.Add(new SurgeTier(
+                t.Tier,
+                t.EnterQueueLength,
+                t.EnterLongestWaitSeconds * 1000L,
+                t.EnterArrivalRatio,
+                t.EnterServiceLevelBelow,
+                t.ExitQueueLength,
+                t.ExitLongestWaitSeconds * 1000L,
+                t.ExitArrivalRatio,
+                t.ExitServiceLevelAbove));
+        }
+
+        return [.. result.OrderBy(t => t.Tier)];
     }
 
     /// <summary>Builds one agent's skill list; reports problems under <paramref name="key"/>.</summary>

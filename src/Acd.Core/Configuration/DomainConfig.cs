@@ -10,8 +10,10 @@ public sealed class DomainConfig
         SkillDefinition[] skills,
         int defaultSkill,
         AgentDefinition[] roster,
-        DomainOptions options)
+        DomainOptions options,
+        HotlineConfig hotline)
     {
+        Hotline = hotline;
         Name = name;
         Skills = skills;
         DefaultSkill = defaultSkill;
@@ -35,6 +37,9 @@ public sealed class DomainConfig
 
     /// <summary>Domain name.</summary>
     public string Name { get; }
+
+    /// <summary>Classification, repeat callers, ownership, callbacks and surge tiers.</summary>
+    public HotlineConfig Hotline { get; }
 
     /// <summary>Skills by index.</summary>
     public IReadOnlyList<SkillDefinition> Skills { get; }

@@ -39,6 +39,39 @@ public class DomainOptions
     /// <summary>The skills (queues) of the domain.</summary>
     public IList<SkillOptions> Skills { get; set; } = new List<SkillOptions>();
 
+    /// <summary>The VIP seat: VIP calls go there with <see cref="VipPriority"/>.</summary>
+    public string VipSkill { get; set; } = "vip";
+
+    /// <summary>Priority of VIP calls.</summary>
+    public int VipPriority { get; set; } = 9;
+
+    /// <summary>Caller numbers that are VIP (class 1); more come and go through the API.</summary>
+    public IList<string> VipCallers { get; set; } = new List<string>();
+
+    /// <summary>Most VIP callers held.</summary>
+    public int MaxVipCallers { get; set; } = 1_000_000;
+
+    /// <summary>Language tag (prefix, case-insensitive) → skill: <c>{ "en": "english" }</c>.</summary>
+    public IDictionary<string, string> Languages { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Dialed number and IVR digits → skill.</summary>
+    public IList<RouteOptions> Routes { get; set; } = new List<RouteOptions>();
+
+    /// <summary>Repeat callers.</summary>
+    public RepeatOptions Repeat { get; set; } = new();
+
+    /// <summary>First-contact ownership.</summary>
+    public OwnershipOptions Ownership { get; set; } = new();
+
+    /// <summary>Callers remembered for repeat and ownership (least recently calling forgotten first).</summary>
+    public int CallerHistoryCapacity { get; set; } = 200_000;
+
+    /// <summary>Callbacks.</summary>
+    public CallbackOptions Callbacks { get; set; } = new();
+
+    /// <summary>Surge tiers of the whole domain.</summary>
+    public SurgeOptions Surge { get; set; } = new();
+
     /// <summary>Agents listed one by one.</summary>
     public IList<AgentOptions> Agents { get; set; } = new List<AgentOptions>();
 
@@ -75,6 +108,9 @@ public class SkillOptions
 
     /// <summary>Overflow steps in increasing time: each widens the agents that may take a waiting call.</summary>
     public IList<OverflowStepOptions> Overflow { get; set; } = new List<OverflowStepOptions>();
+
+    /// <summary>Surge tiers of this skill alone (its own load); empty: the skill follows the domain's tier only.</summary>
+    public IList<TierOptions> SurgeTiers { get; set; } = new List<TierOptions>();
 }
 
 /// <summary>After <see cref="AfterSeconds"/> of waiting, agents holding <see cref="Skill"/> at <see cref="MinLevel"/> or more may take the call.</summary>

@@ -74,6 +74,21 @@ internal sealed class Agent
 
     public int Call { get; set; } = -1;
 
+    /// <summary>The callback (handle) the agent is dialing, or -1.</summary>
+    public int Callback { get; set; } = -1;
+
+    /// <summary>Whether the agent holds a call or a callback (it is Reserved or Talking).</summary>
+    public bool Busy => Call >= 0 || Callback >= 0;
+
+    /// <summary>Taken from Standby by a surge tier: after the call it goes back to Standby, not Ready.</summary>
+    public bool ReturnToStandby { get; set; }
+
+    /// <summary>Holds a tier-1 support seat and not the skill it supports.</summary>
+    public bool Supporter { get; set; }
+
+    /// <summary>Place in the pool of available outbound agents, or -1.</summary>
+    public int OutboundPos { get; set; } = -1;
+
     public long WrapDueMs { get; set; }
 
     public long WrapStartMs { get; set; }

@@ -57,6 +57,9 @@ internal struct CallRecord
     public int Skill;
     public int Agent;
     public int TargetAgent;
+
+    /// <summary>The caller's entry in the caller history when the call arrived (-1: none); checked against the caller before use.</summary>
+    public int History;
     public byte StepsFired;
     public byte Priority;
     public byte Vip;

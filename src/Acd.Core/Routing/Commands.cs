@@ -47,6 +47,21 @@ public enum CommandKind : byte
     /// <summary>An agent extends wrap-up.</summary>
     ExtendWrapUp = 13,
 
+    /// <summary>A caller's VIP class is set (0 removes it).</summary>
+    SetVip = 14,
+
+    /// <summary>A duty manager forces a surge tier for a time.</summary>
+    ForceTier = 15,
+
+    /// <summary>A forced surge tier is cleared.</summary>
+    ClearSurge = 16,
+
+    /// <summary>The dialer reports a callback's outcome.</summary>
+    CompleteCallback = 17,
+
+    /// <summary>A callback is cancelled.</summary>
+    CancelCallback = 18,
+
     /// <summary>A read-only question (never journaled).</summary>
     Query = 100,
 }
@@ -242,6 +257,71 @@ public sealed class AgentCommand : Command
     public int Seconds { get; init; }
 }
 
+/// <summary>Sets a caller's VIP class (0 removes it).</summary>
+public sealed class SetVipCommand(string caller, int vipClass) : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.SetVip;
+
+    /// <summary>Caller number.</summary>
+    public string Caller { get; } = caller;
+
+    /// <summary>VIP class 1-9, or 0 to remove.</summary>
+    public int VipClass { get; } = vipClass;
+}
+
+/// <summary>Forces a surge tier (of the domain, or of one skill) for a time.</summary>
+public sealed class ForceTierCommand : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.ForceTier;
+
+    /// <summary>A skill's own tier; null: the domain's.</summary>
+    public string? Skill { get; init; }
+
+    /// <summary>The tier, 0-3.</summary>
+    public int Tier { get; init; }
+
+    /// <summary>How long, seconds (1-86400).</summary>
+    public int DurationSeconds { get; init; }
+
+    /// <summary>Why (shown in events and status).</summary>
+    public string? Reason { get; init; }
+}
+
+/// <summary>Clears a forced surge tier: the load decides again.</summary>
+public sealed class ClearSurgeCommand : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.ClearSurge;
+
+    /// <summary>A skill's own tier; null: the domain's.</summary>
+    public string? Skill { get; init; }
+}
+
+/// <summary>The outcome of a callback attempt.</summary>
+public sealed class CompleteCallbackCommand(string callbackId, bool reached) : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.CompleteCallback;
+
+    /// <summary>The callback.</summary>
+    public string CallbackId { get; } = callbackId;
+
+    /// <summary>Whether the caller was reached (else it is retried, or exhausted).</summary>
+    public bool Reached { get; } = reached;
+}
+
+/// <summary>Cancels an open callback.</summary>
+public sealed class CancelCallbackCommand(string callbackId) : Command
+{
+    /// <inheritdoc/>
+    public override CommandKind Kind => CommandKind.CancelCallback;
+
+    /// <summary>The callback.</summary>
+    public string CallbackId { get; } = callbackId;
+}
+
 /// <summary>A read-only question answered on the writer's thread from its state.</summary>
 public sealed class QueryCommand : Command
 {
@@ -279,4 +359,13 @@ public enum QueryKind : byte
 
     /// <summary>Agents by state (index = <see cref="Domain.AgentState"/>) → int[], without a snapshot per agent.</summary>
     AgentStates,
+
+    /// <summary>Surge status (Key = skill, or null for the domain) → <see cref="SurgeSnapshot"/>.</summary>
+    Surge,
+
+    /// <summary>Open and assigned callbacks (Key = "all" adds recently closed ones) → list of <see cref="CallbackSnapshot"/>.</summary>
+    Callbacks,
+
+    /// <summary>Callback figures → <see cref="CallbackTotals"/>.</summary>
+    CallbackTotals,
 }

@@ -25,7 +25,7 @@ public sealed partial class Router
     {
         var a = _agents.Add(definition);
         a.State = AgentState.LoggedOut;
-        a.Sources = ComputeSources(a);
+        RefreshRouting(a);
         foreach (var m in a.Skills)
         {
             _skills[m.Skill].AgentsByState[(int)AgentState.LoggedOut]++;
@@ -84,8 +84,9 @@ public sealed partial class Router
     private void DoLogin(Agent a, AgentState state, string? reason)
     {
         a.CallsHandled = 0;
+        a.ReturnToStandby = false;
         ChangeState(a, state, reason);
-        if (state == AgentState.Ready)
+        if (MayServe(a))
         {
             BecomeAvailable(a);
         }
@@ -180,7 +181,7 @@ public sealed partial class Router
                     _skills[m.Skill].AgentsByState[(int)AgentState.LoggedOut]++;
                 }
 
-                a.Sources = ComputeSources(a);
+                RefreshRouting(a);
             }
 
             if (cmd.Role is not null)
@@ -217,18 +218,17 @@ public sealed partial class Router
                 return Fail(ResultCode.FailedPrecondition, $"agent '{a.Id}' is not logged in");
             case AgentState.Reserved or AgentState.Talking:
                 return Busy(a, "log out");
-            case AgentState.Ready:
-                if (a.InPool)
-                {
-                    RemoveFromPool(a);
-                }
-
-                break;
             case AgentState.WrapUp:
                 FinishWrap(a);
                 break;
         }
 
+        if (a.InPool)
+        {
+            RemoveFromPool(a);
+        }
+
+        a.ReturnToStandby = false;
         ChangeState(a, AgentState.LoggedOut, null);
         ReleasePersonalQueue(a);
         return CommandResult.Ok;
@@ -266,7 +266,7 @@ public sealed partial class Router
             return CommandResult.Ok;
         }
 
-        if (a.State == AgentState.Ready && a.InPool)
+        if (a.InPool)
         {
             RemoveFromPool(a);
         }
@@ -275,8 +275,9 @@ public sealed partial class Router
             FinishWrap(a);
         }
 
+        a.ReturnToStandby = false;
         ChangeState(a, to, cmd.Reason);
-        if (to == AgentState.Ready)
+        if (MayServe(a))
         {
             BecomeAvailable(a);
         }
@@ -298,8 +299,7 @@ public sealed partial class Router
         }
 
         FinishWrap(a);
-        ChangeState(a, AgentState.Ready, null);
-        BecomeAvailable(a);
+        ReturnFromWork(a);
         return CommandResult.Ok;
     }
 
@@ -339,8 +339,7 @@ public sealed partial class Router
         var wrapMs = _skills[skill].Definition.WrapUpMs;
         if (wrapMs == 0)
         {
-            ChangeState(a, AgentState.Ready, null);
-            BecomeAvailable(a);
+            ReturnFromWork(a);
             return;
         }
 
@@ -382,5 +381,7 @@ public sealed partial class Router
 
     private CommandResult Busy(Agent a, string what) => Fail(
         ResultCode.FailedPrecondition,
-        $"agent '{a.Id}' cannot {what} while {Names.Of(a.State)} on call '{_calls.Records[a.Call].Id}'");
+        a.Call >= 0
+            ? $"agent '{a.Id}' cannot {what} while {Names.Of(a.State)} on call '{_calls.Records[a.Call].Id}'"
+            : $"agent '{a.Id}' cannot {what} while dialing callback '{_callbackTable[a.Callback]!.Id}'");
 }

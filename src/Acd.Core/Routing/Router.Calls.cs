@@ -43,20 +43,17 @@ public sealed partial class Router
                 : Fail(ResultCode.AlreadyExists, $"call '{cmd.CallId}' is already known ({Names.Of(_calls.Records[existing].State)})");
         }
 
-        var skillIndex = _config.DefaultSkill;
-        if (cmd.Skill is not null)
+        if (Classify(cmd, out var k) is { } unknownSkill)
         {
-            skillIndex = _config.FindSkill(cmd.Skill);
-            if (skillIndex < 0)
-            {
-                return Fail(ResultCode.NotFound, $"unknown skill '{cmd.Skill}'");
-            }
+            return unknownSkill;
         }
 
+        var skillIndex = k.Skill;
         var s = _skills[skillIndex];
-        var priority = cmd.Priority >= 0 ? cmd.Priority : s.Definition.DefaultPriority;
+        var priority = k.Priority;
         _offered++;
-        s.Stats.OnOffered(transfer: false);
+        s.Stats.OnOffered(_now, transfer: false);
+        CountArrival(skillIndex);
         {
             ref var e = ref Emit(EventKind.CallOffered);
             e.CallId = cmd.CallId;
@@ -67,13 +64,42 @@ public sealed partial class Router
         }
 
         var agent = -1;
-        var refusal = _calls.Live >= _config.MaxLiveCalls ? RejectReason.Capacity
-            : !HasStaff(s) ? RejectReason.NoAgents
-            : (agent = FindAgent(skillIndex, _now, -1)) < 0 && s.Waiting >= s.Definition.MaxQueueLength ? RejectReason.QueueFull
-            : RejectReason.None;
+        var waitFor = -1;
+        var refusal = RejectReason.None;
+        if (_calls.Live >= _config.MaxLiveCalls)
+        {
+            refusal = RejectReason.Capacity;
+        }
+        else if (!HasStaff(s))
+        {
+            refusal = RejectReason.NoAgents;
+        }
+        else
+        {
+            (agent, waitFor) = Owner(k.History, skillIndex);
+            if (agent < 0 && waitFor < 0)
+            {
+                agent = FindAgent(skillIndex, _now, -1);
+            }
+
+            if (agent < 0 && s.Waiting >= s.Definition.MaxQueueLength)
+            {
+                refusal = RejectReason.QueueFull;
+            }
+        }
+
         if (refusal != RejectReason.None)
         {
             return Reject(cmd, s, priority, refusal);
+        }
+
+        if (agent < 0 && waitFor < 0 && k.Vip == 0 && _effectiveTier[skillIndex] >= 3)
+        {
+            var estimate = EstimateWait(s, WaitingAtOrAbove(s, priority) + 1);
+            if (estimate > _config.Hotline.DeflectWaitMs)
+            {
+                return Deflect(cmd, s, priority, estimate);
+            }
         }
 
         var slot = _calls.Allocate();
@@ -90,12 +116,63 @@ public sealed partial class Router
         c.Skill = skillIndex;
         c.Agent = -1;
         c.TargetAgent = -1;
+        c.History = k.History;
         c.TimerDueMs = long.MaxValue;
         c.Priority = (byte)priority;
-        c.Vip = (byte)cmd.Vip;
+        c.Vip = (byte)k.Vip;
         c.Flags = cmd.Mode == OfferMode.Sip ? CallFlags.Handoff : CallFlags.None;
         _callIndex.Add(hash, slot);
+        if (waitFor >= 0)
+        {
+            // First-contact ownership: the caller's last agent is busy; the call waits for it a few seconds.
+            c.Flags |= CallFlags.Targeted;
+            c.TargetAgent = waitFor;
+            c.AuxDueMs = _now + _config.Hotline.OwnershipWaitMs;
+            return EnterWaiting(slot);
+        }
+
         return EnterWaiting(slot, counted: false, agentHint: agent);
+    }
+
+    /// <summary>Calls waiting in a skill's queue at <paramref name="priority"/> or above.</summary>
+    private static int WaitingAtOrAbove(SkillRuntime s, int priority)
+    {
+        var n = 0;
+        for (var p = priority; p < SkillRuntime.Priorities; p++)
+        {
+            n += s.Queue[p].Count;
+        }
+
+        return n;
+    }
+
+    /// <summary>Tier 3: a new arrival that would wait too long is sent to self-service, and owed a callback.</summary>
+    private CommandResult Deflect(OfferCall cmd, SkillRuntime s, int priority, long estimate)
+    {
+        var hotline = _config.Hotline;
+        _deflected++;
+        s.Stats.OnDeflected();
+        {
+            ref var e = ref Emit(EventKind.CallDeflected);
+            e.CallId = cmd.CallId;
+            e.Caller = cmd.Caller;
+            e.Skill = s.Definition.Name;
+            e.Priority = priority;
+            e.Contact = hotline.IvrUri;
+            e.EstimatedWaitMs = estimate;
+            e.Tier = _effectiveTier[s.Index];
+            e.Owner = cmd.Owner;
+        }
+
+        OweCallback(cmd.Caller, s.Index, "deflected");
+        return new CommandResult
+        {
+            Outcome = OfferOutcome.Deflected,
+            Contact = hotline.IvrUri,
+            Skill = s.Definition.Name,
+            EstimatedWaitMs = estimate,
+            Message = $"surge tier {_effectiveTier[s.Index]}: predicted wait {estimate / 1000} s is over {hotline.DeflectWaitMs / 1000} s; sent to self-service",
+        };
     }
 
     /// <summary>A SIP INVITE for a call already known: the proxy's failure route (ring-no-answer), a resume after a dropped connection, or a retransmission.</summary>
@@ -161,6 +238,8 @@ public sealed partial class Router
             e.RejectReason = reason;
             e.Owner = cmd.Owner;
         }
+
+        OweCallback(cmd.Caller, s.Index, "rejected");
         return new CommandResult
         {
             Code = reason == RejectReason.QueueFull || reason == RejectReason.Capacity ? ResultCode.ResourceExhausted : ResultCode.Ok,
@@ -285,6 +364,7 @@ public sealed partial class Router
             e.Skill = s.Definition.Name;
             e.Owner = c.Owner;
         }
+        a.ReturnToStandby = false;
         ChangeState(a, AgentState.NotReady, "rona");
         return EnterWaiting(slot);
     }
@@ -348,8 +428,7 @@ public sealed partial class Router
                 var a = _agents.Items[c.Agent];
                 a.Call = -1;
                 AbandonCall(slot, "caller");
-                ChangeState(a, AgentState.Ready, null);
-                BecomeAvailable(a);
+                ReturnFromWork(a);
                 return CommandResult.Ok;
             default:
                 return Fail(ResultCode.FailedPrecondition, $"call '{callId}' is {Names.Of(c.State)}; a connected call is ended, not abandoned");
@@ -384,6 +463,12 @@ public sealed partial class Router
             e.Reason = reason;
             e.Owner = c.Owner;
         }
+
+        if (wait >= _config.Hotline.CallbackMinAbandonWaitMs)
+        {
+            OweCallback(c.Caller, c.Skill, string.Equals(reason, "caller", StringComparison.Ordinal) ? "abandoned" : reason);
+        }
+
         Release(slot);
     }
 
@@ -404,6 +489,8 @@ public sealed partial class Router
             e.WaitMs = _now - c.FirstEnqueueMs;
             e.Owner = c.Owner;
         }
+
+        OweCallback(c.Caller, c.Skill, "timed-out");
         Release(slot);
     }
 
@@ -493,7 +580,7 @@ public sealed partial class Router
         c.Skill = skill;
         c.StepsFired = 0;
         c.MaxWaitDueMs = _now + s.Definition.MaxWaitMs;
-        s.Stats.OnOffered(transfer: true);
+        s.Stats.OnOffered(_now, transfer: true);
         if (target is not null)
         {
             c.Flags |= CallFlags.Targeted;

@@ -14,9 +14,24 @@ public sealed partial class Router
         {
             var a = _agents.Items[i];
             var busy = a.State is AgentState.Reserved or AgentState.Talking;
-            if (busy != (a.Call >= 0))
+            if (busy != a.Busy || (a.Call >= 0 && a.Callback >= 0))
             {
-                problems.Add($"agent {a.Id} is {a.State} with call slot {a.Call}");
+                problems.Add($"agent {a.Id} is {a.State} with call slot {a.Call} and callback {a.Callback}");
+            }
+
+            if (a.Callback >= 0 && (_callbackTable[a.Callback] is not { State: CallbackState.Assigned } t || t.Agent != i))
+            {
+                problems.Add($"agent {a.Id} dials callback {a.Callback} which is not assigned to it");
+            }
+
+            if (a.ReturnToStandby && !busy && a.State != AgentState.WrapUp)
+            {
+                problems.Add($"agent {a.Id} is {a.State} and still marked to return to standby");
+            }
+
+            if ((a.OutboundPos >= 0) != (a.InPool && a.Outbound))
+            {
+                problems.Add($"agent {a.Id} outbound pool position {a.OutboundPos} with InPool={a.InPool}");
             }
 
             if (a.Call >= 0 && _calls.Records[a.Call].Agent != i)
@@ -24,9 +39,14 @@ public sealed partial class Router
                 problems.Add($"agent {a.Id} holds call {_calls.Records[a.Call].Id} which points at agent {_calls.Records[a.Call].Agent}");
             }
 
-            if (a.InPool != (a.State == AgentState.Ready))
+            if (a.InPool != (!busy && MayServe(a)))
             {
                 problems.Add($"agent {a.Id} is {a.State} with InPool={a.InPool}");
+            }
+
+            if (a.InPool && (BestCallFor(a) >= 0 || (_callbacksDue > 0 && BestCallbackFor(a, escalatedOnly: false) is not null)))
+            {
+                problems.Add($"agent {a.Id} is available while a call or a callback it may take waits");
             }
 
             if (a.InPool)
@@ -154,6 +174,63 @@ public sealed partial class Router
             problems.Add($"totals do not conserve: {Totals}");
         }
 
+        CheckCallbacks(problems);
+
         return problems;
+    }
+
+    private void CheckCallbacks(List<string> problems)
+    {
+        var open = 0;
+        var due = 0;
+        foreach (var task in _callbackTable)
+        {
+            if (task is null)
+            {
+                continue;
+            }
+
+            open++;
+            if (!_callbacksById.TryGetValue(task.Id, out var byId) || byId != task
+                || !_openByCaller.TryGetValue(task.Caller, out var byCaller) || byCaller != task)
+            {
+                problems.Add($"callback {task.Id} is not indexed");
+            }
+
+            if (task.DuePos >= 0)
+            {
+                due++;
+                if (task.State != CallbackState.Open || _dueCallbacks[task.Skill][task.DuePos].Id != task.Handle)
+                {
+                    problems.Add($"callback {task.Id} ({task.State}) is not where it thinks among the due");
+                }
+            }
+
+            if (task.State == CallbackState.Assigned && (task.Agent < 0 || _agents.Items[task.Agent].Callback != task.Handle))
+            {
+                problems.Add($"callback {task.Id} is assigned to agent {task.Agent} which does not hold it");
+            }
+
+            var dueAt = CallbackDue(task);
+            if ((dueAt != long.MaxValue) != (task.TimerPos >= 0) || (task.TimerPos >= 0 && task.TimerDueMs != dueAt))
+            {
+                problems.Add($"callback {task.Id} ({task.State}) should be due at {dueAt}, its timer is at {task.TimerDueMs} (pos {task.TimerPos})");
+            }
+        }
+
+        if (open != _callbacksById.Count || open != _openByCaller.Count)
+        {
+            problems.Add($"{open} callbacks in the table, {_callbacksById.Count} by id, {_openByCaller.Count} by caller");
+        }
+
+        if (due != _callbacksDue || due != _dueCallbacks.Sum(h => h.Count))
+        {
+            problems.Add($"{due} callbacks due, counter {_callbacksDue}, heaps {_dueCallbacks.Sum(h => h.Count)}");
+        }
+
+        if (_callbacksCreated - _callbacksReached - _callbacksExhausted - _callbacksCancelled != open)
+        {
+            problems.Add($"callbacks do not conserve: {CallbackFigures}");
+        }
     }
 }

@@ -34,10 +34,22 @@ public sealed partial class Router
             return agent;
         }
 
+        if (_supportActive && skill == _config.Hotline.SupportTarget)
+        {
+            foreach (var support in _config.Hotline.SupportSkills)
+            {
+                agent = _skills[support].PickAgent(1);
+                if (agent >= 0)
+                {
+                    return agent;
+                }
+            }
+        }
+
         var waited = _now - firstEnqueueMs;
         foreach (var step in s.Steps)
         {
-            if (waited < StepDelay(step.AfterMs))
+            if (waited < StepDelay(skill, step.AfterMs))
             {
                 break;
             }
@@ -92,7 +104,7 @@ public sealed partial class Router
 
             // An overflow source: within a priority the queue is in first-enqueue order, so if its head has not
             // waited long enough, nobody behind it has.
-            var latest = _now - StepDelay(source.DelayMs);
+            var latest = _now - StepDelay(source.Skill, source.DelayMs);
             if (source.Priority < 0)
             {
                 while (mask != 0)
@@ -132,21 +144,64 @@ public sealed partial class Router
             }
         }
 
+        if (_supportActive && a.Supporter)
+        {
+            // Tier 1: a support seat takes calls of the supported skill as if it held it.
+            var s = _skills[_config.Hotline.SupportTarget];
+            var mask = s.QueueMask;
+            if (mask != 0)
+            {
+                var p = 31 - BitOperations.LeadingZeroCount((uint)mask);
+                var head = s.Queue[p].Head;
+                if (p > bestPriority || (p == bestPriority && head.Seq < bestSeq))
+                {
+                    bestSlot = head.Slot;
+                }
+            }
+        }
+
         return bestSlot;
     }
 
-    /// <summary>An agent has just entered Ready: it takes its best call, or joins its pools.</summary>
+    /// <summary>
+    /// An agent has just become available (Ready, or Standby in a tier that reaches it): an outbound agent dials a due
+    /// callback first; any agent dials a callback of its skills that has aged past the escalation time; else it takes
+    /// its best call; else a due callback of its skills; else it joins its pools.
+    /// </summary>
     private void BecomeAvailable(Agent a)
     {
         a.ReadySeq = ++_readySeq;
+        if (_callbacksDue > 0 && BestCallbackFor(a, escalatedOnly: !a.Outbound) is { } first)
+        {
+            AssignCallback(a, first);
+            return;
+        }
+
         var slot = BestCallFor(a);
         if (slot >= 0)
         {
             Assign(a, slot);
+            return;
         }
-        else
+
+        if (_callbacksDue > 0 && !a.Outbound && BestCallbackFor(a, escalatedOnly: false) is { } callback)
         {
-            AddToPool(a);
+            AssignCallback(a, callback);
+            return;
+        }
+
+        AddToPool(a);
+    }
+
+    /// <summary>Back from a call, a wrap-up or a callback: to Standby if a surge tier called the agent from there, else Ready; then available if it may serve.</summary>
+    private void ReturnFromWork(Agent a)
+    {
+        var to = a.ReturnToStandby ? AgentState.Standby : AgentState.Ready;
+        a.ReturnToStandby = false;
+        ChangeState(a, to, null);
+        if (MayServe(a))
+        {
+            BecomeAvailable(a);
         }
     }
 
@@ -160,6 +215,11 @@ public sealed partial class Router
             var level = skills[i].Level;
             s.Pool[level].Push(k1, k2, (a.Index << 5) | i);
             s.PoolMask |= 1 << level;
+        }
+
+        if (a.Outbound)
+        {
+            _outboundPool.Push(a.ReadySeq, a.Index, a.Index);
         }
 
         a.InPool = true;
@@ -176,6 +236,11 @@ public sealed partial class Router
             {
                 s.PoolMask &= ~(1 << m.Level);
             }
+        }
+
+        if (a.OutboundPos >= 0)
+        {
+            _outboundPool.RemoveAt(a.OutboundPos);
         }
 
         a.InPool = false;
@@ -243,7 +308,13 @@ public sealed partial class Router
 
         a.Call = slot;
         a.CallsHandled++;
+        a.ReturnToStandby = a.State == AgentState.Standby;
         c.Agent = a.Index;
+        if (c.Caller is not null && _history.Capacity > 0)
+        {
+            _history.RecordAgent(c.History, c.Caller, a.Index, _now);
+        }
+
         c.RoutedMs = _now;
         c.AuxDueMs = _now + _config.RingTimeoutMs;
         var handoff = c.Has(CallFlags.Handoff);
@@ -397,6 +468,14 @@ public sealed partial class Router
         }
 
         return false;
+    }
+
+    /// <summary>Works out what an agent may take: its sources, and whether it is a tier-1 support seat.</summary>
+    private void RefreshRouting(Agent a)
+    {
+        a.Sources = ComputeSources(a);
+        var hotline = _config.Hotline;
+        a.Supporter = hotline.SupportTarget >= 0 && a.LevelIn(hotline.SupportTarget) == 0 && hotline.SupportSkills.Any(s => a.LevelIn(s) > 0);
     }
 
     /// <summary>The queues an agent may take calls from: its skills, then the first overflow step of each other skill that reaches it.</summary>

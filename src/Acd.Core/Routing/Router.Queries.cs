@@ -115,6 +115,13 @@ public sealed partial class Router
                 }
 
                 return new CommandResult { Data = counts };
+            case QueryKind.Surge:
+                var surge = GetSurge(q.Key);
+                return surge is null ? Fail(ResultCode.NotFound, $"unknown skill '{q.Key}'") : new CommandResult { Data = surge };
+            case QueryKind.Callbacks:
+                return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal)) };
+            case QueryKind.CallbackTotals:
+                return new CommandResult { Data = CallbackFigures };
             default:
                 return Fail(ResultCode.InvalidArgument, $"unknown query {q.Query}");
         }
@@ -161,6 +168,9 @@ public sealed partial class Router
             AgentsReady = ready,
             AgentsBusy = busy,
             Occupancy = busy + ready == 0 ? 0 : (double)busy / (busy + ready),
+            ArrivalRatePerSecond = st.ArrivalRate(_now),
+            Deflected = st.Deflected,
+            SurgeTier = _effectiveTier[s.Index],
         };
     }
 
@@ -174,7 +184,7 @@ public sealed partial class Router
 
         return new AgentSnapshot(
             a.Id, a.Name, a.Team, a.Role, a.Outbound, a.State, a.Reason, a.StateSinceMs, skills, a.Contact,
-            a.Call >= 0 ? _calls.Records[a.Call].Id : null,
+            a.Call >= 0 ? _calls.Records[a.Call].Id : a.Callback >= 0 ? _callbackTable[a.Callback]!.Id : null,
             a.CallsHandled);
     }
 }

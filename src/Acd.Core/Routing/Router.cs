@@ -3,19 +3,20 @@ using Acd.Core.Domain;
 
 namespace Acd.Core.Routing;
 
-/// <summary>Call counts of a domain; they conserve: Offered = Rejected + Abandoned + TimedOut + Ended + Waiting + Ringing + Talking.</summary>
+/// <summary>Call counts of a domain; they conserve: Offered = Rejected + Deflected + Abandoned + TimedOut + Ended + Waiting + Ringing + Talking.</summary>
 /// <param name="Offered">Calls that arrived.</param>
 /// <param name="Rejected">Refused at arrival.</param>
+/// <param name="Deflected">Sent to self-service at arrival (surge tier 3).</param>
 /// <param name="Abandoned">Caller hung up before an agent.</param>
 /// <param name="TimedOut">Ended by the maximum wait.</param>
 /// <param name="Ended">Ended after talking.</param>
 /// <param name="Waiting">Waiting now.</param>
 /// <param name="Ringing">Offered to an agent now (Reserved).</param>
 /// <param name="Talking">Connected now.</param>
-public readonly record struct RouterTotals(long Offered, long Rejected, long Abandoned, long TimedOut, long Ended, long Waiting, long Ringing, long Talking)
+public readonly record struct RouterTotals(long Offered, long Rejected, long Deflected, long Abandoned, long TimedOut, long Ended, long Waiting, long Ringing, long Talking)
 {
     /// <summary>Whether the counts conserve.</summary>
-    public bool Conserved => Offered == Rejected + Abandoned + TimedOut + Ended + Waiting + Ringing + Talking;
+    public bool Conserved => Offered == Rejected + Deflected + Abandoned + TimedOut + Ended + Waiting + Ringing + Talking;
 }
 
 /// <summary>
@@ -27,6 +28,7 @@ public readonly record struct RouterTotals(long Offered, long Rejected, long Aba
 public sealed partial class Router
 {
     private const long CallTimerBase = 1L << 40;
+    private const long CallbackTimerBase = 1L << 41;
     private const long DayMs = 86_400_000;
 
     private readonly DomainConfig _config;
@@ -35,16 +37,19 @@ public sealed partial class Router
     private readonly CallTable _calls;
     private readonly CallIndex _callIndex;
     private readonly IndexedHeap<TimerIndex> _timers;
+
+    /// <summary>Timers of callbacks and of the surge evaluation, kept apart from the call and agent timers of the hot path.</summary>
+    private readonly IndexedHeap<OpsTimerIndex> _opsTimers;
     private EventBuffer _events = new(4);
     private long _now;
     private long _eventSeq;
     private long _callSeq;
     private long _readySeq;
     private long _nextDayMs;
-    private readonly double _overflowScale = 1.0;
 
     private long _offered;
     private long _rejected;
+    private long _deflected;
     private long _abandoned;
     private long _timedOut;
     private long _ended;
@@ -67,6 +72,16 @@ public sealed partial class Router
 
         _callIndex = new CallIndex(_calls, 1024);
         _timers = new IndexedHeap<TimerIndex>(new TimerIndex(_calls, _agents), 1024);
+        _opsTimers = new IndexedHeap<OpsTimerIndex>(new OpsTimerIndex(_callbackTable, _surgeSlot), 16);
+        var hotline = config.Hotline;
+        _history = new CallerHistory(hotline.RepeatEnabled || hotline.OwnershipEnabled ? hotline.CallerHistoryCapacity : 0, hotline.RepeatCalls - 1);
+        foreach (var caller in hotline.VipCallers.Take(hotline.MaxVipCallers))
+        {
+            _vipClass[caller] = 1;
+        }
+
+        InitCallbacks();
+        InitSurge();
         foreach (var definition in config.Roster)
         {
             AddAgent(definition);
@@ -83,10 +98,12 @@ public sealed partial class Router
     public long LastEventSequence => _eventSeq;
 
     /// <summary>Due time of the earliest pending timer, or <see cref="long.MaxValue"/>.</summary>
-    public long NextTimerDueMs => _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue;
+    public long NextTimerDueMs => Math.Min(
+        _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue,
+        _opsTimers.Count > 0 ? _opsTimers.Top.K1 : long.MaxValue);
 
-    /// <summary>Pending timers (ring, wrap-up, overflow, max wait, grace...).</summary>
-    public int PendingTimers => _timers.Count;
+    /// <summary>Pending timers (ring, wrap-up, overflow, max wait, grace, callbacks, surge evaluation).</summary>
+    public int PendingTimers => _timers.Count + _opsTimers.Count;
 
     /// <summary>Live calls (waiting, ringing, talking).</summary>
     public int LiveCalls => _calls.Live;
@@ -95,7 +112,7 @@ public sealed partial class Router
     public int AgentCount => _agents.Count;
 
     /// <summary>Call counts.</summary>
-    public RouterTotals Totals => new(_offered, _rejected, _abandoned, _timedOut, _ended, _waiting, _ringing, _talking);
+    public RouterTotals Totals => new(_offered, _rejected, _deflected, _abandoned, _timedOut, _ended, _waiting, _ringing, _talking);
 
     /// <summary>
     /// Applies one command at <paramref name="nowMs"/>: first fires every timer due by then, in order of due time
@@ -123,6 +140,11 @@ public sealed partial class Router
             CommandKind.SetState => SetState((AgentCommand)command),
             CommandKind.EndWrapUp => EndWrapUp(((AgentCommand)command).AgentId),
             CommandKind.ExtendWrapUp => ExtendWrapUp((AgentCommand)command),
+            CommandKind.SetVip => SetVip((SetVipCommand)command),
+            CommandKind.ForceTier => ForceTier((ForceTierCommand)command),
+            CommandKind.ClearSurge => ClearSurge((ClearSurgeCommand)command),
+            CommandKind.CompleteCallback => CompleteCallback((CompleteCallbackCommand)command),
+            CommandKind.CancelCallback => CancelCallback((CancelCallbackCommand)command),
             CommandKind.Query => Query((QueryCommand)command),
             _ => new CommandResult(ResultCode.InvalidArgument, $"unknown command {command.Kind}"),
         };
@@ -145,17 +167,53 @@ public sealed partial class Router
             nowMs = _now;
         }
 
-        while (_timers.Count > 0 && _timers.Top.K1 <= nowMs)
+        if (!_surgeStarted)
         {
-            var timer = _timers.Pop();
-            SetClock(timer.K1);
-            if (timer.Id >= 0)
+            StartSurgeClock(nowMs);
+        }
+
+        while (true)
+        {
+            // The earlier of the two heaps' tops; at the same time agents, then calls, then callbacks, then surge.
+            var hot = _timers.Count > 0 && _timers.Top.K1 <= nowMs;
+            var ops = _opsTimers.Count > 0 && _opsTimers.Top.K1 <= nowMs;
+            if (hot && ops)
             {
-                FireCallTimer(timer.Id);
+                ref readonly var x = ref _timers.Top;
+                ref readonly var y = ref _opsTimers.Top;
+                hot = x.K1 < y.K1 || (x.K1 == y.K1 && x.K2 < y.K2);
+                ops = !hot;
+            }
+
+            if (hot)
+            {
+                var timer = _timers.Pop();
+                SetClock(timer.K1);
+                if (timer.Id >= 0)
+                {
+                    FireCallTimer(timer.Id);
+                }
+                else
+                {
+                    FireAgentTimer(_agents.Items[~timer.Id]);
+                }
+            }
+            else if (ops)
+            {
+                var timer = _opsTimers.Pop();
+                SetClock(timer.K1);
+                if (timer.Id >= 0)
+                {
+                    FireCallbackTimer(_callbackTable[timer.Id]!);
+                }
+                else
+                {
+                    FireSurgeTimer();
+                }
             }
             else
             {
-                FireAgentTimer(_agents.Items[~timer.Id]);
+                break;
             }
         }
 
@@ -195,8 +253,6 @@ public sealed partial class Router
         return ref e;
     }
 
-    private long StepDelay(long afterMs) => _overflowScale == 1.0 ? afterMs : (long)(afterMs * _overflowScale);
-
     // ---- timers -------------------------------------------------------------------------------------------
 
     private long CallDue(in CallRecord c)
@@ -216,7 +272,7 @@ public sealed partial class Router
 
                 var steps = _skills[c.Skill].Steps;
                 return c.StepsFired < steps.Length
-                    ? Math.Min(c.MaxWaitDueMs, c.FirstEnqueueMs + StepDelay(steps[c.StepsFired].AfterMs))
+                    ? Math.Min(c.MaxWaitDueMs, c.FirstEnqueueMs + StepDelay(c.Skill, steps[c.StepsFired].AfterMs))
                     : c.MaxWaitDueMs;
             case CallState.Offered:
                 return c.AuxDueMs;
@@ -295,8 +351,7 @@ public sealed partial class Router
         if (a.State == AgentState.WrapUp && _now >= a.WrapDueMs)
         {
             FinishWrap(a);
-            ChangeState(a, AgentState.Ready, null);
-            BecomeAvailable(a);
+            ReturnFromWork(a);
         }
     }
 
@@ -304,7 +359,7 @@ public sealed partial class Router
     {
         var steps = _skills[c.Skill].Steps;
         var waited = _now - c.FirstEnqueueMs;
-        while (c.StepsFired < steps.Length && waited >= StepDelay(steps[c.StepsFired].AfterMs))
+        while (c.StepsFired < steps.Length && waited >= StepDelay(c.Skill, steps[c.StepsFired].AfterMs))
         {
             c.StepsFired++;
         }

@@ -43,6 +43,27 @@ public enum EventKind : byte
 
     /// <summary>An agent changed state (FromState → ToState, Reason).</summary>
     AgentStateChanged = 12,
+
+    /// <summary>A surge tier changed (Skill: null for the domain; FromTier → Tier; Forced; Reason).</summary>
+    SurgeTierChanged = 13,
+
+    /// <summary>A new arrival was sent to self-service in tier 3 (Contact: the IVR URI; EstimatedWaitMs).</summary>
+    CallDeflected = 14,
+
+    /// <summary>A callback is owed (CallbackId, Caller, Skill, Reason: abandoned, timed-out, rejected, deflected, disconnected).</summary>
+    CallbackCreated = 15,
+
+    /// <summary>A callback was given to an agent to dial (AgentId, Attempts).</summary>
+    CallbackAssigned = 16,
+
+    /// <summary>A callback ended: Reason reached or cancelled.</summary>
+    CallbackCompleted = 17,
+
+    /// <summary>A callback attempt failed; it is retried later (Attempts, WaitMs until the retry).</summary>
+    CallbackRescheduled = 18,
+
+    /// <summary>A callback ran out of attempts; an SMS notification is owed (Reason: sms).</summary>
+    CallbackExhausted = 19,
 }
 
 /// <summary>
@@ -101,6 +122,21 @@ public record struct RoutingEvent
 
     /// <summary>Routed with SIP hand-off semantics.</summary>
     public bool Handoff { get; set; }
+
+    /// <summary>Surge: the new tier.</summary>
+    public int Tier { get; set; }
+
+    /// <summary>Surge: the tier before.</summary>
+    public int FromTier { get; set; }
+
+    /// <summary>Surge: whether the tier is forced.</summary>
+    public bool Forced { get; set; }
+
+    /// <summary>The callback.</summary>
+    public string? CallbackId { get; set; }
+
+    /// <summary>Callback attempts so far.</summary>
+    public int Attempts { get; set; }
 
     /// <summary>Who receives the call's answers (SIP transaction); never journaled or compared.</summary>
     public object? Owner { get; set; }

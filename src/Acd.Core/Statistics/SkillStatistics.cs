@@ -50,6 +50,9 @@ public sealed class SkillStatistics
     /// <summary>Offers the agent did not answer.</summary>
     public long RingNoAnswer { get; private set; }
 
+    /// <summary>Arrivals sent to self-service (surge tier 3).</summary>
+    public long Deflected { get; private set; }
+
     /// <summary>Calls whose handling ended (talk over; wrap-up counted as it ends).</summary>
     public long Handled { get; private set; }
 
@@ -100,17 +103,36 @@ public sealed class SkillStatistics
     public void ResetDay()
     {
         Offered = Answered = AnsweredWithinThreshold = Abandoned = AbandonedWithinThreshold = 0;
-        TimedOut = Rejected = TransferredIn = RingNoAnswer = Handled = 0;
+        TimedOut = Rejected = TransferredIn = RingNoAnswer = Handled = Deflected = 0;
         TotalAnswerWaitMs = TotalTalkMs = TotalWrapMs = 0;
     }
 
-    internal void OnOffered(bool transfer)
+    internal void OnOffered(long nowMs, bool transfer)
     {
         Offered++;
+        BucketAt(nowMs).Offered++;
         if (transfer)
         {
             TransferredIn++;
         }
+    }
+
+    internal void OnDeflected() => Deflected++;
+
+    /// <summary>Arrivals per second over the last five minutes.</summary>
+    public double ArrivalRate(long nowMs)
+    {
+        long offered = 0;
+        var current = nowMs / BucketMs;
+        foreach (ref readonly var b in _buckets.AsSpan())
+        {
+            if (b.Epoch > current - BucketCount && b.Epoch <= current)
+            {
+                offered += b.Offered;
+            }
+        }
+
+        return offered / (BucketCount * BucketMs / 1000.0);
     }
 
     internal void OnRejected() => Rejected++;
@@ -177,5 +199,6 @@ public sealed class SkillStatistics
         public long Answered;
         public long Within;
         public long LostAfterThreshold;
+        public long Offered;
     }
 }

@@ -34,7 +34,10 @@ public sealed class CommandGenerator
 
     public long Now { get; private set; } = 1_793_581_200_000;
 
-    public static DomainConfig Centre()
+    public static DomainConfig Centre() => DomainCompiler.Compile(CentreOptions());
+
+    /// <summary>The differential centre's options (hotline features off), to be compiled or varied.</summary>
+    public static DomainOptions CentreOptions()
     {
         var rng = new Random(20261122);
         var o = new DomainOptions
@@ -46,6 +49,11 @@ public sealed class CommandGenerator
             MaxWrapUpExtensionSeconds = 20,
             DefaultHandleTimeSeconds = 60,
             MaxLiveCalls = 150,
+
+            // The reference router does not model these hotline features; their own tests cover them.
+            Repeat = new RepeatOptions { Enabled = false },
+            Ownership = new OwnershipOptions { Enabled = false },
+            Callbacks = new CallbackOptions { Enabled = false },
         };
         o.Skills.Add(new SkillOptions { Name = "general", WrapUpSeconds = 3, MaxWaitSeconds = 240, MaxQueueLength = 40 });
         o.Skills.Add(new SkillOptions
@@ -86,7 +94,7 @@ public sealed class CommandGenerator
             o.Agents.Add(agent);
         }
 
-        return DomainCompiler.Compile(o);
+        return o;
     }
 
     public Command Next()

@@ -38,7 +38,7 @@ public sealed class ReferenceRouter : IRoutingModel
     public long Now { get; private set; }
 
     public RouterTotals Totals => new(
-        _offered, _rejected, _abandoned, _timedOut, _ended,
+        _offered, _rejected, 0, _abandoned, _timedOut, _ended,
         _calls.Count(c => c.State == CallState.Queued),
         _calls.Count(c => c.State == CallState.Offered),
         _calls.Count(c => c.State == CallState.Talking));
@@ -132,6 +132,8 @@ public sealed class ReferenceRouter : IRoutingModel
             AgentsReady = ready,
             AgentsBusy = busy,
             Occupancy = busy + ready == 0 ? 0 : (double)busy / (busy + ready),
+            ArrivalRatePerSecond = st.ArrivalRate(Now),
+            Deflected = st.Deflected,
         };
     }
 
@@ -596,7 +598,10 @@ public sealed class ReferenceRouter : IRoutingModel
             return Fail(ResultCode.FailedPrecondition);
         }
 
+        // Classification (SPEC 4.4) as far as this centre uses it: an explicit skill, else VIP to the VIP seat.
         var skill = Config.DefaultSkill;
+        var priority = -1;
+        var hotline = Config.Hotline;
         if (o.Skill is not null)
         {
             skill = Config.FindSkill(o.Skill);
@@ -605,11 +610,21 @@ public sealed class ReferenceRouter : IRoutingModel
                 return Fail(ResultCode.NotFound);
             }
         }
+        else if (o.Vip > 0 && hotline.VipSkill >= 0)
+        {
+            skill = hotline.VipSkill;
+            priority = hotline.VipPriority;
+        }
 
         var definition = Config.Skills[skill];
-        var priority = o.Priority >= 0 ? o.Priority : definition.DefaultPriority;
+        priority = o.Priority >= 0 ? Math.Max(o.Priority, priority) : priority >= 0 ? priority : definition.DefaultPriority;
+        if (o.Vip > 0)
+        {
+            priority = Math.Max(priority, hotline.VipPriority);
+        }
+
         _offered++;
-        _stats[skill].OnOffered(false);
+        _stats[skill].OnOffered(Now, false);
         Emit(new RoutingEvent { Kind = EventKind.CallOffered, CallId = o.CallId, Caller = o.Caller, Skill = definition.Name, Priority = priority, Owner = o.Owner });
 
         RejectReason reason;
@@ -853,7 +868,7 @@ public sealed class ReferenceRouter : IRoutingModel
         c.Skill = skill;
         c.StepsFired = 0;
         c.MaxWaitDue = Now + Config.Skills[skill].MaxWaitMs;
-        _stats[skill].OnOffered(true);
+        _stats[skill].OnOffered(Now, true);
         if (target is not null)
         {
             c.Target = target;

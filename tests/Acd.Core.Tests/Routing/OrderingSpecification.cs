@@ -225,7 +225,7 @@ public abstract partial class RoutingSpecification
         h.Abandon("c2");
         h.End("c1");
         var t = h.Model.Totals;
-        Assert.Equal(new RouterTotals(5, 2, 1, 0, 1, 1, 0, 0), t);
+        Assert.Equal(new RouterTotals(5, 2, 0, 1, 0, 1, 1, 0, 0), t);
         Assert.True(t.Conserved);
     }
 }

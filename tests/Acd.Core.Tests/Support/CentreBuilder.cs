@@ -13,6 +13,11 @@ public sealed class CentreBuilder
         TransferWaitSeconds = 30,
         DetachGraceSeconds = 30,
         DefaultHandleTimeSeconds = 100,
+
+        // The hotline features stay out of the way of the routing specifications; their tests turn them on.
+        Repeat = new RepeatOptions { Enabled = false },
+        Ownership = new OwnershipOptions { Enabled = false },
+        Callbacks = new CallbackOptions { Enabled = false },
     };
 
     public CentreBuilder Skill(string name, Action<SkillOptions>? configure = null)
