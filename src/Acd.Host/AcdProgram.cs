@@ -75,6 +75,7 @@ public static partial class AcdProgram
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DomainDirectory>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<DomainDirectory>());
+        builder.Services.AddSingleton<IBatchListener, SurgeWarnings>();
         builder.Services.AddSingleton<EngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         builder.Services.AddSingleton<ListenerRegistry>();
@@ -87,6 +88,7 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<Acd.Host.Grpc.CallApi>();
         builder.Services.AddSingleton<Acd.Host.Grpc.QueueApi>();
         builder.Services.AddSingleton<Acd.Host.Grpc.EventApi>();
+        builder.Services.AddSingleton<Acd.Host.Grpc.OperationsApi>();
         builder.Services.AddSingleton(sp =>
         {
             var endpoint = new Acd.Host.Grpc.GrpcEndpoint(settings.Options.Grpc, settings.Options.Api.Token, sp.GetRequiredService<ILogger<Acd.Host.Grpc.GrpcEndpoint>>());
@@ -94,6 +96,7 @@ public static partial class AcdProgram
             sp.GetRequiredService<Acd.Host.Grpc.CallApi>().Register(endpoint);
             sp.GetRequiredService<Acd.Host.Grpc.QueueApi>().Register(endpoint);
             sp.GetRequiredService<Acd.Host.Grpc.EventApi>().Register(endpoint);
+            sp.GetRequiredService<Acd.Host.Grpc.OperationsApi>().Register(endpoint);
             return endpoint;
         });
         builder.Services.AddSingleton<Acd.Host.Sip.SipServer>();

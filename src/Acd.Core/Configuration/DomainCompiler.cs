@@ -302,11 +302,7 @@ public static class DomainCompiler
         range("Callbacks:MaxAttempts", callbacks.MaxAttempts, 1, 20);
         range("Callbacks:OutcomeTimeoutSeconds", callbacks.OutcomeTimeoutSeconds, 10, 86_400);
         range("Callbacks:MaxOpen", callbacks.MaxOpen, 0, 10_000_000);
-        var backoff = callbacks.RetryBackoffSeconds ?? [];
-        if (backoff.Count == 0)
-        {
-            error("Callbacks:RetryBackoffSeconds", "at least one retry wait is required");
-        }
+        var backoff = callbacks.RetryBackoffSeconds is { Count: > 0 } configured ? configured : [300, 900, 3600];
 
         for (var i = 0; i < backoff.Count; i++)
         {
@@ -361,6 +357,7 @@ public static class DomainCompiler
             OwnershipWaitMs = ownership.WaitSeconds * 1000L,
             CallerHistoryCapacity = o.CallerHistoryCapacity,
             CallbacksEnabled = callbacks.Enabled,
+            CallbackSkillAgentsDial = callbacks.SkillAgentsDial,
             CallbackMinAbandonWaitMs = callbacks.MinAbandonWaitSeconds * 1000L,
             CallbackEscalationMs = callbacks.EscalationMinutes * 60_000L,
             CallbackMaxAttempts = callbacks.MaxAttempts,

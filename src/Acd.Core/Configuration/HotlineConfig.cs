@@ -58,6 +58,8 @@ public sealed class HotlineConfig
 
     public bool CallbacksEnabled { get; internal init; }
 
+    public bool CallbackSkillAgentsDial { get; internal init; }
+
     public long CallbackMinAbandonWaitMs { get; internal init; }
 
     public long CallbackEscalationMs { get; internal init; }

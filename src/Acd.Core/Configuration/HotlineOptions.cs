@@ -54,6 +54,12 @@ public class CallbackOptions
     /// <summary>Whether callbacks are created.</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether agents of a callback's skill dial it when no live call of theirs waits (and before live calls once it is
+    /// escalated); false: only outbound agents dial callbacks.
+    /// </summary>
+    public bool SkillAgentsDial { get; set; } = true;
+
     /// <summary>An abandon creates a callback only after this wait, in seconds.</summary>
     public int MinAbandonWaitSeconds { get; set; } = 10;
 
@@ -63,8 +69,11 @@ public class CallbackOptions
     /// <summary>Attempts before a callback is exhausted (and an SMS is sent).</summary>
     public int MaxAttempts { get; set; } = 3;
 
-    /// <summary>Waits before the 2nd, 3rd... attempt, in seconds (the last repeats).</summary>
-    public IList<int> RetryBackoffSeconds { get; set; } = new List<int> { 300, 900, 3600 };
+    /// <summary>
+    /// Waits before the 2nd, 3rd... attempt, in seconds (the last repeats); unset: 300, 900, 3600. (No default list
+    /// here: configuration binding appends to a list it finds, so a configured list would follow the default one.)
+    /// </summary>
+    public IList<int>? RetryBackoffSeconds { get; set; }
 
     /// <summary>An assigned callback with no outcome reported after this counts as not reached, in seconds.</summary>
     public int OutcomeTimeoutSeconds { get; set; } = 900;

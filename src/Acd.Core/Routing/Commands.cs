@@ -340,6 +340,9 @@ public sealed class QueryCommand : Command
 
     /// <summary>The agent, call or skill asked about (null: all).</summary>
     public string? Key { get; }
+
+    /// <summary>Most items a list answers with.</summary>
+    public int Limit { get; init; } = 10_000;
 }
 
 /// <summary>The questions a <see cref="QueryCommand"/> may ask.</summary>
@@ -363,8 +366,11 @@ public enum QueryKind : byte
     /// <summary>Surge status (Key = skill, or null for the domain) → <see cref="SurgeSnapshot"/>.</summary>
     Surge,
 
-    /// <summary>Open and assigned callbacks (Key = "all" adds recently closed ones) → list of <see cref="CallbackSnapshot"/>.</summary>
+    /// <summary>Open and assigned callbacks, oldest first, up to Limit (Key = "all" adds recently closed ones) → list of <see cref="CallbackSnapshot"/>.</summary>
     Callbacks,
+
+    /// <summary>One callback, open or recently closed (Key = its id) → <see cref="CallbackSnapshot"/>.</summary>
+    Callback,
 
     /// <summary>Callback figures → <see cref="CallbackTotals"/>.</summary>
     CallbackTotals,

@@ -35,6 +35,12 @@ internal sealed class CallbackTask
 
     public long TimerDueMs { get; set; } = long.MaxValue;
 
+    /// <summary>The callback owed before this one (creation order), or null.</summary>
+    public CallbackTask? Older { get; set; }
+
+    /// <summary>The callback owed after this one, or null.</summary>
+    public CallbackTask? Newer { get; set; }
+
     public bool Due => State == CallbackState.Open && DuePos >= 0;
 }
 
@@ -54,9 +60,10 @@ internal readonly struct OutboundPoolIndex(AgentTable agents) : IHeapIndex
 /// Callbacks (来电必复). Every call that did not reach an agent — abandoned after a minimum wait, timed out, refused
 /// for want of a staffed agent, deflected in tier 3 — owes its caller a callback, one open per caller (a later one
 /// merges into it, which keeps the earliest time). A callback is due when created and at each retry. Outbound agents
-/// dial callbacks first, oldest first; any other agent dials those of its skills that have aged past the escalation
-/// time before live calls, and the rest only when no live call of its own is waiting. The dialer reports the outcome:
-/// reached closes it; not reached retries after the back-off, until the attempts run out (exhausted: an SMS is owed).
+/// dial callbacks first, oldest first; any other agent (unless configured otherwise) dials those of its skills that
+/// have aged past the escalation time before live calls, and the rest only when no live call of its own is waiting.
+/// The dialer reports the outcome: reached closes it; not reached retries after the back-off, until the attempts run
+/// out (exhausted: an SMS is owed).
 /// </summary>
 public sealed partial class Router
 {
@@ -67,6 +74,8 @@ public sealed partial class Router
     private readonly Queue<CallbackSnapshot> _closedCallbacks = new();
     private IndexedHeap<CallbackDueIndex>[] _dueCallbacks = [];
     private IndexedHeap<OutboundPoolIndex> _outboundPool = null!;
+    private CallbackTask? _oldestCallback;
+    private CallbackTask? _newestCallback;
     private long _callbackSeq;
     private int _callbacksDue;
     private long _callbacksCreated;
@@ -115,7 +124,7 @@ public sealed partial class Router
 
         var task = new CallbackTask
         {
-            Id = "cb-" + (++_callbackSeq).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Id = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cb-{++_callbackSeq}@{_config.Name}"),
             Caller = caller,
             Skill = skill,
             CreatedMs = _now,
@@ -136,6 +145,17 @@ public sealed partial class Router
 
         _callbacksById.Add(task.Id, task);
         _openByCaller.Add(caller, task);
+        task.Older = _newestCallback;
+        if (_newestCallback is not null)
+        {
+            _newestCallback.Newer = task;
+        }
+        else
+        {
+            _oldestCallback = task;
+        }
+
+        _newestCallback = task;
         _callbacksCreated++;
         {
             ref var e = ref Emit(EventKind.CallbackCreated);
@@ -156,7 +176,9 @@ public sealed partial class Router
         ScheduleCallback(task);
 
         // Outbound agents first (they dial callbacks), the longest idle of them; else an agent of the skill by its strategy.
-        var agent = _outboundPool.Count > 0 ? _outboundPool.Top.Id : _skills[task.Skill].PickAgent(1);
+        var agent = _outboundPool.Count > 0 ? _outboundPool.Top.Id
+            : _config.Hotline.CallbackSkillAgentsDial ? _skills[task.Skill].PickAgent(1)
+            : -1;
         if (agent >= 0)
         {
             AssignCallback(_agents.Items[agent], task);
@@ -175,7 +197,7 @@ public sealed partial class Router
                 Consider(heap);
             }
         }
-        else
+        else if (_config.Hotline.CallbackSkillAgentsDial)
         {
             foreach (var m in a.Skills)
             {
@@ -273,7 +295,7 @@ public sealed partial class Router
     {
         if (!_callbacksById.TryGetValue(cmd.CallbackId, out var task))
         {
-            return Fail(ResultCode.NotFound, $"unknown callback '{cmd.CallbackId}'");
+            return UnknownOrClosed(cmd.CallbackId);
         }
 
         if (task.State != CallbackState.Assigned)
@@ -353,7 +375,7 @@ public sealed partial class Router
     {
         if (!_callbacksById.TryGetValue(cmd.CallbackId, out var task))
         {
-            return Fail(ResultCode.NotFound, $"unknown callback '{cmd.CallbackId}'");
+            return UnknownOrClosed(cmd.CallbackId);
         }
 
         if (task.State != CallbackState.Open)
@@ -375,6 +397,11 @@ public sealed partial class Router
         return CommandResult.Ok;
     }
 
+    /// <summary>A callback not open: closed a while ago (its state is told), or never known.</summary>
+    private CommandResult UnknownOrClosed(string callbackId) => GetCallback(callbackId) is { } closed
+        ? Fail(ResultCode.FailedPrecondition, $"callback '{callbackId}' is already {closed.State.ToString().ToLowerInvariant()}")
+        : Fail(ResultCode.NotFound, $"unknown callback '{callbackId}'");
+
     private void CloseCallback(CallbackTask task, CallbackState state)
     {
         if (task.DuePos >= 0)
@@ -389,6 +416,25 @@ public sealed partial class Router
         }
 
         task.State = state;
+        if (task.Older is not null)
+        {
+            task.Older.Newer = task.Newer;
+        }
+        else
+        {
+            _oldestCallback = task.Newer;
+        }
+
+        if (task.Newer is not null)
+        {
+            task.Newer.Older = task.Older;
+        }
+        else
+        {
+            _newestCallback = task.Older;
+        }
+
+        task.Older = task.Newer = null;
         _callbacksById.Remove(task.Id);
         _openByCaller.Remove(task.Caller);
         _callbackTable[task.Handle] = null;
@@ -404,15 +450,31 @@ public sealed partial class Router
         t.Id, t.Caller, _skills[t.Skill].Definition.Name, t.CreatedMs, t.Attempts, t.State,
         t.Agent >= 0 ? _agents.Items[t.Agent].Id : null, t.Reason, t.State == CallbackState.Open ? t.NextAttemptMs : 0);
 
-    /// <summary>Open and assigned callbacks, oldest first; with <paramref name="closedToo"/>, the recently closed after them.</summary>
-    public IReadOnlyList<CallbackSnapshot> ListCallbacks(bool closedToo)
+    /// <summary>Open and assigned callbacks, oldest first, at most <paramref name="limit"/>; with <paramref name="closedToo"/>, the recently closed after them.</summary>
+    public IReadOnlyList<CallbackSnapshot> ListCallbacks(bool closedToo, int limit = int.MaxValue)
     {
-        var list = _callbacksById.Values.OrderBy(t => t.Seq).Select(Snapshot).ToList();
+        var list = new List<CallbackSnapshot>(Math.Min(limit, _callbacksById.Count + (closedToo ? _closedCallbacks.Count : 0)));
+        for (var t = _oldestCallback; t is not null && list.Count < limit; t = t.Newer)
+        {
+            list.Add(Snapshot(t));
+        }
+
         if (closedToo)
         {
-            list.AddRange(_closedCallbacks);
+            list.AddRange(_closedCallbacks.Take(limit - list.Count));
         }
 
         return list;
+    }
+
+    /// <summary>One callback, open or among the recently closed; null if unknown.</summary>
+    public CallbackSnapshot? GetCallback(string callbackId)
+    {
+        if (_callbacksById.TryGetValue(callbackId, out var task))
+        {
+            return Snapshot(task);
+        }
+
+        return _closedCallbacks.LastOrDefault(c => string.Equals(c.CallbackId, callbackId, StringComparison.Ordinal));
     }
 }

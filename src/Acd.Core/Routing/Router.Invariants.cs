@@ -218,6 +218,21 @@ public sealed partial class Router
             }
         }
 
+        var listed = 0;
+        for (var t = _oldestCallback; t is not null && listed <= open; t = t.Newer)
+        {
+            listed++;
+            if ((t.Newer is null ? _newestCallback : t.Newer.Older) != t || (t.Newer is not null && t.Newer.Seq <= t.Seq))
+            {
+                problems.Add($"callback {t.Id} is out of the creation-order list");
+            }
+        }
+
+        if (listed != open)
+        {
+            problems.Add($"{listed} callbacks in the creation-order list, {open} open");
+        }
+
         if (open != _callbacksById.Count || open != _openByCaller.Count)
         {
             problems.Add($"{open} callbacks in the table, {_callbacksById.Count} by id, {_openByCaller.Count} by caller");

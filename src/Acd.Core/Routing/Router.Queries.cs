@@ -119,7 +119,10 @@ public sealed partial class Router
                 var surge = GetSurge(q.Key);
                 return surge is null ? Fail(ResultCode.NotFound, $"unknown skill '{q.Key}'") : new CommandResult { Data = surge };
             case QueryKind.Callbacks:
-                return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal)) };
+                return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal), q.Limit) };
+            case QueryKind.Callback:
+                var callback = GetCallback(q.Key ?? string.Empty);
+                return callback is null ? Fail(ResultCode.NotFound, $"unknown callback '{q.Key}'") : new CommandResult { Data = callback };
             case QueryKind.CallbackTotals:
                 return new CommandResult { Data = CallbackFigures };
             default:

@@ -1,5 +1,6 @@
 using Acd.Api.V1;
 using Acd.Core.Routing;
+using CallbackState = Acd.Api.V1.CallbackState;
 using EventKind = Acd.Api.V1.EventKind;
 using Google.Protobuf.Collections;
 using CoreAgentState = Acd.Core.Domain.AgentState;
@@ -144,6 +145,9 @@ public static class ApiMapping
             Rejected = q.Rejected,
             Occupancy = q.Occupancy,
             Domain = domain,
+            ArrivalRatePerS = q.ArrivalRatePerSecond,
+            Deflected = q.Deflected,
+            SurgeTier = q.SurgeTier,
         };
         for (var s = 0; s < q.AgentsByState.Count; s++)
         {
@@ -168,16 +172,49 @@ public static class ApiMapping
         Acd.Core.Routing.EventKind.CallDetached => EventKind.CallDetached,
         Acd.Core.Routing.EventKind.CallResumed => EventKind.CallResumed,
         Acd.Core.Routing.EventKind.AgentStateChanged => EventKind.AgentStateChanged,
+        Acd.Core.Routing.EventKind.SurgeTierChanged => EventKind.SurgeTierChanged,
+        Acd.Core.Routing.EventKind.CallDeflected => EventKind.CallDeflected,
+        Acd.Core.Routing.EventKind.CallbackCreated => EventKind.CallbackCreated,
+        Acd.Core.Routing.EventKind.CallbackAssigned => EventKind.CallbackAssigned,
+        Acd.Core.Routing.EventKind.CallbackCompleted => EventKind.CallbackCompleted,
+        Acd.Core.Routing.EventKind.CallbackRescheduled => EventKind.CallbackRescheduled,
+        Acd.Core.Routing.EventKind.CallbackExhausted => EventKind.CallbackExhausted,
         _ => EventKind.Unspecified,
     };
 
     public static Event ToApi(in RoutingEvent e, string domain)
     {
         var result = new Event { Sequence = e.Sequence, TimeUnixMs = e.TimeMs, Kind = ToApi(e.Kind), Domain = domain };
-        if (e.Kind == Acd.Core.Routing.EventKind.AgentStateChanged)
+        switch (e.Kind)
         {
-            result.AgentStateChanged = new AgentStateChanged { AgentId = e.AgentId ?? string.Empty, From = ToApi(e.FromState), To = ToApi(e.ToState), Reason = e.Reason ?? string.Empty };
-            return result;
+            case Acd.Core.Routing.EventKind.AgentStateChanged:
+                result.AgentStateChanged = new AgentStateChanged { AgentId = e.AgentId ?? string.Empty, From = ToApi(e.FromState), To = ToApi(e.ToState), Reason = e.Reason ?? string.Empty };
+                return result;
+            case Acd.Core.Routing.EventKind.SurgeTierChanged:
+                result.SurgeTierChanged = new SurgeTierChanged { Skill = e.Skill ?? string.Empty, FromTier = e.FromTier, ToTier = e.Tier, Reason = e.Reason ?? string.Empty, Forced = e.Forced };
+                return result;
+            case >= Acd.Core.Routing.EventKind.CallbackCreated and <= Acd.Core.Routing.EventKind.CallbackExhausted:
+                var callback = new CallbackEvent
+                {
+                    CallbackId = e.CallbackId ?? string.Empty,
+                    Caller = e.Caller ?? string.Empty,
+                    Skill = e.Skill ?? string.Empty,
+                    AgentId = e.AgentId ?? string.Empty,
+                    Attempts = e.Attempts,
+                    Reason = e.Reason ?? string.Empty,
+                    Contact = e.Contact ?? string.Empty,
+                    RetryInMs = e.Kind == Acd.Core.Routing.EventKind.CallbackRescheduled ? e.WaitMs : 0,
+                };
+                switch (e.Kind)
+                {
+                    case Acd.Core.Routing.EventKind.CallbackCreated: result.CallbackCreated = callback; break;
+                    case Acd.Core.Routing.EventKind.CallbackAssigned: result.CallbackAssigned = callback; break;
+                    case Acd.Core.Routing.EventKind.CallbackCompleted: result.CallbackCompleted = callback; break;
+                    case Acd.Core.Routing.EventKind.CallbackRescheduled: result.CallbackRescheduled = callback; break;
+                    case Acd.Core.Routing.EventKind.CallbackExhausted: result.CallbackExhausted = callback; break;
+                }
+
+                return result;
         }
 
         var call = new CallEvent
@@ -193,6 +230,7 @@ public static class ApiMapping
             Priority = e.Priority,
             Reason = e.Kind == Acd.Core.Routing.EventKind.CallRejected ? Acd.Core.Domain.Names.Of(e.RejectReason) : e.Reason ?? string.Empty,
             Handoff = e.Handoff,
+            Tier = e.Tier,
         };
         switch (e.Kind)
         {
@@ -208,10 +246,74 @@ public static class ApiMapping
             case Acd.Core.Routing.EventKind.CallTransferred: result.CallTransferred = call; break;
             case Acd.Core.Routing.EventKind.CallDetached: result.CallDetached = call; break;
             case Acd.Core.Routing.EventKind.CallResumed: result.CallResumed = call; break;
+            case Acd.Core.Routing.EventKind.CallDeflected: result.CallDeflected = call; break;
         }
 
         return result;
     }
+
+    public static SurgeStatus ToApi(SurgeSnapshot s, string domain)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var status = new SurgeStatus
+        {
+            Tier = s.Tier,
+            Forced = s.Forced,
+            Reason = s.Reason,
+            SinceUnixMs = s.SinceMs,
+            ForcedUntilUnixMs = s.ForcedUntilMs,
+            Domain = domain,
+            Skill = s.Skill ?? string.Empty,
+            ArrivalRatePerS = s.ArrivalRatePerSecond,
+            BaselinePerS = s.BaselinePerSecond,
+        };
+        if (s.Skill is null)
+        {
+            Fill(status.EffectiveTiers, s.EffectiveTiers);
+        }
+
+        return status;
+    }
+
+    public static CallbackState ToApi(Acd.Core.Routing.CallbackState state) => state switch
+    {
+        Acd.Core.Routing.CallbackState.Open => CallbackState.Open,
+        Acd.Core.Routing.CallbackState.Assigned => CallbackState.Assigned,
+        Acd.Core.Routing.CallbackState.Completed => CallbackState.Completed,
+        Acd.Core.Routing.CallbackState.Exhausted => CallbackState.Exhausted,
+        Acd.Core.Routing.CallbackState.Cancelled => CallbackState.Cancelled,
+        _ => CallbackState.Unspecified,
+    };
+
+    public static Callback ToApi(CallbackSnapshot c, string domain)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return new Callback
+        {
+            CallbackId = c.CallbackId,
+            Caller = c.Caller,
+            Skill = c.Skill,
+            CreatedAtUnixMs = c.CreatedMs,
+            Attempts = c.Attempts,
+            State = ToApi(c.State),
+            AssignedAgentId = c.AgentId ?? string.Empty,
+            Reason = c.Reason,
+            NextAttemptUnixMs = c.NextAttemptMs,
+            Domain = domain,
+        };
+    }
+
+    public static Acd.Api.V1.CallbackTotals ToApi(Acd.Core.Routing.CallbackTotals t) => new()
+    {
+        Created = t.Created,
+        Merged = t.Merged,
+        Reached = t.Reached,
+        Exhausted = t.Exhausted,
+        Cancelled = t.Cancelled,
+        Dropped = t.Dropped,
+        Owed = t.Owed,
+        CompletionRatio = t.CompletionRatio,
+    };
 
     private static void Fill(MapField<string, int> target, IReadOnlyDictionary<string, int> source)
     {

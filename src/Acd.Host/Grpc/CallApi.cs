@@ -19,6 +19,14 @@ public sealed class CallApi(DomainDirectory domains)
         endpoint.Unary<CallRequest, Ack>(Service, "Abandon", CallRequest.Parser, (r, c) => AckAsync(r.CallId, r.Domain, new CallCommand(CommandKind.Abandon, r.CallId), c));
         endpoint.Unary<TransferRequest, Call>(Service, "Transfer", TransferRequest.Parser, TransferAsync);
         endpoint.Unary<CallRequest, Call>(Service, "GetCall", CallRequest.Parser, GetAsync);
+        endpoint.Unary<SetVipRequest, Ack>(Service, "SetVip", SetVipRequest.Parser, SetVipAsync);
+    }
+
+    private async Task<Ack> SetVipAsync(SetVipRequest r, GrpcContext context)
+    {
+        var domain = EngineCalls.Domain(domains, r.Domain);
+        await EngineCalls.RunAsync(domain, new SetVipCommand(r.Caller, r.Vip), context.Cancelled).ConfigureAwait(false);
+        return new Ack();
     }
 
     private async Task<OfferResponse> OfferAsync(OfferRequest r, GrpcContext context)
@@ -64,7 +72,12 @@ public sealed class CallApi(DomainDirectory domains)
             Skill = result.Skill ?? string.Empty,
             Position = result.Position,
             EstimatedWaitMs = result.EstimatedWaitMs,
-            Reason = result.Outcome == OfferOutcome.Rejected ? Names.Of(result.RejectReason) : string.Empty,
+            Reason = result.Outcome switch
+            {
+                OfferOutcome.Rejected => Names.Of(result.RejectReason),
+                OfferOutcome.Deflected => "deflect",
+                _ => string.Empty,
+            },
         };
     }
 

@@ -73,7 +73,7 @@ public sealed partial class EventApi(EventHub hub, DomainDirectory domains, Grpc
             }
             else if (k != EventKind.Unspecified)
             {
-                // A kind this domain does not produce yet (surge, callback): nothing of it will come.
+                // A kind this daemon does not know (a newer client): nothing of it will come.
                 kinds.Add((CoreEventKind)255);
             }
         }
@@ -126,6 +126,13 @@ public sealed partial class EventApi(EventHub hub, DomainDirectory domains, Grpc
         EventKind.CallDetached => CoreEventKind.CallDetached,
         EventKind.CallResumed => CoreEventKind.CallResumed,
         EventKind.AgentStateChanged => CoreEventKind.AgentStateChanged,
+        EventKind.SurgeTierChanged => CoreEventKind.SurgeTierChanged,
+        EventKind.CallDeflected => CoreEventKind.CallDeflected,
+        EventKind.CallbackCreated => CoreEventKind.CallbackCreated,
+        EventKind.CallbackAssigned => CoreEventKind.CallbackAssigned,
+        EventKind.CallbackCompleted => CoreEventKind.CallbackCompleted,
+        EventKind.CallbackRescheduled => CoreEventKind.CallbackRescheduled,
+        EventKind.CallbackExhausted => CoreEventKind.CallbackExhausted,
         _ => null,
     };
 }

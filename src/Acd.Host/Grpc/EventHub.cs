@@ -134,6 +134,12 @@ public sealed class EventHub : IBatchListener
             return !_agentSkills[domain].TryGetValue(e.AgentId!, out var skills) || skills.Overlaps(f.Skills);
         }
 
+        if (e.Kind == EventKind.SurgeTierChanged && e.Skill is null)
+        {
+            // The domain's tier concerns every skill.
+            return true;
+        }
+
         return e.Skill is not null && f.Skills.Contains(e.Skill);
     }
 }

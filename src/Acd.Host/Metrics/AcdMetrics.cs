@@ -33,6 +33,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly EventHub _hub;
     private readonly DateTimeOffset _started = new(Process.GetCurrentProcess().StartTime.ToUniversalTime(), TimeSpan.Zero);
     private volatile Snapshot[] _snapshots = [];
+    private volatile DomainFigures[] _domainFigures = [];
 
     public AcdMetrics(DomainDirectory domains, SipServer sip, EventHub hub)
     {
@@ -53,6 +54,20 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
             [(CallCount.AbandonedCaller, "caller"), (CallCount.AbandonedDisconnected, "disconnected")]), description: "Callers who hung up before reaching an agent, by reason.");
         _meter.CreateObservableCounter("acd_calls_rejected_total", () => Calls(
             [(CallCount.RejectedNoAgents, "no-agents"), (CallCount.RejectedQueueFull, "queue-full"), (CallCount.RejectedCapacity, "capacity")]), description: "Calls refused at arrival, by reason.");
+        CallCounter("acd_calls_deflected_total", "New arrivals sent to self-service in surge tier 3.", CallCount.Deflected);
+
+        _meter.CreateObservableCounter("acd_callbacks_created_total", () => Calls(
+            [(CallCount.CallbackAbandoned, "abandoned"), (CallCount.CallbackTimedOut, "timed-out"), (CallCount.CallbackRejected, "rejected"),
+             (CallCount.CallbackDeflected, "deflected"), (CallCount.CallbackDisconnected, "disconnected")]), description: "Callbacks owed to callers whose call did not reach an agent, by reason.");
+        _meter.CreateObservableCounter("acd_callbacks_completed_total", () => Calls(
+            [(CallCount.CallbackReached, "reached"), (CallCount.CallbackExhausted, "exhausted"), (CallCount.CallbackCancelled, "cancelled")], "outcome"), description: "Callbacks closed, by outcome (exhausted: out of attempts, an SMS owed).");
+        CallCounter("acd_callback_attempts_total", "Callbacks given to an agent to dial.", CallCount.CallbackAttempts);
+        _meter.CreateObservableGauge("acd_callbacks_owed", () => PerDomain(d => d.Callbacks.Owed), description: "Callbacks open or being dialed now.");
+        _meter.CreateObservableGauge("acd_callback_completion_ratio", () => PerDomain(d => d.Callbacks.CompletionRatio), description: "Callbacks reached or exhausted over callbacks owed (cancelled excluded) since start; 1 with none.");
+        _meter.CreateObservableGauge("acd_surge_tier", () => PerDomain(d => d.Surge.Tier), description: "The domain's surge warning tier (0-3).");
+        _meter.CreateObservableGauge("acd_surge_forced", () => PerDomain(d => d.Surge.Forced ? 1 : 0), description: "1 while a duty manager forces the domain's tier.");
+        _meter.CreateObservableGauge("acd_skill_surge_tier", () => Live(s => s.Queue.SurgeTier), description: "A skill's effective surge tier (the higher of the domain's and its own).");
+        _meter.CreateObservableGauge("acd_required_agents", () => Live(s => s.RequiredAgents), description: "Erlang C: agents the skill needs to meet its service level target at the arrival rate of the last five minutes and today's handle time.");
 
         _wait = _meter.CreateHistogram("acd_call_wait_seconds", unit: "s", description: "Wait from first enqueue until the call was given to an agent.", tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WaitBuckets });
         _decision = _meter.CreateHistogram("acd_routing_decision_seconds", unit: "s", description: "Time the router took over one offer (enqueue and match).", tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DecisionBuckets });
@@ -117,17 +132,23 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     public async Task RefreshAsync(CancellationToken cancelled)
     {
         var snapshots = new List<Snapshot>();
+        var figures = new List<DomainFigures>();
         foreach (var d in _domains.All)
         {
             var queues = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Queues), cancelled).ConfigureAwait(false);
             var agents = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.AgentStates), cancelled).ConfigureAwait(false);
+            var surge = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Surge), cancelled).ConfigureAwait(false);
+            var callbacks = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.CallbackTotals), cancelled).ConfigureAwait(false);
             foreach (var q in (IReadOnlyList<QueueSnapshot>)queues.Data!)
             {
-                snapshots.Add(new Snapshot(d.Name, q, (int[])agents.Data!));
+                snapshots.Add(new Snapshot(d.Name, q, (int[])agents.Data!, RequiredAgents(q, d.Config.DefaultHandleTimeMs)));
             }
+
+            figures.Add(new DomainFigures(d.Name, (SurgeSnapshot)surge.Data!, (Acd.Core.Routing.CallbackTotals)callbacks.Data!));
         }
 
         _snapshots = [.. snapshots];
+        _domainFigures = [.. figures];
     }
 
     /// <inheritdoc/>
@@ -136,7 +157,15 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private void CallCounter(string name, string description, CallCount what) =>
         _meter.CreateObservableCounter(name, () => Calls([(what, null)]), description: description);
 
-    private IEnumerable<Measurement<long>> Calls((CallCount What, string? Reason)[] kinds)
+    private IEnumerable<Measurement<double>> PerDomain(Func<DomainFigures, double> value)
+    {
+        foreach (var d in _domainFigures)
+        {
+            yield return new Measurement<double>(value(d), Tag("domain", d.Domain));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Calls((CallCount What, string? Reason)[] kinds, string label = "reason")
     {
         foreach (var c in _counters.Values)
         {
@@ -146,7 +175,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
                 {
                     yield return reason is null
                         ? new Measurement<long>(c.Read(s, what), Tag("domain", c.Domain), Tag("skill", c.Skills[s]))
-                        : new Measurement<long>(c.Read(s, what), Tag("domain", c.Domain), Tag("skill", c.Skills[s]), Tag("reason", reason));
+                        : new Measurement<long>(c.Read(s, what), Tag("domain", c.Domain), Tag("skill", c.Skills[s]), Tag(label, reason));
                 }
             }
         }
@@ -255,5 +284,19 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _ => status.ToString().ToUpperInvariant(),
     };
 
-    private sealed record Snapshot(string Domain, QueueSnapshot Queue, int[] Agents);
+    /// <summary>Erlang C staffing for a queue at its measured load (0 with no arrivals, or a load beyond the forecast's range).</summary>
+    private static int RequiredAgents(QueueSnapshot q, long defaultHandleTimeMs)
+    {
+        var aht = q.AhtMs > 0 ? q.AhtMs : defaultHandleTimeMs;
+        if (q.ArrivalRatePerSecond <= 0 || q.ArrivalRatePerSecond * aht / 1000.0 > QueueApi.MaxErlangs)
+        {
+            return 0;
+        }
+
+        return QueueApi.Forecast(q.ArrivalRatePerSecond, aht, q.ThresholdMs, q.ServiceLevelTarget).Agents;
+    }
+
+    private sealed record Snapshot(string Domain, QueueSnapshot Queue, int[] Agents, int RequiredAgents);
+
+    private sealed record DomainFigures(string Domain, SurgeSnapshot Surge, Acd.Core.Routing.CallbackTotals Callbacks);
 }

@@ -20,6 +20,16 @@ internal enum CallCount
     Ended,
     RingNoAnswer,
     TransferredIn,
+    Deflected,
+    CallbackAbandoned,
+    CallbackTimedOut,
+    CallbackRejected,
+    CallbackDeflected,
+    CallbackDisconnected,
+    CallbackReached,
+    CallbackExhausted,
+    CallbackCancelled,
+    CallbackAttempts,
     Count,
 }
 
@@ -72,6 +82,18 @@ internal sealed class DomainCallCounters
                 EventKind.CallEnded => CallCount.Ended,
                 EventKind.CallRingNoAnswer => CallCount.RingNoAnswer,
                 EventKind.CallTransferred => CallCount.TransferredIn,
+                EventKind.CallDeflected => CallCount.Deflected,
+                EventKind.CallbackCreated => e.Reason switch
+                {
+                    "timed-out" => CallCount.CallbackTimedOut,
+                    "rejected" => CallCount.CallbackRejected,
+                    "deflected" => CallCount.CallbackDeflected,
+                    "disconnected" => CallCount.CallbackDisconnected,
+                    _ => CallCount.CallbackAbandoned,
+                },
+                EventKind.CallbackAssigned => CallCount.CallbackAttempts,
+                EventKind.CallbackCompleted => string.Equals(e.Reason, "cancelled", StringComparison.Ordinal) ? CallCount.CallbackCancelled : CallCount.CallbackReached,
+                EventKind.CallbackExhausted => CallCount.CallbackExhausted,
                 _ => null,
             };
             if (what is { } w)

@@ -63,6 +63,13 @@ public sealed class DomainDirectory : IAsyncDisposable, IBatchListener
     /// </summary>
     public DomainRuntime ForCall(string callId) => All.Count == 1 ? Default : _byCall.GetValueOrDefault(callId) ?? Default;
 
+    /// <summary>The domain of a callback: its id ends with "@" and the domain's name.</summary>
+    public DomainRuntime ForCallback(string callbackId)
+    {
+        var at = callbackId.LastIndexOf('@');
+        return at < 0 ? Default : Find(callbackId[(at + 1)..]) ?? Default;
+    }
+
     /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, Acd.Core.Engine.EngineBatch batch)
     {

@@ -7,7 +7,8 @@ namespace Acd.Host.Sip;
 
 /// <summary>
 /// An INVITE transaction: the owner of its call in the router. It hears the call's routing events and answers the
-/// INVITE — 182 while it waits, then one final answer: 302 to the agent, 480/503 refused, 480 timed out, 487 cancelled.
+/// INVITE — 182 while it waits, then one final answer: 302 to the agent (or, deflected in surge tier 3, to the IVR),
+/// 480/503 refused, 480 timed out, 487 cancelled.
 /// </summary>
 internal sealed class SipInviteTransaction(SipSession session, SipTransactionEcho echo, SipServer server) : ICommandReply
 {
@@ -45,6 +46,12 @@ internal sealed class SipInviteTransaction(SipSession session, SipTransactionEch
                 {
                     Echo = echo, Status = 302, Phrase = "Moved Temporarily", Extras = ResponseExtras.Redirect,
                     Contact = e.Contact, AgentId = e.AgentId, Skill = e.Skill, Number = e.WaitMs,
+                });
+                break;
+            case EventKind.CallDeflected:
+                Finish(new OutboundItem
+                {
+                    Echo = echo, Status = 302, Phrase = "Moved Temporarily", Extras = ResponseExtras.Deflect, Contact = e.Contact, Skill = e.Skill,
                 });
                 break;
             case EventKind.CallRejected when e.RejectReason == RejectReason.NoAgents:

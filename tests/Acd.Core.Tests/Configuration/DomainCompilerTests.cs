@@ -52,6 +52,59 @@ public sealed class DomainCompilerTests
     }
 
     [Fact]
+    public void Surge_tiers_need_an_enter_threshold_and_exit_thresholds_on_the_safe_side_of_it()
+    {
+        var errors = Errors(b => b.With(o =>
+        {
+            o.Surge.Tiers =
+            [
+                new TierOptions { Tier = 1, EnterQueueLength = 10, ExitQueueLength = 10 },
+                new TierOptions { Tier = 2 },
+                new TierOptions { Tier = 2, EnterServiceLevelBelow = 0.7, ExitServiceLevelAbove = 0.6 },
+                new TierOptions { Tier = 4, EnterArrivalRatio = 2, ExitArrivalRatio = 2.5 },
+            ];
+            o.Surge.SupportSkills = ["nope"];
+            o.Surge.IvrUri = "http://ivr";
+        }));
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:Tiers:0:ExitQueueLength" && e.Message.Contains("flap", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:Tiers:1" && e.Message.Contains("enter threshold", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:Tiers:2:Tier" && e.Message.Contains("twice", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:Tiers:2:ExitServiceLevelAbove");
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:Tiers:3:Tier");
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:Tiers:3:ExitArrivalRatio");
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:SupportSkills:0" && e.Message.Contains("nope", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Key == "Acd:Surge:IvrUri");
+    }
+
+    [Fact]
+    public void Hotline_tables_name_known_skills_and_limits_are_checked()
+    {
+        var errors = Errors(b => b.With(o =>
+        {
+            o.Languages = new Dictionary<string, string>(StringComparer.Ordinal) { ["en"] = "english" };
+            o.Routes = [new RouteOptions { ServiceNumber = "10086", Ivr = "3", Skill = "data", Priority = 11 }];
+            o.Repeat.Calls = 1;
+            o.Callbacks.MaxAttempts = 0;
+            o.Callbacks.RetryBackoffSeconds = [0];
+            o.CallerHistoryCapacity = -1;
+        }));
+        Assert.Contains(errors, e => e.Key == "Acd:Languages:en" && e.Message.Contains("english", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Key == "Acd:Routes:0:Skill");
+        Assert.Contains(errors, e => e.Key == "Acd:Routes:0:Priority");
+        Assert.Contains(errors, e => e.Key == "Acd:Repeat:Calls");
+        Assert.Contains(errors, e => e.Key == "Acd:Callbacks:MaxAttempts");
+        Assert.Contains(errors, e => e.Key == "Acd:Callbacks:RetryBackoffSeconds:0");
+        Assert.Contains(errors, e => e.Key == "Acd:CallerHistoryCapacity");
+    }
+
+    [Fact]
+    public void Callback_retries_default_to_five_fifteen_and_sixty_minutes()
+    {
+        var config = new CentreBuilder().Skill("general").Build();
+        Assert.Equal([300_000L, 900_000L, 3_600_000L], config.Hotline.CallbackBackoffMs);
+    }
+
+    [Fact]
     public void Agents_are_checked_one_by_one()
     {
         var errors = Errors(b => b

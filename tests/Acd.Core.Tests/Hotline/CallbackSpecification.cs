@@ -52,7 +52,7 @@ public sealed class CallbackSpecification
         h.Abandon("c1");
         var createdAt = h.Now;
         var created = Last(h, EventKind.CallbackCreated);
-        Assert.Equal(("13800000002", "general", "abandoned"), (created.Caller, created.Skill, created.Reason));
+        Assert.Equal(("13800000002", "general", "abandoned", "cb-1@test"), (created.Caller, created.Skill, created.Reason, created.CallbackId));
 
         h.Wait(30);
         h.Offer("c2", caller: "13800000002");
@@ -112,7 +112,7 @@ public sealed class CallbackSpecification
         Assert.Equal(1.0, router.CallbackFigures.CompletionRatio);
         Assert.Equal(CallbackState.Completed, router.ListCallbacks(closedToo: true).Single().State);
         Assert.Equal(ResultCode.NotFound, h.Run(new CompleteCallbackCommand("nope", true)).Code);
-        Assert.Equal(ResultCode.NotFound, h.Run(new CompleteCallbackCommand(id, true)).Code);
+        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CompleteCallbackCommand(id, true)).Code);
     }
 
     [Fact]
@@ -178,6 +178,23 @@ public sealed class CallbackSpecification
     }
 
     [Fact]
+    public void With_skill_agents_kept_to_live_calls_only_outbound_agents_dial()
+    {
+        var (h, _) = Start(CallbackCentre(c => c.SkillAgentsDial = false));
+        h.Login("g1", AgentState.NotReady);
+        h.Offer("c1", caller: "13800000001");
+        h.Wait(15);
+        h.Abandon("c1");
+        h.Ready("g1");
+        h.AtSecond(3 * 3600);
+        h.NotReady("g1");
+        h.Ready("g1");
+        Assert.DoesNotContain(h.Events, e => e.Kind == EventKind.CallbackAssigned);
+        h.Login("o1");
+        Assert.Equal("o1", Last(h, EventKind.CallbackAssigned).AgentId);
+    }
+
+    [Fact]
     public void Unreached_callbacks_retry_with_back_off_and_end_exhausted_with_an_sms()
     {
         var (h, router) = Start(CallbackCentre());
@@ -234,7 +251,7 @@ public sealed class CallbackSpecification
         h.Login("o1");
         Assert.Equal(ids[0], Last(h, EventKind.CallbackAssigned).CallbackId);
         Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CancelCallbackCommand(ids[0])).Code);
-        Assert.Equal(ResultCode.NotFound, h.Run(new CancelCallbackCommand(ids[1])).Code);
+        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CancelCallbackCommand(ids[1])).Code);
         Assert.Equal(new CallbackTotals(2, 0, 0, 0, 1, 0, 1), router.CallbackFigures);
         Assert.Equal(0.0, router.CallbackFigures.CompletionRatio);
     }
@@ -273,7 +290,7 @@ public sealed class CallbackSpecification
         {
             // A small pool of repeat callers, so that merges happen; every fifth callback never reaches its caller.
             Caller = i => "1380000" + (i % 150).ToString("D4", System.Globalization.CultureInfo.InvariantCulture),
-            Dialer = id => int.Parse(id.AsSpan(3), System.Globalization.CultureInfo.InvariantCulture) % 5 != 0,
+            Dialer = id => int.Parse(id.AsSpan(3, id.IndexOf('@', StringComparison.Ordinal) - 3), System.Globalization.CultureInfo.InvariantCulture) % 5 != 0,
         };
 
         // Arrivals at twice what three agents can take, so calls queue, time out and are refused; callers hang up.

@@ -131,4 +131,51 @@ public sealed class GrpcServiceTests
         Assert.Equal("8", response.TrailingHeaders.GetValues("grpc-status").Single());
         Assert.InRange(messages, 16, 11_999);
     }
+
+    [Fact]
+    public async Task Forecast_uses_given_or_measured_load_and_refuses_what_it_cannot_compute()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, state: "not-ready"));
+        using var c = new GrpcTestClient(d.Grpc!);
+        var given = (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general", ArrivalRatePerS = 360 / 1800.0, AhtMs = 240_000, ThresholdMs = 15_000, Target = 0.7 }, ForecastResponse.Parser)).Ok;
+        Assert.Equal((53, 48.0, 15_000L, 0.7), (given.AgentsRequired, Math.Round(given.TrafficErlangs, 9), given.ThresholdMs, given.Target));
+        Assert.Equal(given.AgentsRequired / given.TrafficErlangs, 1 / given.Occupancy, 9);
+
+        // Measured: no arrivals yet, so nobody is required; the skill's own threshold and target are used.
+        var idle = (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general" }, ForecastResponse.Parser)).Ok;
+        Assert.Equal((0, 0.0, 20_000L, 0.8, 180_000L), (idle.AgentsRequired, idle.ArrivalRatePerS, idle.ThresholdMs, idle.Target, idle.AhtMs));
+
+        // Three arrivals in the last five minutes: 0.01 per second at the default handle time of 180 s.
+        for (var i = 0; i < 3; i++)
+        {
+            await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = $"f{i}" }, OfferResponse.Parser);
+        }
+
+        var measured = (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general" }, ForecastResponse.Parser)).Ok;
+        Assert.Equal(0.01, measured.ArrivalRatePerS, 9);
+        Assert.Equal(Acd.Core.Statistics.ErlangC.Required(0.01, 180, 20, 0.8).Agents, measured.AgentsRequired);
+        Assert.Equal(0, measured.AgentsNow); // both agents are not ready
+
+        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general", Target = 1.5 }, ForecastResponse.Parser)).Status);
+        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general", ArrivalRatePerS = 1e9, AhtMs = 1000 }, ForecastResponse.Parser)).Status);
+        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest(), ForecastResponse.Parser)).Status);
+        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "nope" }, ForecastResponse.Parser)).Status);
+    }
+
+    [Fact]
+    public async Task Surge_status_of_the_domain_and_of_a_skill_and_its_errors()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, extraSkills: ", { \"Name\": \"complaint\" }"));
+        using var c = new GrpcTestClient(d.Grpc!);
+        var forced = (await Call(c, "/acd.v1.SurgeService/ForceTier", new ForceTierRequest { Skill = "complaint", Tier = 2, DurationSeconds = 60 }, SurgeStatus.Parser)).Ok;
+        Assert.Equal((2, true, "complaint", "forced by a duty manager"), (forced.Tier, forced.Forced, forced.Skill, forced.Reason));
+        var domain = (await Call(c, "/acd.v1.SurgeService/GetSurge", new SurgeRequest(), SurgeStatus.Parser)).Ok;
+        Assert.Equal((0, 2, 0), (domain.Tier, domain.EffectiveTiers["complaint"], domain.EffectiveTiers["general"]));
+        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.SurgeService/GetSurge", new SurgeRequest { Skill = "nope" }, SurgeStatus.Parser)).Status);
+        Assert.Equal(GrpcStatus.FailedPrecondition, (await Call(c, "/acd.v1.SurgeService/ClearOverride", new SurgeRequest(), SurgeStatus.Parser)).Status);
+        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.SurgeService/ForceTier", new ForceTierRequest { Tier = 1, DurationSeconds = 0 }, SurgeStatus.Parser)).Status);
+        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.CallbackService/CompleteCallback", new CompleteCallbackRequest { CallbackId = "cb-1@test" }, Callback.Parser)).Status);
+        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.CallbackService/CompleteCallback", new CompleteCallbackRequest { CallbackId = "cb-1@test", Outcome = CallbackOutcome.Reached }, Callback.Parser)).Status);
+        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.CallService/SetVip", new SetVipRequest { Caller = "1", Vip = 10 }, Ack.Parser)).Status);
+    }
 }

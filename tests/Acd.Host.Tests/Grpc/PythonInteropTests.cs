@@ -29,6 +29,26 @@ public sealed class PythonInteropTests
         }
     }
 
+    [Fact]
+    public async Task A_standard_python_grpc_client_runs_the_hotline_operations()
+    {
+        const string Centre = """
+            { "Acd": { "Name": "hot",
+              "Callbacks": { "MinAbandonWaitSeconds": 0, "SkillAgentsDial": false, "RetryBackoffSeconds": [ 1 ] },
+              "Surge": { "DeflectWaitSeconds": 1, "IvrUri": "sip:1008611@ivr.test" },
+              "Skills": [ { "Name": "general", "WrapUpSeconds": 0 } ],
+              "Agents": [
+                { "Id": "G1", "Skills": { "general": 5 }, "InitialState": "not-ready" },
+                { "Id": "O1", "Skills": { "general": 5 }, "Outbound": true },
+                { "Id": "S1", "Role": "supervisor", "Skills": { "general": 9 }, "InitialState": "standby" } ] } }
+            """;
+        await using var d = await TestDaemon.StartAsync(Centre);
+        var generated = GeneratePython();
+        var (exit, output) = await RunAsync("/usr/bin/python3", Path.Combine(AppContext.BaseDirectory, "interop", "hotline_client.py"), generated, d.Grpc!.ToString());
+        Assert.True(exit == 0, output);
+        Assert.Equal(19, output.Split('\n').Count(l => l.StartsWith("PASS ", StringComparison.Ordinal)));
+    }
+
     /// <summary>Runs protoc on the repository's protos; the health proto goes to a module of its own (its path would shadow grpcio's package).</summary>
     internal static string GeneratePython()
     {

@@ -14,6 +14,7 @@ public sealed partial class MetricsTests
 {
     private const string CentreWithEnglish = """
         { "Acd": { "Name": "ops",
+          "Repeat": { "Enabled": false }, "Ownership": { "Enabled": false },
           "Skills": [ { "Name": "general", "WrapUpSeconds": 0 }, { "Name": "english" } ],
           "Agents": [
             { "Id": "A1", "Skills": { "general": 5 }, "InitialState": "ready" },
@@ -22,7 +23,10 @@ public sealed partial class MetricsTests
             { "Id": "E1", "Skills": { "english": 9 } } ] } }
         """;
 
-    /// <summary>Known traffic over SIP and gRPC: 8 general offers (7 routed, 1 abandoned), 2 english rejections.</summary>
+    /// <summary>
+    /// Known traffic over SIP and gRPC: 8 general offers (7 routed, 1 abandoned at once), 2 english rejections (the SIP one
+    /// owes its caller a callback; the gRPC one has no caller number).
+    /// </summary>
     private static async Task<SipTestClient> DriveAsync(TestDaemon d)
     {
         var sip = await SipTestClient.ConnectAsync(d.Sip!);
@@ -101,6 +105,18 @@ public sealed partial class MetricsTests
         Assert.Equal(1, m.Value("acd_grpc_requests_total", "method=\"/acd.v1.CallService/End\"", "code=\"OK\""));
         Assert.Equal(7, m.Value("acd_call_wait_seconds_count", G));
         Assert.Equal(10, m.Value("acd_routing_decision_seconds_count"));
+        Assert.Equal(1, m.Value("acd_callbacks_created_total", E, "reason=\"rejected\""));
+        Assert.Equal(0, m.Value("acd_callbacks_created_total", G, "reason=\"abandoned\""));
+        Assert.Equal(1, m.Value("acd_callbacks_owed"));
+        Assert.Equal(0, m.Value("acd_callback_completion_ratio"));
+        Assert.Equal(0, m.Value("acd_callbacks_completed_total", E, "outcome=\"reached\""));
+        Assert.Equal(0, m.Value("acd_calls_deflected_total", G));
+        Assert.Equal(0, m.Value("acd_surge_tier"));
+        Assert.Equal(0, m.Value("acd_skill_surge_tier", G));
+
+        // Erlang C at the measured load: english had 2 arrivals in five minutes and no handle time yet (the default 180 s).
+        Assert.Equal(Acd.Core.Statistics.ErlangC.Required(2 / 300.0, 180, 20, 0.8).Agents, m.Value("acd_required_agents", E));
+        Assert.True(m.Value("acd_required_agents", G) >= 1);
         Assert.True(m.Value("process_resident_memory_bytes") > 10_000_000);
         Assert.True(m.Value("process_cpu_seconds_total") > 0);
         Assert.Contains("dotnet_gc_collections_total", m.Types.Keys);

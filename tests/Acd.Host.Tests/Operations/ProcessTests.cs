@@ -41,7 +41,7 @@ public sealed class ProcessTests
         Assert.NotNull(daemon.Grpc);
         Assert.NotNull(daemon.Http);
         Assert.NotEqual(0, daemon.Sip!.Port);
-        Assert.Contains("domains 10086 (5 skills: general/complaint/data/english/vip; 219 agents: 212 ready, 7 standby, 0 logged out)", line, StringComparison.Ordinal);
+        Assert.Contains("domains 10086 (6 skills: general/complaint/data/english/vip/repeat; 225 agents: 218 ready, 7 standby, 0 logged out)", line, StringComparison.Ordinal);
         Assert.Contains(daemon.Lines, l => l.Contains("warn", StringComparison.Ordinal) && l.Contains("embedded demo centre", StringComparison.Ordinal));
 
         daemon.Terminate();

@@ -161,13 +161,13 @@ public sealed class SipTestClient : IAsyncDisposable
 /// <summary>Requests as a proxy would send them.</summary>
 public static class Sip
 {
-    public static string Request(string method, string callId, int cseq = 1, string uri = "sip:10086@acd.test", string extra = "", string to = "<sip:10086@acd.test>", string body = "", string? cseqMethod = null, int vias = 2)
+    public static string Request(string method, string callId, int cseq = 1, string uri = "sip:10086@acd.test", string extra = "", string to = "<sip:10086@acd.test>", string body = "", string? cseqMethod = null, int vias = 2, string from = "13800138000")
     {
         var via = string.Concat(Enumerable.Range(0, vias).Select(i => $"Via: SIP/2.0/TCP 10.0.0.{i + 1}:5060;branch=z9hG4bK-{callId}-{i}\r\n"));
-        return $"{method} {uri} SIP/2.0\r\n{via}Max-Forwards: 70\r\nFrom: <sip:13800138000@ims.test>;tag=from-{callId}\r\nTo: {to}\r\nCall-ID: {callId}\r\nCSeq: {cseq} {cseqMethod ?? method}\r\n{extra}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
+        return $"{method} {uri} SIP/2.0\r\n{via}Max-Forwards: 70\r\nFrom: <sip:{from}@ims.test>;tag=from-{callId}\r\nTo: {to}\r\nCall-ID: {callId}\r\nCSeq: {cseq} {cseqMethod ?? method}\r\n{extra}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
     }
 
-    public static string Invite(string callId, string extra = "", int vias = 2) => Request("INVITE", callId, extra: extra, vias: vias);
+    public static string Invite(string callId, string extra = "", int vias = 2, string from = "13800138000") => Request("INVITE", callId, extra: extra, vias: vias, from: from);
 
     public static string Register(string agent, int expires = 3600, string contact = "<sip:phone@10.9.9.9:5070>")
         => Request("REGISTER", "reg-" + agent + "-" + expires, uri: "sip:acd.test", to: $"<sip:{agent}@acd.test>", extra: $"Contact: {contact}\r\nExpires: {expires}\r\n");

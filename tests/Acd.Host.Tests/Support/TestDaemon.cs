@@ -51,9 +51,10 @@ public sealed class TestDaemon : IAsyncDisposable
     }
 
     /// <summary>A centre of one skill, <paramref name="agents"/> agents, all starting in <paramref name="state"/>.</summary>
-    public static string Centre(int agents = 4, string state = "ready", int wrapUp = 0, int maxQueue = 1000, string extraSkills = "", string domainExtras = "")
+    /// <summary>A small centre; the hotline's caller features (repeat, ownership, callbacks) are off unless <paramref name="hotline"/>.</summary>
+    public static string Centre(int agents = 4, string state = "ready", int wrapUp = 0, int maxQueue = 1000, string extraSkills = "", string domainExtras = "", bool hotline = false)
         => $$"""
-        { "Acd": { "Name": "test", {{domainExtras}}
+        { "Acd": { "Name": "test", {{domainExtras}} {{(hotline ? string.Empty : "\"Repeat\": { \"Enabled\": false }, \"Ownership\": { \"Enabled\": false }, \"Callbacks\": { \"Enabled\": false },")}}
           "Skills": [ { "Name": "general", "WrapUpSeconds": {{wrapUp}}, "MaxQueueLength": {{maxQueue}} } {{extraSkills}} ],
           "AgentGroups": [ { "IdPrefix": "A", "Count": {{agents}}, "Skills": { "general": 5 }, "InitialState": "{{state}}", "ContactTemplate": "sip:{id}@agents.test" } ] } }
         """;
