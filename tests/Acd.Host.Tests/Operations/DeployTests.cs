@@ -14,7 +14,7 @@ public sealed partial class DeployTests
     {
         var (exit, output) = await MetricsTests.RunWithInputAsync("promtool", string.Empty, "check", "rules", Deploy("prometheus/acd-alerts.yml"));
         Assert.True(exit == 0, output);
-        Assert.Contains("SUCCESS: 4 rules found", output, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 9 rules found", output, StringComparison.Ordinal);
         var (configExit, configOutput) = await MetricsTests.RunWithInputAsync("promtool", string.Empty, "check", "config", Deploy("prometheus/prometheus.yml"));
         Assert.True(configExit == 0, configOutput);
     }
