@@ -49,6 +49,28 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task A_surge_tier_change_is_a_warning_line_in_the_log()
+    {
+        await using var daemon = DaemonProcess.Start("--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data", Directory.CreateTempSubdirectory("acd-data-").FullName);
+        await daemon.WaitListeningAsync();
+        using var grpc = new GrpcTestClient(daemon.Grpc!);
+        var status = await grpc.UnaryAsync("/acd.v1.SurgeService/ForceTier", new Acd.Api.V1.ForceTierRequest { Tier = 2, DurationSeconds = 60, Reason = "typhoon drill" }, Acd.Api.V1.SurgeStatus.Parser);
+        Assert.Equal(2, status.Ok.Tier);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!daemon.Lines.Any(l => l.Contains("Surge tier of 10086/(domain): 0 -> 2 (forced: True; forced: typhoon drill)", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var lines = daemon.Lines.ToList();
+        var at = lines.FindIndex(l => l.Contains("Surge tier of 10086/(domain): 0 -> 2", StringComparison.Ordinal));
+        Assert.True(at > 0, daemon.Output);
+        Assert.Contains("warn", lines[at - 1] + lines[at], StringComparison.Ordinal);
+        daemon.Terminate();
+        Assert.Equal(0, await daemon.WaitForExitAsync(30));
+    }
+
+    [Fact]
     public async Task The_json_console_log_is_one_json_object_per_line()
     {
         await using var daemon = DaemonProcess.Start("--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--log-format", "json", "--data", Directory.CreateTempSubdirectory("acd-data-").FullName);
