@@ -33,7 +33,13 @@ public sealed class DomainConfig
         }
 
         SkillIndex = index;
+        _fingerprint = new Lazy<string>(() => ConfigFingerprint.Compute(this));
     }
+
+    private readonly Lazy<string> _fingerprint;
+
+    /// <summary>A hash of everything the router's behaviour depends on (journals and snapshots are tied to it).</summary>
+    public string Fingerprint => _fingerprint.Value;
 
     /// <summary>Domain name.</summary>
     public string Name { get; }

@@ -43,6 +43,7 @@ public sealed class RoutingEngine : IAsyncDisposable
     private volatile bool _stopping;
     private long _batchNumber;
     private long _commands;
+    private long _lastNow;
 
     /// <summary>Creates an engine around a router (the engine becomes its only user).</summary>
     public RoutingEngine(Router router, TimeProvider time, IEngineSink sink, EngineOptions? options = null)
@@ -201,7 +202,8 @@ public sealed class RoutingEngine : IAsyncDisposable
         }
     }
 
-    private long Clock() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+    /// <summary>The clock, never going backwards (a wall-clock step back holds time still): journal times are monotonic.</summary>
+    private long Clock() => _lastNow = Math.Max(_lastNow, _time.GetUtcNow().ToUnixTimeMilliseconds());
 
     private void Run()
     {
@@ -224,6 +226,17 @@ public sealed class RoutingEngine : IAsyncDisposable
             var now = Clock();
             var events = batch.Events;
             var n = 0;
+
+            // Whatever is due (timers, the day boundary) is fired by a tick of its own, so that it is journaled: the
+            // commands of the batch, queries included, then find nothing due and change nothing but what they say.
+            if (_router.NextDueMs <= now)
+            {
+                var started = _time.GetTimestamp();
+                var result = _router.Execute(TickCommand.Instance, now, events);
+                batch.Add(new BatchEntry(TickCommand.Instance, null, now, result, 0, events.Count, _time.GetTimestamp() - started));
+                n = 1;
+            }
+
             while (n < maxBatch && _queue.TryDequeue(out var command, out var reply))
             {
                 var first = events.Count;
@@ -231,14 +244,6 @@ public sealed class RoutingEngine : IAsyncDisposable
                 var result = _router.Execute(command, now, events);
                 batch.Add(new BatchEntry(command, reply, now, result, first, events.Count - first, _time.GetTimestamp() - started));
                 n++;
-            }
-
-            if (n == 0 && _router.NextTimerDueMs <= now)
-            {
-                var started = _time.GetTimestamp();
-                var result = _router.Execute(TickCommand.Instance, now, events);
-                batch.Add(new BatchEntry(TickCommand.Instance, null, now, result, 0, events.Count, _time.GetTimestamp() - started));
-                n = 1;
             }
 
             if (n > 0)
@@ -273,7 +278,7 @@ public sealed class RoutingEngine : IAsyncDisposable
             return;
         }
 
-        var due = _router.NextTimerDueMs;
+        var due = _router.NextDueMs;
         var wait = due == long.MaxValue ? _options.IdleWaitMs : (int)Math.Clamp(due - now, 0, _options.IdleWaitMs);
         if (wait > 0)
         {

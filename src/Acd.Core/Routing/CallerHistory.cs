@@ -90,6 +90,76 @@ internal sealed class CallerHistory
         e.LastAgentMs = nowMs;
     }
 
+    /// <summary>Writes the history exactly, entry positions and recency order included (snapshots).</summary>
+    public void Write(Durability.StateWriter w)
+    {
+        w.WriteVarInt(Capacity);
+        w.WriteVarInt(_keep);
+        w.WriteVarInt(_count);
+        w.WriteVarInt(_newest);
+        w.WriteVarInt(_oldest);
+        for (var i = 0; i < _count; i++)
+        {
+            ref readonly var e = ref _entries[i];
+            w.WriteString(e.Caller);
+            w.WriteVarInt(e.TimeCount);
+            w.WriteVarInt(e.TimeNext);
+            w.WriteVarInt(e.LastAgent);
+            w.WriteVarInt(e.LastAgentMs);
+            w.WriteVarInt(e.Prev);
+            w.WriteVarInt(e.Next);
+            for (var k = 0; k < e.TimeCount; k++)
+            {
+                w.WriteVarInt(_times[(i * _keep) + k]);
+            }
+        }
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote into this (empty) history of the same capacity.</summary>
+    public void Read(Durability.StateReader r)
+    {
+        if (r.ReadInt() != Capacity || r.ReadInt() != _keep)
+        {
+            throw new InvalidDataException("the caller history was written with another capacity or repeat count");
+        }
+
+        var count = r.ReadInt(0, Capacity);
+        _newest = r.ReadInt(None, count - 1);
+        _oldest = r.ReadInt(None, count - 1);
+        _index.Clear();
+        _count = 0;
+        if (count > 0)
+        {
+            Grow(count - 1);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var e = new Entry
+            {
+                Caller = r.ReadRequiredString(),
+                TimeCount = r.ReadInt(0, _keep),
+                TimeNext = r.ReadInt(0, _keep - 1),
+                LastAgent = r.ReadInt(None),
+                LastAgentMs = r.ReadVarInt(),
+                Prev = r.ReadInt(None, count - 1),
+                Next = r.ReadInt(None, count - 1),
+            };
+            for (var k = 0; k < e.TimeCount; k++)
+            {
+                _times[(i * _keep) + k] = r.ReadVarInt();
+            }
+
+            if (!_index.TryAdd(e.Caller, i))
+            {
+                throw new InvalidDataException($"caller {e.Caller} is in the history twice");
+            }
+
+            _entries[i] = e;
+            _count = i + 1;
+        }
+    }
+
     /// <summary>The entry of a caller, now the most recent; created (evicting the least recent if full) when new.</summary>
     private int Touch(string caller)
     {
@@ -125,7 +195,7 @@ internal sealed class CallerHistory
             return;
         }
 
-        var size = Math.Min(Capacity, Math.Max(1024, _entries.Length * 2));
+        var size = Math.Min(Capacity, Math.Max(needed + 1, Math.Max(1024, _entries.Length * 2)));
         Array.Resize(ref _entries, size);
         Array.Resize(ref _times, size * _keep);
     }

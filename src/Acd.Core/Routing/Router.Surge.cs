@@ -357,24 +357,10 @@ public sealed partial class Router
     /// </summary>
     private void ApplySurge()
     {
-        var hotline = _config.Hotline;
-        var retimed = false;
-        var retime = new bool[_skills.Length];
-        for (var i = 0; i < _skills.Length; i++)
-        {
-            _effectiveTier[i] = Math.Max(_domainSurge.Tier, _skillSurge[i].Tier);
-            var scale = _effectiveTier[i] >= 1 ? hotline.Tier1OverflowFactor : 1.0;
-            if (scale != _stepScale[i])
-            {
-                _stepScale[i] = scale;
-                retime[i] = true;
-                retimed = true;
-            }
-        }
-
-        var support = hotline.SupportTarget >= 0 && _effectiveTier[hotline.SupportTarget] >= 1;
-        var supportStarted = support && !_supportActive;
-        _supportActive = support;
+        var wasSupporting = _supportActive;
+        var retime = RecomputeSurgeEffects();
+        var supportStarted = _supportActive && !wasSupporting;
+        var retimed = Array.IndexOf(retime, true) >= 0;
 
         if (retimed)
         {
@@ -413,6 +399,26 @@ public sealed partial class Router
                 }
             }
         }
+    }
+
+    /// <summary>Each skill's effective tier, overflow timing and whether the support seats help, from the scopes' tiers; returns the skills whose overflow timing changed.</summary>
+    private bool[] RecomputeSurgeEffects()
+    {
+        var hotline = _config.Hotline;
+        var retime = new bool[_skills.Length];
+        for (var i = 0; i < _skills.Length; i++)
+        {
+            _effectiveTier[i] = Math.Max(_domainSurge.Tier, _skillSurge[i].Tier);
+            var scale = _effectiveTier[i] >= 1 ? hotline.Tier1OverflowFactor : 1.0;
+            if (scale != _stepScale[i])
+            {
+                _stepScale[i] = scale;
+                retime[i] = true;
+            }
+        }
+
+        _supportActive = hotline.SupportTarget >= 0 && _effectiveTier[hotline.SupportTarget] >= 1;
+        return retime;
     }
 
     /// <summary>The tier from which an agent of this role in Standby takes calls: agent 1, team lead 2, supervisor 3.</summary>

@@ -102,6 +102,12 @@ public sealed partial class Router
         _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue,
         _opsTimers.Count > 0 ? _opsTimers.Top.K1 : long.MaxValue);
 
+    /// <summary>
+    /// When the router next has something to do on its own: its earliest timer, or the day boundary of the statistics
+    /// (0 before its clock was first set).
+    /// </summary>
+    public long NextDueMs => Math.Min(NextTimerDueMs, _nextDayMs);
+
     /// <summary>Pending timers (ring, wrap-up, overflow, max wait, grace, callbacks, surge evaluation).</summary>
     public int PendingTimers => _timers.Count + _opsTimers.Count;
 

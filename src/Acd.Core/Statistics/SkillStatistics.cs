@@ -107,6 +107,47 @@ public sealed class SkillStatistics
         TotalAnswerWaitMs = TotalTalkMs = TotalWrapMs = 0;
     }
 
+    /// <summary>Writes every counter and the rolling window (snapshots).</summary>
+    internal void Write(Durability.StateWriter w)
+    {
+        foreach (var v in (ReadOnlySpan<long>)[Offered, Answered, AnsweredWithinThreshold, Abandoned, AbandonedWithinThreshold, TimedOut, Rejected, TransferredIn, RingNoAnswer, Deflected, Handled, TotalAnswerWaitMs, TotalTalkMs, TotalWrapMs])
+        {
+            w.WriteVarInt(v);
+        }
+
+        foreach (ref readonly var b in _buckets.AsSpan())
+        {
+            w.WriteVarInt(b.Epoch);
+            w.WriteVarInt(b.Answered);
+            w.WriteVarInt(b.Within);
+            w.WriteVarInt(b.LostAfterThreshold);
+            w.WriteVarInt(b.Offered);
+        }
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+    internal void Read(Durability.StateReader r)
+    {
+        Offered = r.ReadVarInt();
+        Answered = r.ReadVarInt();
+        AnsweredWithinThreshold = r.ReadVarInt();
+        Abandoned = r.ReadVarInt();
+        AbandonedWithinThreshold = r.ReadVarInt();
+        TimedOut = r.ReadVarInt();
+        Rejected = r.ReadVarInt();
+        TransferredIn = r.ReadVarInt();
+        RingNoAnswer = r.ReadVarInt();
+        Deflected = r.ReadVarInt();
+        Handled = r.ReadVarInt();
+        TotalAnswerWaitMs = r.ReadVarInt();
+        TotalTalkMs = r.ReadVarInt();
+        TotalWrapMs = r.ReadVarInt();
+        for (var i = 0; i < _buckets.Length; i++)
+        {
+            _buckets[i] = new Bucket { Epoch = r.ReadVarInt(), Answered = r.ReadVarInt(), Within = r.ReadVarInt(), LostAfterThreshold = r.ReadVarInt(), Offered = r.ReadVarInt() };
+        }
+    }
+
     internal void OnOffered(long nowMs, bool transfer)
     {
         Offered++;

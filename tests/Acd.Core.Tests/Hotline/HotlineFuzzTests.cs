@@ -12,7 +12,7 @@ namespace Acd.Core.Tests.Hotline;
 /// </summary>
 public sealed class HotlineFuzzTests
 {
-    private static DomainConfig Centre()
+    public static DomainConfig Centre()
     {
         var o = CommandGenerator.CentreOptions();
         o.Repeat = new RepeatOptions { Enabled = true, Calls = 3, WindowMinutes = 30, Skill = "complaint" };
