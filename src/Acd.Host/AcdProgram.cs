@@ -12,6 +12,9 @@ public static partial class AcdProgram
     /// <summary>Exit code for a configuration that cannot be used.</summary>
     public const int ConfigErrorExit = 2;
 
+    /// <summary>Exit code for durable state that cannot be used (damage in the middle of the journal, another configuration, an unwritable data directory).</summary>
+    public const int StateErrorExit = 3;
+
     /// <summary>Runs until stopped (Ctrl+C, SIGTERM); returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -33,7 +36,15 @@ public static partial class AcdProgram
 
         await using (app.ConfigureAwait(false))
         {
-            await app.RunAsync().ConfigureAwait(false);
+            try
+            {
+                await app.RunAsync().ConfigureAwait(false);
+            }
+            catch (Acd.Host.Durability.DurableStateException e)
+            {
+                await Console.Error.WriteLineAsync("acd: " + e.Message).ConfigureAwait(false);
+                return StateErrorExit;
+            }
         }
 
         return 0;
@@ -178,6 +189,28 @@ public static partial class AcdProgram
         app.MapGet("/readyz", () => engines.Ready && lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
             ? Results.Text("ready\n")
             : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/state", async (HttpContext context) =>
+        {
+            // Per domain: the live state digest and the last durable journal record; what recovery found at start.
+            var domains = app.Services.GetRequiredService<DomainDirectory>();
+            var body = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var d in domains.All)
+            {
+                var digest = await d.Engine.ExecuteAsync(new Acd.Core.Routing.QueryCommand(Acd.Core.Routing.QueryKind.Digest), context.RequestAborted).ConfigureAwait(false);
+                engines.Recovered.TryGetValue(d.Name, out var recovered);
+                engines.RecoveredDigests.TryGetValue(d.Name, out var recoveredDigest);
+                body[d.Name] = new Dictionary<string, object?>(StringComparer.Ordinal)
+                {
+                    ["digest"] = digest.Data,
+                    ["journalIndex"] = d.Journal?.DurableIndex,
+                    ["recoveredIndex"] = recovered?.LastIndex,
+                    ["recoveredFromSnapshot"] = recovered?.SnapshotIndex,
+                    ["recoveredDigest"] = recoveredDigest,
+                };
+            }
+
+            return Results.Json(body);
+        });
         app.MapGet("/metrics", async (HttpContext context) =>
         {
             await metrics.RefreshAsync(context.RequestAborted).ConfigureAwait(false);

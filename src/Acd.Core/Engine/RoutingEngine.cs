@@ -27,7 +27,7 @@ public sealed class EngineOptions
 /// </summary>
 public sealed class RoutingEngine : IAsyncDisposable
 {
-    private readonly Router _router;
+    private Router _router;
     private readonly TimeProvider _time;
     private readonly IEngineSink _sink;
     private readonly EngineOptions _options;
@@ -82,6 +82,27 @@ public sealed class RoutingEngine : IAsyncDisposable
 
     /// <summary>Completes when the loop has stopped.</summary>
     public Task Stopped => _stopped.Task;
+
+    /// <summary>
+    /// Puts a recovered router in place of the one the engine was made with (before <see cref="Start"/> only);
+    /// the engine's clock continues from the router's.
+    /// </summary>
+    public void UseRouter(Router router)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        if (_thread is not null)
+        {
+            throw new InvalidOperationException("the engine has started");
+        }
+
+        if (!string.Equals(router.Config.Name, _router.Config.Name, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"a router of domain '{router.Config.Name}' for the engine of '{_router.Config.Name}'", nameof(router));
+        }
+
+        _router = router;
+        _lastNow = router.Now;
+    }
 
     /// <summary>Starts the writer thread.</summary>
     public void Start()

@@ -372,6 +372,9 @@ public enum QueryKind : byte
     /// <summary>One callback, open or recently closed (Key = its id) → <see cref="CallbackSnapshot"/>.</summary>
     Callback,
 
+    /// <summary>The state digest (<see cref="Router.StateDigest"/>) → string.</summary>
+    Digest,
+
     /// <summary>Callback figures → <see cref="CallbackTotals"/>.</summary>
     CallbackTotals,
 }

@@ -24,6 +24,22 @@ public sealed partial class Router
         return list;
     }
 
+    /// <summary>The ids of every live call, in place order.</summary>
+    public IReadOnlyList<string> LiveCallIds()
+    {
+        var ids = new List<(long Seq, string Id)>(_calls.Live);
+        foreach (ref readonly var c in _calls.Records.AsSpan())
+        {
+            if (c.Id is not null)
+            {
+                ids.Add((c.Seq, c.Id));
+            }
+        }
+
+        ids.Sort();
+        return [.. ids.Select(x => x.Id)];
+    }
+
     /// <summary>One live call, or null.</summary>
     public CallSnapshot? GetCall(string callId)
     {
@@ -120,6 +136,8 @@ public sealed partial class Router
                 return surge is null ? Fail(ResultCode.NotFound, $"unknown skill '{q.Key}'") : new CommandResult { Data = surge };
             case QueryKind.Callbacks:
                 return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal), q.Limit) };
+            case QueryKind.Digest:
+                return new CommandResult { Data = StateDigest() };
             case QueryKind.Callback:
                 var callback = GetCallback(q.Key ?? string.Empty);
                 return callback is null ? Fail(ResultCode.NotFound, $"unknown callback '{q.Key}'") : new CommandResult { Data = callback };

@@ -20,6 +20,9 @@ public sealed class AcdOptions : DomainOptions
     /// <summary>The routing engine's queue and batching.</summary>
     public EngineSettings Engine { get; set; } = new();
 
+    /// <summary>The journal and snapshots in <see cref="DataDirectory"/>.</summary>
+    public JournalSettings Journal { get; set; } = new();
+
     /// <summary>SIP port limits.</summary>
     public SipSettings Sip { get; set; } = new();
 
@@ -79,6 +82,28 @@ public sealed class ListenOptions
 
     /// <summary>HTTP: metrics, health.</summary>
     public string Http { get; set; } = "127.0.0.1:8080";
+}
+
+/// <summary>Durability (SPEC section 8): a journal with group commit and periodic snapshots, per domain.</summary>
+public sealed class JournalSettings
+{
+    /// <summary>Whether state is journaled at all (off: a restart forgets everything).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Whether each group commit is flushed to the disk before its answers leave (off: the OS decides; a power cut may lose the last writes).</summary>
+    public bool Fsync { get; set; } = true;
+
+    /// <summary>A journal file is closed and a new one begun beyond this size.</summary>
+    public int SegmentMegabytes { get; set; } = 64;
+
+    /// <summary>A snapshot is taken after this many journal records.</summary>
+    public int SnapshotEveryRecords { get; set; } = 200_000;
+
+    /// <summary>A snapshot is taken at least this often while state changes, in seconds.</summary>
+    public int SnapshotIntervalSeconds { get; set; } = 300;
+
+    /// <summary>Snapshots kept (the journal is kept from the oldest of them on).</summary>
+    public int KeepSnapshots { get; set; } = 2;
 }
 
 /// <summary>Engine tuning (see <see cref="Acd.Core.Engine.EngineOptions"/>).</summary>

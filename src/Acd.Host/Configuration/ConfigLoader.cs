@@ -164,6 +164,10 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Engine:QueueCapacity", options.Engine.QueueCapacity, 16, 1 << 24);
         CheckRange(errors, "Acd:Engine:MaxBatch", options.Engine.MaxBatch, 1, 65_536);
         CheckRange(errors, "Acd:Engine:Batches", options.Engine.Batches, 1, 64);
+        CheckRange(errors, "Acd:Journal:SegmentMegabytes", options.Journal.SegmentMegabytes, 1, 4096);
+        CheckRange(errors, "Acd:Journal:SnapshotEveryRecords", options.Journal.SnapshotEveryRecords, 1000, 100_000_000);
+        CheckRange(errors, "Acd:Journal:SnapshotIntervalSeconds", options.Journal.SnapshotIntervalSeconds, 1, 86_400);
+        CheckRange(errors, "Acd:Journal:KeepSnapshots", options.Journal.KeepSnapshots, 1, 100);
         var sipOptions = options.Sip;
         CheckRange(errors, "Acd:Sip:MaxStartLineBytes", sipOptions.MaxStartLineBytes, 32, 65_536);
         CheckRange(errors, "Acd:Sip:MaxHeaderBytes", sipOptions.MaxHeaderBytes, 256, 1 << 20);

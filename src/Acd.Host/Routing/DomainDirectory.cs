@@ -63,6 +63,18 @@ public sealed class DomainDirectory : IAsyncDisposable, IBatchListener
     /// </summary>
     public DomainRuntime ForCall(string callId) => All.Count == 1 ? Default : _byCall.GetValueOrDefault(callId) ?? Default;
 
+    /// <summary>Remembers the domain of calls that were live when it was recovered.</summary>
+    public void RememberCalls(DomainRuntime domain, IEnumerable<string> callIds)
+    {
+        if (All.Count > 1)
+        {
+            foreach (var id in callIds)
+            {
+                _byCall[id] = domain;
+            }
+        }
+    }
+
     /// <summary>The domain of a callback: its id ends with "@" and the domain's name.</summary>
     public DomainRuntime ForCallback(string callbackId)
     {
@@ -106,64 +118,4 @@ public sealed class DomainDirectory : IAsyncDisposable, IBatchListener
             await d.DisposeAsync().ConfigureAwait(false);
         }
     }
-}
-
-/// <summary>Starts the engines, logs in the roster's initial states on a fresh start, and stops the engines last.</summary>
-public sealed partial class EngineHost(DomainDirectory domains, AcdSettings settings, IEnumerable<IBatchListener> listeners, ILogger<EngineHost> logger) : IHostedService
-{
-    /// <summary>True once every domain has started and restored its state.</summary>
-    public bool Ready { get; private set; }
-
-    /// <summary>A summary of each domain's roster as loaded, for the start-up log line.</summary>
-    public IReadOnlyList<string> Summaries { get; private set; } = [];
-
-    /// <inheritdoc/>
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        var summaries = new List<string>();
-        foreach (var d in domains.All)
-        {
-            foreach (var listener in listeners)
-            {
-                d.AddListener(listener);
-            }
-
-            d.Engine.Start();
-            var result = await d.Engine.ExecuteAsync(LoginRosterCommandInstance, cancellationToken).ConfigureAwait(false);
-            if (!result.IsOk)
-            {
-                throw new InvalidOperationException($"domain {d.Name}: roster login failed: {result.Message}");
-            }
-
-            var query = await d.Engine.ExecuteAsync(new Acd.Core.Routing.QueryCommand(Acd.Core.Routing.QueryKind.Agents), cancellationToken).ConfigureAwait(false);
-            var agents = (IReadOnlyList<Acd.Core.Routing.AgentSnapshot>)query.Data!;
-            summaries.Add(string.Create(
-                System.Globalization.CultureInfo.InvariantCulture,
-                $"{d.Name} ({d.Config.Skills.Count} skills: {string.Join("/", d.Config.Skills.Select(s => s.Name))}; {agents.Count} agents: {agents.Count(a => a.State == Acd.Core.Domain.AgentState.Ready)} ready, {agents.Count(a => a.State == Acd.Core.Domain.AgentState.Standby)} standby, {agents.Count(a => a.State == Acd.Core.Domain.AgentState.LoggedOut)} logged out)"));
-        }
-
-        Summaries = summaries;
-        if (settings.UsesDemoCentre)
-        {
-            LogDemo(logger);
-        }
-
-        Ready = true;
-    }
-
-    /// <inheritdoc/>
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        Ready = false;
-        foreach (var d in domains.All)
-        {
-            // Commands already posted are executed; the engine stops on its own once drained.
-            await d.Engine.StopAsync().ConfigureAwait(false);
-        }
-    }
-
-    private static readonly Acd.Core.Routing.LoginRosterCommand LoginRosterCommandInstance = Acd.Core.Routing.LoginRosterCommand.Instance;
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Running the embedded demo centre (10086): its agents are simulated as logged in; give --config FILE for a real roster")]
-    private static partial void LogDemo(ILogger logger);
 }

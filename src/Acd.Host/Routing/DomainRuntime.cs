@@ -19,6 +19,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
 {
     private readonly List<IBatchListener> _listeners = [];
     private readonly ILogger _logger;
+    private Durability.DurableSink? _journal;
 
     /// <summary>Creates the domain and its (not yet started) engine.</summary>
     public DomainRuntime(DomainConfig config, TimeProvider time, EngineOptions engineOptions, ILogger logger)
@@ -26,8 +27,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
         _logger = logger;
-        Router = new Router(config);
-        Engine = new RoutingEngine(Router, time, this, engineOptions);
+        Engine = new RoutingEngine(new Router(config), time, this, engineOptions);
     }
 
     /// <summary>The domain's configuration.</summary>
@@ -36,8 +36,11 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     /// <summary>Domain name.</summary>
     public string Name => Config.Name;
 
-    /// <summary>The router; read only from a listener (engine thread).</summary>
-    public Router Router { get; }
+    /// <summary>The router; read only from the engine thread, or before the engine starts.</summary>
+    public Router Router => Engine.Router;
+
+    /// <summary>The journal, when durability is on.</summary>
+    public Durability.DurableSink? Journal => _journal;
 
     /// <summary>The single writer.</summary>
     public RoutingEngine Engine { get; }
@@ -45,8 +48,24 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     /// <summary>Adds a listener (before the engine starts).</summary>
     public void AddListener(IBatchListener listener) => _listeners.Add(listener);
 
+    /// <summary>Sends every batch through the journal first: its answers leave once it is durable (before the engine starts).</summary>
+    public void UseJournal(Durability.DurableSink journal) => _journal = journal;
+
     /// <inheritdoc/>
     public void OnBatch(EngineBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_journal is { } journal)
+        {
+            journal.OnBatch(batch);
+            return;
+        }
+
+        DeliverAndRelease(batch);
+    }
+
+    /// <summary>Releases a batch's answers and events (once it is durable), then gives it back to the engine.</summary>
+    public void DeliverAndRelease(EngineBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         try

@@ -9,11 +9,13 @@ public sealed class TestDaemon : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string _directory;
+    private readonly bool _ownsDirectory;
 
-    private TestDaemon(WebApplication app, string directory)
+    private TestDaemon(WebApplication app, string directory, bool ownsDirectory)
     {
         _app = app;
         _directory = directory;
+        _ownsDirectory = ownsDirectory;
         var listeners = app.Services.GetRequiredService<ListenerRegistry>();
         Sip = listeners.Address("sip");
         Http = listeners.Address("http");
@@ -31,10 +33,19 @@ public sealed class TestDaemon : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The data directory.</summary>
+    public string DataDirectory => Path.Combine(_directory, "data");
+
+    /// <summary>The live state digest of the default domain (taken on its engine).</summary>
+    public async Task<string> DigestAsync() => (string)(await ExecuteAsync(new QueryCommand(QueryKind.Digest))).Data!;
+
     /// <summary>Starts a daemon; <paramref name="configJson"/> replaces the demo centre; extra switches follow.</summary>
-    public static async Task<TestDaemon> StartAsync(string? configJson = null, params string[] extra)
+    public static Task<TestDaemon> StartAsync(string? configJson = null, params string[] extra)
+        => StartInAsync(Directory.CreateTempSubdirectory("acd-test-").FullName, configJson, ownsDirectory: true, extra);
+
+    /// <summary>Starts a daemon whose data directory is <c>DIRECTORY/data</c>; the directory outlives it (a restart finds its state there).</summary>
+    public static async Task<TestDaemon> StartInAsync(string directory, string? configJson, bool ownsDirectory = false, params string[] extra)
     {
-        var directory = Directory.CreateTempSubdirectory("acd-test-").FullName;
         var args = new List<string> { "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--data", Path.Combine(directory, "data"), "--Logging:LogLevel:Default=Warning" };
         if (configJson is not null)
         {
@@ -46,8 +57,17 @@ public sealed class TestDaemon : IAsyncDisposable
 
         args.AddRange(extra);
         var app = AcdProgram.Build([.. args]);
-        await app.StartAsync();
-        return new TestDaemon(app, directory);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return new TestDaemon(app, directory, ownsDirectory);
     }
 
     /// <summary>A centre of one skill, <paramref name="agents"/> agents, all starting in <paramref name="state"/>.</summary>
@@ -83,6 +103,11 @@ public sealed class TestDaemon : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_directory, recursive: true);

@@ -1,0 +1,417 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Acd.Core.Configuration;
+using Acd.Core.Durability;
+using Acd.Core.Routing;
+using Acd.Host.Configuration;
+using Microsoft.Win32.SafeHandles;
+
+namespace Acd.Host.Durability;
+
+/// <summary>The state on disk cannot be used: damage that would have to be guessed over, or another configuration.</summary>
+public sealed class DurableStateException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>What recovery found and did.</summary>
+/// <param name="Router">The router in the recovered state.</param>
+/// <param name="LastIndex">Index of the last journal record applied (0: none ever written).</param>
+/// <param name="SnapshotIndex">Index of the snapshot it started from (0: none).</param>
+/// <param name="Replayed">Journal records replayed after the snapshot.</param>
+/// <param name="Elapsed">How long it took.</param>
+/// <param name="CutTail">What was cut from a torn tail, if anything.</param>
+public sealed record RecoveredState(Router Router, long LastIndex, long SnapshotIndex, long Replayed, TimeSpan Elapsed, string? CutTail)
+{
+    /// <summary>Nothing was on disk: a first start.</summary>
+    public bool Fresh => LastIndex == 0 && SnapshotIndex == 0;
+}
+
+/// <summary>
+/// One domain's durable state in <c>DATA/DOMAIN/</c>: journal segments <c>journal-FIRSTINDEX.log</c> (records of
+/// <see cref="JournalFormat"/>, appended and flushed by group commit) and snapshots <c>snapshot-INDEX.snap</c> (the
+/// router's state after record INDEX, written to a temporary file, flushed, then renamed). Recovery loads the newest
+/// readable snapshot and replays the journal after it through the same router code; snapshots are made the same
+/// way in the background, so routing never stops for one.
+/// </summary>
+public sealed partial class DomainStore : IDisposable
+{
+    private const string JournalPrefix = "journal-";
+    private const string JournalSuffix = ".log";
+    private const string SnapshotPrefix = "snapshot-";
+    private const string SnapshotSuffix = ".snap";
+    private static readonly byte[] SnapshotMagic = "ACD-SNAP"u8.ToArray();
+
+    private readonly DomainConfig _config;
+    private readonly JournalSettings _settings;
+    private readonly ILogger _logger;
+    private readonly Lock _files = new();
+    private SafeFileHandle? _segment;
+    private long _segmentLength;
+    private bool _disposed;
+
+    public DomainStore(string dataDirectory, DomainConfig config, JournalSettings settings, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Directory = Path.Combine(dataDirectory, config.Name);
+        _config = config;
+        _settings = settings;
+        _logger = logger;
+    }
+
+    /// <summary>The domain's directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Index of the last record written (and flushed, with fsync on).</summary>
+    public long LastIndex { get; private set; }
+
+    /// <summary>Index of the newest snapshot on disk.</summary>
+    public long SnapshotIndex { get; private set; }
+
+    // ---- recovery ------------------------------------------------------------------------------------------
+
+    /// <summary>Loads the newest readable snapshot and replays the journal after it; cuts a torn tail; refuses damage.</summary>
+    public RecoveredState Recover()
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            ProbeWritable();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DurableStateException($"the data directory {Directory} cannot be written: {e.Message}", e);
+        }
+
+        var (router, snapshotIndex) = LoadNewestSnapshot();
+        var (last, replayed, cut) = Replay(router, snapshotIndex, long.MaxValue, truncateTornTail: true);
+        LastIndex = last;
+        SnapshotIndex = snapshotIndex;
+        return new RecoveredState(router, last, snapshotIndex, replayed, Stopwatch.GetElapsedTime(started), cut);
+    }
+
+    /// <summary>The newest snapshot that reads back (an unreadable one is skipped with a warning); a fresh router if none.</summary>
+    private (Router Router, long Index) LoadNewestSnapshot()
+    {
+        foreach (var (index, path) in Files(SnapshotPrefix, SnapshotSuffix).OrderByDescending(f => f.Index))
+        {
+            try
+            {
+                return (ReadSnapshot(path, index), index);
+            }
+            catch (InvalidDataException e) when (!e.Message.Contains("another configuration", StringComparison.Ordinal))
+            {
+                LogBadSnapshot(_logger, path, e.Message);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DurableStateException(
+                    $"the state in {Directory} was written under another configuration of domain '{_config.Name}' (skills, roster or settings changed). " +
+                    "Start with the configuration it was written with to drain it, or move the directory away to start afresh.", e);
+            }
+        }
+
+        return (new Router(_config), 0);
+    }
+
+    private Router ReadSnapshot(string path, long index)
+    {
+        var bytes = File.ReadAllBytes(path);
+        const int Header = 8 + 4 + 8 + 4 + 4;
+        if (bytes.Length < Header || !bytes.AsSpan(0, 8).SequenceEqual(SnapshotMagic))
+        {
+            throw new InvalidDataException("not a snapshot file");
+        }
+
+        var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
+        var written = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(12));
+        var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(20));
+        var crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(24));
+        if (version != 1 || written != index || length != bytes.Length - Header || Crc32C.Compute(bytes.AsSpan(Header)) != crc)
+        {
+            throw new InvalidDataException("the snapshot file is damaged (header or checksum)");
+        }
+
+        return Router.ReadState(_config, new StateReader(bytes.AsMemory(Header)));
+    }
+
+    /// <summary>
+    /// Applies the journal's records after <paramref name="after"/> up to <paramref name="upTo"/> to a router.
+    /// A torn tail of the newest segment is cut (when asked) and reported; anything else damaged stops with a
+    /// <see cref="DurableStateException"/>.
+    /// </summary>
+    private (long Last, long Replayed, string? Cut) Replay(Router router, long after, long upTo, bool truncateTornTail)
+    {
+        var segments = Files(JournalPrefix, JournalSuffix).OrderBy(f => f.Index).ToList();
+        var events = new EventBuffer(256);
+        var expected = after + 1;
+        long replayed = 0;
+        string? cut = null;
+        for (var s = 0; s < segments.Count && expected <= upTo; s++)
+        {
+            var (first, path) = segments[s];
+            var next = s + 1 < segments.Count ? segments[s + 1].Index : long.MaxValue;
+            if (next <= expected)
+            {
+                continue; // every record of this segment is before what is needed
+            }
+
+            if (first > expected)
+            {
+                throw new DurableStateException($"journal records {expected} to {first - 1} of domain '{_config.Name}' are missing before {Path.GetFileName(path)}: the journal cannot be replayed across the gap");
+            }
+
+            var data = ReadShared(path);
+            var scanner = new JournalScanner(data);
+            var index = first - 1;
+            while (expected <= upTo && scanner.TryNext(out var payload))
+            {
+                long time;
+                Command command;
+                try
+                {
+                    (index, time, command) = JournalFormat.Decode(payload);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw Damaged(path, scanner.GoodLength, $"a record that passes its checksum does not decode ({e.Message})");
+                }
+
+                if (index < expected)
+                {
+                    continue;
+                }
+
+                if (index != expected)
+                {
+                    throw Damaged(path, scanner.GoodLength, $"record {index} follows record {expected - 1}");
+                }
+
+                events.Clear();
+                router.Execute(command, time, events);
+                expected++;
+                replayed++;
+            }
+
+            if (expected > upTo)
+            {
+                break;
+            }
+
+            switch (scanner.End)
+            {
+                case JournalScanEnd.Corrupt:
+                    throw Damaged(path, scanner.GoodLength, scanner.Problem!);
+                case JournalScanEnd.TornTail when s + 1 < segments.Count:
+                    throw Damaged(path, scanner.GoodLength, $"{scanner.Problem}, in a journal file that is not the newest");
+                case JournalScanEnd.TornTail when truncateTornTail:
+                    cut = $"{Path.GetFileName(path)}: {data.Length - scanner.GoodLength} bytes after offset {scanner.GoodLength} ({scanner.Problem})";
+                    using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write))
+                    {
+                        RandomAccess.SetLength(handle, scanner.GoodLength);
+                        RandomAccess.FlushToDisk(handle);
+                    }
+
+                    LogTornTail(_logger, _config.Name, cut);
+                    break;
+            }
+        }
+
+        return (expected - 1, replayed, cut);
+    }
+
+    private DurableStateException Damaged(string path, int offset, string problem) => new(
+        $"the journal of domain '{_config.Name}' is damaged in {path} after offset {offset}: {problem}. The records after it cannot be trusted and are not guessed at; " +
+        "restore the file from a copy, or move it (and the files after it) away to start from the state before the damage.");
+
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    private void ProbeWritable()
+    {
+        var probe = Path.Combine(Directory, ".probe");
+        File.WriteAllBytes(probe, []);
+        File.Delete(probe);
+    }
+
+    private IEnumerable<(long Index, string Path)> Files(string prefix, string suffix)
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            yield break;
+        }
+
+        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, prefix + "*" + suffix))
+        {
+            var name = Path.GetFileName(path);
+            if (long.TryParse(name.AsSpan(prefix.Length, name.Length - prefix.Length - suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+            {
+                yield return (index, path);
+            }
+        }
+    }
+
+    // ---- the journal ---------------------------------------------------------------------------------------
+
+    /// <summary>Appends records <c>LastIndex + 1 … lastIndex</c> (already framed) and, with fsync on, flushes them to the disk.</summary>
+    public void Append(ReadOnlySpan<byte> records, long lastIndex)
+    {
+        lock (_files)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_segment is null || _segmentLength >= _settings.SegmentMegabytes * (1L << 20))
+            {
+                OpenSegment(LastIndex + 1);
+            }
+
+            RandomAccess.Write(_segment!, records, _segmentLength);
+            _segmentLength += records.Length;
+            if (_settings.Fsync)
+            {
+                RandomAccess.FlushToDisk(_segment!);
+            }
+
+            LastIndex = lastIndex;
+        }
+    }
+
+    /// <summary>Continues the newest segment (after recovery) or begins one whose first record is <paramref name="firstIndex"/>.</summary>
+    private void OpenSegment(long firstIndex)
+    {
+        var newest = Files(JournalPrefix, JournalSuffix).OrderByDescending(f => f.Index).FirstOrDefault();
+        _segment?.Dispose();
+        if (newest.Path is not null && _segment is null && new FileInfo(newest.Path).Length < _settings.SegmentMegabytes * (1L << 20))
+        {
+            _segment = File.OpenHandle(newest.Path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete);
+            _segmentLength = RandomAccess.GetLength(_segment);
+            return;
+        }
+
+        var path = Path.Combine(Directory, $"{JournalPrefix}{firstIndex:D20}{JournalSuffix}");
+        _segment = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete);
+        _segmentLength = 0;
+        SyncDirectory();
+    }
+
+    // ---- snapshots -----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Makes a snapshot of the state after record <paramref name="upTo"/> without touching the live router: the newest
+    /// snapshot is loaded and the journal replayed to that record, on the calling thread. Then old snapshots and the
+    /// journal files before the oldest kept snapshot are removed.
+    /// </summary>
+    public string TakeSnapshot(long upTo)
+    {
+        var (router, index) = LoadNewestSnapshot();
+        if (index < upTo)
+        {
+            var (last, _, _) = Replay(router, index, upTo, truncateTornTail: false);
+            if (last != upTo)
+            {
+                throw new InvalidOperationException($"the journal of domain '{_config.Name}' ends at record {last}, not {upTo}");
+            }
+        }
+
+        return WriteSnapshot(router, upTo);
+    }
+
+    /// <summary>Writes a snapshot of a router that has applied every record up to <paramref name="index"/>.</summary>
+    public string WriteSnapshot(Router router, long index)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        var body = new StateWriter(1 << 20);
+        router.WriteState(body);
+        var header = new byte[28];
+        SnapshotMagic.CopyTo(header, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 1);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(12), index);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(20), body.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), Crc32C.Compute(body.Written));
+        var path = Path.Combine(Directory, $"{SnapshotPrefix}{index:D20}{SnapshotSuffix}");
+        var temporary = path + ".tmp";
+        using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, header, 0);
+            RandomAccess.Write(handle, body.Written, header.Length);
+            RandomAccess.FlushToDisk(handle);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+        SyncDirectory();
+        lock (_files)
+        {
+            SnapshotIndex = Math.Max(SnapshotIndex, index);
+        }
+
+        Prune();
+        return path;
+    }
+
+    /// <summary>Keeps the newest snapshots; removes journal files whose every record is before the oldest of them.</summary>
+    private void Prune()
+    {
+        var snapshots = Files(SnapshotPrefix, SnapshotSuffix).OrderByDescending(f => f.Index).ToList();
+        foreach (var (_, path) in snapshots.Skip(_settings.KeepSnapshots))
+        {
+            File.Delete(path);
+        }
+
+        var kept = snapshots.Take(_settings.KeepSnapshots).Select(s => s.Index).DefaultIfEmpty(0).Min();
+        var segments = Files(JournalPrefix, JournalSuffix).OrderBy(f => f.Index).ToList();
+        for (var i = 0; i + 1 < segments.Count; i++)
+        {
+            // A segment's last record is the next segment's first minus one; the newest segment is never removed.
+            if (segments[i + 1].Index - 1 <= kept)
+            {
+                File.Delete(segments[i].Path);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (_files)
+        {
+            _disposed = true;
+            _segment?.Dispose();
+            _segment = null;
+        }
+    }
+
+    /// <summary>Makes a new or renamed file's directory entry durable.</summary>
+    private void SyncDirectory()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
+        var fd = Open(Directory, 0 /* O_RDONLY */);
+        if (fd >= 0)
+        {
+            _ = Fsync(fd);
+            _ = Close(fd);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPStr)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Journal of domain {Domain}: a torn tail was cut at the last good record ({What}); it was never acknowledged")]
+    private static partial void LogTornTail(ILogger logger, string domain, string what);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Snapshot {Path} cannot be read ({Problem}); trying an older one")]
+    private static partial void LogBadSnapshot(ILogger logger, string path, string problem);
+}

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using Acd.Core.Durability;
+using Acd.Core.Engine;
+using Acd.Host.Configuration;
+
+namespace Acd.Host.Durability;
+
+/// <summary>
+/// Group commit. The engine hands each executed batch over and goes on routing; a journal thread takes every batch
+/// waiting, frames their state-changing commands into one write, flushes it to the disk once, and only then releases
+/// the batches' answers — SIP 182/302/200, gRPC replies, events — in order. So nothing is acknowledged before it is
+/// durable, and the cost of a flush is shared by everything that arrived meanwhile. The engine's small pool of
+/// batches is the backpressure: when flushes fall behind, the engine waits for a batch, and producers for the ring.
+/// Snapshots are made in the background from the files (see <see cref="DomainStore.TakeSnapshot"/>).
+/// </summary>
+public sealed partial class DurableSink : IDisposable
+{
+    private readonly DomainStore _store;
+    private readonly Action<EngineBatch> _deliver;
+    private readonly JournalSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<EngineBatch> _pending = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly StateWriter _buffer = new(1 << 20);
+    private readonly List<EngineBatch> _taken = new(64);
+    private readonly Thread _thread;
+    private readonly CancellationTokenSource _stop = new();
+    private long _nextIndex;
+    private long _lastSnapshotMs;
+    private Task _snapshot = Task.CompletedTask;
+    private readonly Action? _failedCallback;
+    private volatile bool _failed;
+    private int _snapshots;
+
+    public DurableSink(DomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action? failed = null)
+    {
+        _failedCallback = failed;
+        _store = store;
+        _deliver = deliver;
+        _settings = settings;
+        _time = time;
+        _logger = logger;
+        _nextIndex = lastIndex + 1;
+        _lastSnapshotMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _thread = new Thread(Run) { IsBackground = true, Name = "acd-journal-" + Path.GetFileName(store.Directory) };
+        _thread.Start();
+    }
+
+    /// <summary>Index of the last record made durable.</summary>
+    public long DurableIndex => _store.LastIndex;
+
+    /// <summary>Snapshots written in the background since start.</summary>
+    public int Snapshots => Volatile.Read(ref _snapshots);
+
+    /// <summary>Whether a write failed (nothing is acknowledged any more).</summary>
+    public bool Failed => _failed;
+
+    /// <summary>Takes a batch from the engine (on the engine thread): queued for the journal thread.</summary>
+    public void OnBatch(EngineBatch batch)
+    {
+        _pending.Enqueue(batch);
+        _signal.Release();
+    }
+
+    /// <summary>After the engine stopped: flushes what is left, waits for a background snapshot, and takes a last one.</summary>
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        _signal.Release();
+        await Task.Run(_thread.Join).ConfigureAwait(false);
+        await _snapshot.ConfigureAwait(false);
+        if (!_failed && _store.LastIndex > _store.SnapshotIndex)
+        {
+            var path = await Task.Run(() => _store.TakeSnapshot(_store.LastIndex)).ConfigureAwait(false);
+            LogSnapshot(_logger, path, _store.LastIndex);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _signal.Dispose();
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            _signal.Wait();
+            while (_signal.CurrentCount > 0 && _signal.Wait(0))
+            {
+                // Every batch waiting goes into this one flush.
+            }
+
+            _taken.Clear();
+            while (_pending.TryDequeue(out var batch))
+            {
+                _taken.Add(batch);
+            }
+
+            if (_taken.Count > 0)
+            {
+                Commit();
+            }
+
+            if (_stop.IsCancellationRequested && _pending.IsEmpty)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Commit()
+    {
+        _buffer.Clear();
+        var index = _nextIndex;
+        foreach (var batch in _taken)
+        {
+            foreach (ref readonly var entry in batch.Entries)
+            {
+                if (CommandCodec.IsJournaled(entry.Command))
+                {
+                    JournalFormat.Append(_buffer, index++, entry.TimeMs, entry.Command);
+                }
+            }
+        }
+
+        if (index > _nextIndex && !_failed)
+        {
+            try
+            {
+                _store.Append(_buffer.Written, index - 1);
+                _nextIndex = index;
+            }
+#pragma warning disable CA1031 // a failed write must stop acknowledgements, whatever the failure
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                // Nothing of this or any later batch may be acknowledged: the state could not be made durable.
+                _failed = true;
+                LogWriteFailed(_logger, _store.Directory, e);
+                _failedCallback?.Invoke();
+            }
+        }
+
+        foreach (var batch in _taken)
+        {
+            if (_failed)
+            {
+                Refuse(batch);
+            }
+            else
+            {
+                _deliver(batch);
+            }
+        }
+
+        MaybeSnapshot();
+    }
+
+    /// <summary>The batch's answers are failures: its commands ran, but nothing of them is durable.</summary>
+    private static void Refuse(EngineBatch batch)
+    {
+        foreach (ref readonly var entry in batch.Entries)
+        {
+            if (entry.Reply is TaskReply reply)
+            {
+                reply.Fail(new InvalidOperationException("the journal cannot be written; the daemon does not acknowledge what it cannot make durable"));
+            }
+        }
+
+        batch.Release();
+    }
+
+    private void MaybeSnapshot()
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var since = _store.LastIndex - _store.SnapshotIndex;
+        if (!_snapshot.IsCompleted || since == 0
+            || (since < _settings.SnapshotEveryRecords && now - _lastSnapshotMs < _settings.SnapshotIntervalSeconds * 1000L))
+        {
+            return;
+        }
+
+        _lastSnapshotMs = now;
+        var upTo = _store.LastIndex;
+        _snapshot = Task.Run(() =>
+        {
+            try
+            {
+                var path = _store.TakeSnapshot(upTo);
+                Interlocked.Increment(ref _snapshots);
+                LogSnapshot(_logger, path, upTo);
+            }
+#pragma warning disable CA1031 // a failed snapshot is retried later; the journal still holds everything
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogSnapshotFailed(_logger, _store.Directory, e);
+            }
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Snapshot {Path} written (state after journal record {Index})")]
+    private static partial void LogSnapshot(ILogger logger, string path, long index);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A snapshot in {Directory} failed; the journal is kept until one succeeds")]
+    private static partial void LogSnapshotFailed(ILogger logger, string directory, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The journal in {Directory} cannot be written: nothing more is acknowledged")]
+    private static partial void LogWriteFailed(ILogger logger, string directory, Exception error);
+}
