@@ -12,19 +12,27 @@ namespace Acd.Benchmarks;
 
 /// <summary>
 /// Unary acd.v1.CallService/Offer round trips per second: the daemon in this process on loopback (HTTP/2 without TLS),
-/// a fresh one each iteration, 64 calls in flight from a plain HttpClient. Every call is routed (queued: its one agent
-/// is not ready), so each one is a full offer: HTTP/2 stream, framing, engine hand-off, routing decision, answer.
+/// a fresh one each iteration, 64 or 256 calls in flight from a plain HttpClient. Every call is routed (queued: its one agent
+/// is not ready), so each one is a full offer: HTTP/2 stream, framing, engine hand-off, routing decision, journal
+/// (group commit with fsync, when <see cref="Journal"/> is on), answer.
 /// </summary>
 [MemoryDiagnoser]
 [InvocationCount(1)]
 public class GrpcOfferBenchmarks
 {
     private const int Calls = 20_000;
-    private const int InFlight = 64;
     private WebApplication? _app;
     private HttpClient? _http;
     private string _directory = string.Empty;
     private int _iteration;
+
+    /// <summary>Calls in flight at once (the clients' concurrency).</summary>
+    [Params(64, 256)]
+    public int InFlight { get; set; }
+
+    /// <summary>Whether the journal is on (every answer waits for its group commit to reach the disk).</summary>
+    [Params(false, true)]
+    public bool Journal { get; set; }
 
     [IterationSetup]
     public void Start()
@@ -36,7 +44,7 @@ public class GrpcOfferBenchmarks
               "Skills": [ { "Name": "general", "MaxQueueLength": 1000000, "MaxWaitSeconds": 86400 } ],
               "Agents": [ { "Id": "A1", "Skills": { "general": 5 }, "InitialState": "not-ready" } ] } }
             """);
-        _app = AcdProgram.Build(["--config", config, "--sip", "", "--http", "", "--grpc", "127.0.0.1:0", "--data", Path.Combine(_directory, "data"), "--Logging:LogLevel:Default=Warning"]);
+        _app = AcdProgram.Build(["--config", config, "--sip", "", "--http", "", "--grpc", "127.0.0.1:0", "--data", Path.Combine(_directory, "data"), "--Logging:LogLevel:Default=Warning", $"--Acd:Journal:Enabled={Journal}"]);
         _app.StartAsync().GetAwaiter().GetResult();
         var endpoint = _app.Services.GetRequiredService<ListenerRegistry>().Address("grpc")!;
         _http = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true })

@@ -49,23 +49,30 @@ public static class JournalFormat
 /// <summary>How a scan of journal bytes ended.</summary>
 public enum JournalScanEnd
 {
-    /// <summary>Every byte belonged to a whole, valid record.</summary>
+    /// <summary>Every byte belonged to a whole, valid record, or the rest is zeros (space prepared for records to come).</summary>
     Clean,
 
-    /// <summary>The bytes end inside a record, or in zeros a crash left: the tail is cut at the last good record.</summary>
+    /// <summary>The records end in bytes that are no record and no valid record follows them: a write cut short by a crash.</summary>
     TornTail,
 
-    /// <summary>A damaged record with data after it: nothing after it can be trusted, and nothing is guessed.</summary>
+    /// <summary>A damaged record with a valid record after it: nothing after the damage can be trusted, and nothing is guessed.</summary>
     Corrupt,
 }
 
-/// <summary>Walks the records of one journal segment held in memory, checking each header and payload.</summary>
+/// <summary>
+/// Walks the records of one journal segment held in memory, checking each header and payload. Where the records stop,
+/// it tells apart the prepared end of a file (zeros to the end), a write a crash cut short (anything else, as long as
+/// no valid record follows), and damage in the middle (a valid record follows the bad bytes).
+/// </summary>
 public sealed class JournalScanner(ReadOnlyMemory<byte> data)
 {
     private readonly ReadOnlyMemory<byte> _data = data;
 
     /// <summary>Offset just after the last good record.</summary>
     public int GoodLength { get; private set; }
+
+    /// <summary>Offset just after the last non-zero byte (the end of what a torn tail left), once the scan ended.</summary>
+    public int UsedLength { get; private set; }
 
     /// <summary>How the scan ended (valid once <see cref="TryNext"/> returned false).</summary>
     public JournalScanEnd End { get; private set; }
@@ -77,56 +84,73 @@ public sealed class JournalScanner(ReadOnlyMemory<byte> data)
     public bool TryNext(out ReadOnlyMemory<byte> payload)
     {
         payload = default;
-        var span = _data.Span;
         var at = GoodLength;
-        var remaining = span.Length - at;
-        if (remaining == 0)
+        if (Record(at) is not { } length)
+        {
+            return Stop(at);
+        }
+
+        GoodLength = at + JournalFormat.HeaderBytes + length;
+        payload = _data.Slice(at + JournalFormat.HeaderBytes, length);
+        return true;
+    }
+
+    /// <summary>The payload length of a whole, valid record at <paramref name="at"/>; null if there is none.</summary>
+    private int? Record(int at)
+    {
+        var span = _data.Span;
+        if (span.Length - at < JournalFormat.HeaderBytes)
+        {
+            return null;
+        }
+
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
+        if (Crc32C.Compute(span.Slice(at, 4)) != BinaryPrimitives.ReadUInt32LittleEndian(span[(at + 4)..])
+            || length > JournalFormat.MaxPayloadBytes
+            || span.Length - at - JournalFormat.HeaderBytes < length
+            || Crc32C.Compute(span.Slice(at + JournalFormat.HeaderBytes, (int)length)) != BinaryPrimitives.ReadUInt32LittleEndian(span[(at + 8)..]))
+        {
+            return null;
+        }
+
+        return (int)length;
+    }
+
+    private bool Stop(int at)
+    {
+        var span = _data.Span;
+        var last = span.LastIndexOfAnyExcept((byte)0);
+        UsedLength = Math.Max(at, last + 1);
+        if (last < at)
         {
             End = JournalScanEnd.Clean;
             return false;
         }
 
-        if (remaining < JournalFormat.HeaderBytes)
+        // Is there a valid record anywhere after the bad bytes? Runs of zeros are skipped at once.
+        for (var q = at + 1; q <= span.Length - JournalFormat.HeaderBytes; q++)
         {
-            return Stop(JournalScanEnd.TornTail, $"{remaining} bytes at offset {at} are less than a record header");
+            if (span[q] == 0)
+            {
+                var next = span[q..].IndexOfAnyExcept((byte)0);
+                if (next < 0)
+                {
+                    break;
+                }
+
+                q += next;
+            }
+
+            if (Record(q) is not null)
+            {
+                End = JournalScanEnd.Corrupt;
+                Problem = $"the bytes at offset {at} are no valid record, and a valid record follows at offset {q}";
+                return false;
+            }
         }
 
-        var length = BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
-        if (Crc32C.Compute(span.Slice(at, 4)) != BinaryPrimitives.ReadUInt32LittleEndian(span[(at + 4)..]))
-        {
-            return span[at..].IndexOfAnyExcept((byte)0) < 0
-                ? Stop(JournalScanEnd.TornTail, $"zeros from offset {at} to the end")
-                : Stop(JournalScanEnd.Corrupt, $"the record header at offset {at} fails its checksum");
-        }
-
-        if (length > JournalFormat.MaxPayloadBytes)
-        {
-            return Stop(JournalScanEnd.Corrupt, $"the record at offset {at} claims {length} bytes");
-        }
-
-        if (remaining - JournalFormat.HeaderBytes < length)
-        {
-            return Stop(JournalScanEnd.TornTail, $"the record at offset {at} ends {length - (remaining - JournalFormat.HeaderBytes)} bytes past the end");
-        }
-
-        var body = _data.Slice(at + JournalFormat.HeaderBytes, (int)length);
-        if (Crc32C.Compute(body.Span) != BinaryPrimitives.ReadUInt32LittleEndian(span[(at + 8)..]))
-        {
-            var last = at + JournalFormat.HeaderBytes + (int)length == span.Length;
-            return last
-                ? Stop(JournalScanEnd.TornTail, $"the last record, at offset {at}, fails its checksum")
-                : Stop(JournalScanEnd.Corrupt, $"the record at offset {at} fails its checksum and records follow it");
-        }
-
-        GoodLength = at + JournalFormat.HeaderBytes + (int)length;
-        payload = body;
-        return true;
-    }
-
-    private bool Stop(JournalScanEnd end, string problem)
-    {
-        End = end;
-        Problem = problem;
+        End = JournalScanEnd.TornTail;
+        Problem = $"{UsedLength - at} bytes at offset {at} are no whole record and no valid record follows";
         return false;
     }
 }

@@ -56,10 +56,29 @@ public sealed class JournalScannerTests
     }
 
     [Fact]
-    public void Zeros_a_crash_left_after_the_last_record_are_a_torn_tail()
+    public void Zeros_after_the_last_record_are_space_prepared_for_more_and_scan_clean()
     {
         var (good, end, _) = Scan(Journal(4).Concat(new byte[4096]).ToArray());
-        Assert.Equal((4, JournalScanEnd.TornTail), (good, end));
+        Assert.Equal((4, JournalScanEnd.Clean), (good, end));
+    }
+
+    [Fact]
+    public void A_record_cut_short_in_prepared_space_is_a_torn_tail_even_with_zeros_after_it()
+    {
+        var full = Journal(3);
+        var two = Journal(2).Length;
+        var data = full[..(two + 7)].Concat(new byte[4096]).ToArray();
+        var scanner = new JournalScanner(data);
+        while (scanner.TryNext(out _))
+        {
+        }
+
+        Assert.Equal((JournalScanEnd.TornTail, two, two + 7), (scanner.End, scanner.GoodLength, scanner.UsedLength));
+
+        // A write whose first bytes did not reach the disk while later ones did: still no valid record after the hole.
+        var holed = (byte[])full.Clone();
+        Array.Clear(holed, two, 12);
+        Assert.Equal((2, JournalScanEnd.TornTail), (Scan(holed).Good, Scan(holed).End));
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class CrashDrill(string directory, int seed)
             { "Id": "A2", "Skills": { "other": 5 }, "InitialState": "ready" },
             { "Id": "A3", "Skills": { "other": 5 }, "InitialState": "ready" },
             { "Id": "A4", "Skills": { "other": 5 }, "InitialState": "ready" } ],
-          "Journal": { "SnapshotEveryRecords": 1000 } } }
+          "Journal": { "SnapshotEveryRecords": 1000, "SegmentMegabytes": 2 } } }
         """;
 
     private static readonly (Acd.Api.V1.AgentState State, string Reason)[] States =

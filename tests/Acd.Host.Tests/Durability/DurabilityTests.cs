@@ -128,19 +128,27 @@ public sealed class DurabilityTests
             image = CrashImage(d);
         }
 
-        // The crash came in the middle of writing a record: half of it reached the disk.
+        // The crash came in the middle of writing a record: half of it reached the disk, after the last whole one.
         var journal = NewestJournal(image);
-        var good = new FileInfo(journal).Length;
+        var scan = new JournalScanner(await File.ReadAllBytesAsync(journal));
+        while (scan.TryNext(out _))
+        {
+        }
+
+        Assert.Equal(JournalScanEnd.Clean, scan.End);
+        var good = scan.GoodLength;
         var w = new StateWriter();
         JournalFormat.Append(w, 9999, 1, new OfferCall { CallId = "never-acknowledged", Caller = "1" });
-        await using (var f = new FileStream(journal, FileMode.Append))
+        var half = w.Length / 2;
+        await using (var f = new FileStream(journal, FileMode.Open, FileAccess.Write))
         {
-            f.Write(w.Written[..(w.Length / 2)]);
+            f.Position = good;
+            f.Write(w.Written[..half]);
         }
 
         await using var restarted = await TestDaemon.StartInAsync(image, Centre, ownsDirectory: true);
         var recovered = Engines(restarted).Recovered["dur"];
-        Assert.Equal($"{Path.GetFileName(journal)}: {w.Length / 2} bytes after offset {good} (the record at offset {good} ends {w.Length - (w.Length / 2)} bytes past the end)", recovered.CutTail);
+        Assert.Equal($"{Path.GetFileName(journal)}: {half} bytes after offset {good} ({half} bytes at offset {good} are no whole record and no valid record follows)", recovered.CutTail);
         Assert.Equal(live, Engines(restarted).RecoveredDigests["dur"]);
         Assert.Null(await restarted.CallAsync("never-acknowledged"));
 
@@ -168,9 +176,15 @@ public sealed class DurabilityTests
             image = CrashImage(d);
         }
 
+        // One bit flips halfway through the records (not in the zeros prepared after them).
         var journal = NewestJournal(image);
         var bytes = await File.ReadAllBytesAsync(journal);
-        bytes[bytes.Length / 2] ^= 0x04;
+        var scan = new JournalScanner(bytes);
+        while (scan.TryNext(out _))
+        {
+        }
+
+        bytes[scan.GoodLength / 2] ^= 0x04;
         await File.WriteAllBytesAsync(journal, bytes);
 
         var error = await Assert.ThrowsAsync<DurableStateException>(() => TestDaemon.StartInAsync(image, Centre));

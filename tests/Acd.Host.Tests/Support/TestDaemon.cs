@@ -46,7 +46,7 @@ public sealed class TestDaemon : IAsyncDisposable
     /// <summary>Starts a daemon whose data directory is <c>DIRECTORY/data</c>; the directory outlives it (a restart finds its state there).</summary>
     public static async Task<TestDaemon> StartInAsync(string directory, string? configJson, bool ownsDirectory = false, params string[] extra)
     {
-        var args = new List<string> { "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--data", Path.Combine(directory, "data"), "--Logging:LogLevel:Default=Warning" };
+        var args = new List<string> { "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--data", Path.Combine(directory, "data"), "--Logging:LogLevel:Default=Warning", "--Acd:Journal:SegmentMegabytes=2" };
         if (configJson is not null)
         {
             var file = Path.Combine(directory, "centre.json");
