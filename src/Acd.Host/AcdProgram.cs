@@ -15,6 +15,9 @@ public static partial class AcdProgram
     /// <summary>Exit code for durable state that cannot be used (damage in the middle of the journal, another configuration, an unwritable data directory).</summary>
     public const int StateErrorExit = 3;
 
+    /// <summary>Exit code after a journal write failed (disk full, I/O error): restarting may succeed once the disk is fixed.</summary>
+    public const int JournalFailedExit = 4;
+
     /// <summary>Runs until stopped (Ctrl+C, SIGTERM); returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -38,7 +41,13 @@ public static partial class AcdProgram
         {
             try
             {
+                var engines = app.Services.GetRequiredService<Acd.Host.Routing.EngineHost>();
                 await app.RunAsync().ConfigureAwait(false);
+                if (engines.JournalFailed)
+                {
+                    await Console.Error.WriteLineAsync("acd: a journal could not be written; stopped rather than acknowledge what is not durable (see the log)").ConfigureAwait(false);
+                    return JournalFailedExit;
+                }
             }
             catch (Acd.Host.Durability.DurableStateException e)
             {

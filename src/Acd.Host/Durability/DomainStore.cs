@@ -86,6 +86,13 @@ public sealed partial class DomainStore : IDisposable
         }
 
         var (router, snapshotIndex) = LoadNewestSnapshot();
+        if (!Files(SnapshotPrefix, SnapshotSuffix).Any() && !Files(JournalPrefix, JournalSuffix).Any())
+        {
+            // A first start writes the empty state as snapshot 0, so that even a journal that never reached its first
+            // periodic snapshot is bound to this configuration (its fingerprint) and refused under another one.
+            WriteSnapshot(router, 0);
+        }
+
         var (last, replayed, cut) = Replay(router, snapshotIndex, long.MaxValue, truncateTornTail: true);
         LastIndex = last;
         SnapshotIndex = snapshotIndex;

@@ -44,7 +44,16 @@ internal static class EngineCalls
             throw new GrpcException(GrpcStatus.Unavailable, e.Message);
         }
 
-        var result = await first.Task.WaitAsync(cancelled).ConfigureAwait(false);
+        CommandResult result;
+        try
+        {
+            result = await first.Task.WaitAsync(cancelled).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new GrpcException(GrpcStatus.Unavailable, e.Message);
+        }
+
         if (!result.IsOk)
         {
             throw new GrpcException(ApiMapping.ToStatus(result.Code), result.Message ?? result.Code.ToString());

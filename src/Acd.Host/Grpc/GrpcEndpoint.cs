@@ -170,6 +170,13 @@ public sealed partial class GrpcEndpoint
         {
             Completed?.Invoke(path, GrpcStatus.Cancelled);
         }
+#pragma warning disable CA1031 // any other failure of a handler is the client's INTERNAL, not a dropped stream
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            LogHandlerFailed(_logger, path, e);
+            Finish(http, path, GrpcStatus.Internal, "internal error: " + e.Message);
+        }
     }
 
     private GrpcStatus? CheckToken(string authorization)
@@ -307,6 +314,9 @@ public sealed partial class GrpcEndpoint
             await writer.FlushAsync(cancelled).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "gRPC {Method} failed")]
+    private static partial void LogHandlerFailed(ILogger logger, string method, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "gRPC {Method} ended with {Status}: {Message}")]
     private static partial void LogStreamError(ILogger logger, string method, GrpcStatus status, string? message);

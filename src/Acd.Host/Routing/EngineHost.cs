@@ -26,6 +26,9 @@ public sealed partial class EngineHost(
     /// <summary>True once every domain has started and restored its state.</summary>
     public bool Ready { get; private set; }
 
+    /// <summary>True when a journal could not be written: the daemon stopped acknowledging and shuts down with exit code 4.</summary>
+    public bool JournalFailed { get; private set; }
+
     /// <summary>A summary of each domain's roster as loaded, for the start-up log line.</summary>
     public IReadOnlyList<string> Summaries { get; private set; } = [];
 
@@ -59,7 +62,7 @@ public sealed partial class EngineHost(
                 digests[d.Name] = state.Router.StateDigest();
                 d.Engine.UseRouter(state.Router);
                 domains.RememberCalls(d, state.Router.LiveCallIds());
-                d.UseJournal(new DurableSink(store, state.LastIndex, d.DeliverAndRelease, journal, time, loggers.CreateLogger<DurableSink>(), lifetime.StopApplication));
+                d.UseJournal(new DurableSink(store, state.LastIndex, d.DeliverAndRelease, journal, time, loggers.CreateLogger<DurableSink>(), OnJournalFailed));
                 fresh = state.Fresh;
                 if (!fresh)
                 {
@@ -93,6 +96,13 @@ public sealed partial class EngineHost(
         }
 
         Ready = true;
+    }
+
+    private void OnJournalFailed()
+    {
+        JournalFailed = true;
+        Ready = false;
+        lifetime.StopApplication();
     }
 
     /// <inheritdoc/>

@@ -84,7 +84,8 @@ public sealed class CrashDrill(string directory, int seed)
             await daemon.WaitListeningAsync();
             await VerifyAsync(daemon, kills);
             daemon.Terminate();
-            Assert.Equal(0, await daemon.WaitForExitAsync(30));
+            var code = await daemon.WaitForExitAsync(30);
+            Assert.True(code == 0, $"exit code {code} after SIGTERM:\n{daemon.Output}");
         }
 
         await using (var daemon = DaemonProcess.Start(args))
@@ -92,16 +93,20 @@ public sealed class CrashDrill(string directory, int seed)
             await daemon.WaitListeningAsync();
             await VerifyAsync(daemon, kills + 1);
             daemon.Terminate();
-            Assert.Equal(0, await daemon.WaitForExitAsync(30));
+            var code = await daemon.WaitForExitAsync(30);
+            Assert.True(code == 0, $"exit code {code} after SIGTERM:\n{daemon.Output}");
         }
     }
 
     private string NewCall(string kind)
     {
-        var id = string.Create(CultureInfo.InvariantCulture, $"{kind}-{seed}-{_next++}");
+        // Offers come from several tasks at once: each call takes its own number, and its caller is unique with it
+        // (two calls of one caller would owe one merged callback, not two).
+        var n = Interlocked.Increment(ref _next);
+        var id = string.Create(CultureInfo.InvariantCulture, $"{kind}-{seed}-{n}");
         lock (_callerOf)
         {
-            _callerOf[id] = string.Create(CultureInfo.InvariantCulture, $"139{seed:D2}{_next:D6}");
+            _callerOf[id] = string.Create(CultureInfo.InvariantCulture, $"139{seed:D5}{n:D6}");
         }
 
         return id;

@@ -72,7 +72,8 @@ public sealed class DurabilityTests
             digest = await d.DigestAsync();
         }
 
-        Assert.Single(Directory.GetFiles(Path.Combine(directory, "data", "dur"), "snapshot-*.snap"));
+        // The first start's empty snapshot and the stop's snapshot of everything.
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(directory, "data", "dur"), "snapshot-*.snap").Length);
         await using (var d = await TestDaemon.StartInAsync(directory, Centre))
         {
             var recovered = Engines(d).Recovered["dur"];
@@ -240,6 +241,21 @@ public sealed class DurabilityTests
         var error = await Assert.ThrowsAsync<DurableStateException>(() => TestDaemon.StartInAsync(directory, changed));
         Assert.Contains("another configuration", error.Message, StringComparison.Ordinal);
         Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_crash_before_the_first_periodic_snapshot_is_still_refused_under_another_configuration()
+    {
+        var directory = NewDirectory();
+        await using var d = await TestDaemon.StartInAsync(directory, Centre, ownsDirectory: true);
+        await DriveAsync(d, 3);
+        var image = CrashImage(d);
+        Assert.Equal([$"snapshot-{0:D20}.snap"], Directory.GetFiles(Path.Combine(image, "data", "dur"), "snapshot-*.snap").Select(Path.GetFileName));
+
+        var changed = Centre.Replace("\"MaxWaitSeconds\": 3600", "\"MaxWaitSeconds\": 1800", StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<DurableStateException>(() => TestDaemon.StartInAsync(image, changed));
+        Assert.Contains("another configuration", error.Message, StringComparison.Ordinal);
+        Directory.Delete(image, recursive: true);
     }
 
     [Fact]
