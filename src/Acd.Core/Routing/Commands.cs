@@ -343,6 +343,9 @@ public sealed class QueryCommand : Command
 
     /// <summary>Most items a list answers with.</summary>
     public int Limit { get; init; } = 10_000;
+
+    /// <summary>Lists that page: start after this item (for callbacks, the N of <c>cb-N@domain</c>).</summary>
+    public long After { get; init; }
 }
 
 /// <summary>The questions a <see cref="QueryCommand"/> may ask.</summary>

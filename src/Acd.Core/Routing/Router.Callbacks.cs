@@ -450,11 +450,29 @@ public sealed partial class Router
         t.Id, t.Caller, _skills[t.Skill].Definition.Name, t.CreatedMs, t.Attempts, t.State,
         t.Agent >= 0 ? _agents.Items[t.Agent].Id : null, t.Reason, t.State == CallbackState.Open ? t.NextAttemptMs : 0);
 
-    /// <summary>Open and assigned callbacks, oldest first, at most <paramref name="limit"/>; with <paramref name="closedToo"/>, the recently closed after them.</summary>
-    public IReadOnlyList<CallbackSnapshot> ListCallbacks(bool closedToo, int limit = int.MaxValue)
+    /// <summary>
+    /// Open and assigned callbacks, oldest first, at most <paramref name="limit"/>, starting after the one numbered
+    /// <paramref name="afterSeq"/> (the N of <c>cb-N@domain</c>; 0: from the oldest); with <paramref name="closedToo"/>,
+    /// the recently closed after them.
+    /// </summary>
+    public IReadOnlyList<CallbackSnapshot> ListCallbacks(bool closedToo, int limit = int.MaxValue, long afterSeq = 0)
     {
         var list = new List<CallbackSnapshot>(Math.Min(limit, _callbacksById.Count + (closedToo ? _closedCallbacks.Count : 0)));
-        for (var t = _oldestCallback; t is not null && list.Count < limit; t = t.Newer)
+        var start = _oldestCallback;
+        if (afterSeq > 0)
+        {
+            // Open callbacks are linked in creation order: resume right after the last one listed if it is still open,
+            // else after the last older one.
+            start = _callbacksById.TryGetValue(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cb-{afterSeq}@{_config.Name}"), out var last)
+                ? last.Newer
+                : _oldestCallback;
+            while (start is not null && start.Seq <= afterSeq)
+            {
+                start = start.Newer;
+            }
+        }
+
+        for (var t = start; t is not null && list.Count < limit; t = t.Newer)
         {
             list.Add(Snapshot(t));
         }

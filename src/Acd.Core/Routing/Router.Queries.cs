@@ -135,7 +135,7 @@ public sealed partial class Router
                 var surge = GetSurge(q.Key);
                 return surge is null ? Fail(ResultCode.NotFound, $"unknown skill '{q.Key}'") : new CommandResult { Data = surge };
             case QueryKind.Callbacks:
-                return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal), q.Limit) };
+                return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal), q.Limit, q.After) };
             case QueryKind.Digest:
                 return new CommandResult { Data = StateDigest() };
             case QueryKind.Callback:

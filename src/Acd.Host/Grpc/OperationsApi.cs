@@ -53,11 +53,29 @@ public sealed class OperationsApi(DomainDirectory domains)
     {
         var closed = r.State is CallbackState.Completed or CallbackState.Exhausted or CallbackState.Cancelled;
         var response = new ListCallbacksResponse { Totals = new Acd.Api.V1.CallbackTotals() };
+        var limit = r.Limit is > 0 and <= MaxListed ? r.Limit : MaxListed;
+        var resume = ParsePageToken(r.PageToken);
+        var next = new List<string>();
         foreach (var domain in string.IsNullOrEmpty(r.Domain) ? domains.All : [EngineCalls.Domain(domains, r.Domain)])
         {
-            var query = new QueryCommand(QueryKind.Callbacks, closed ? "all" : null) { Limit = r.Limit is > 0 and <= MaxListed ? r.Limit : MaxListed };
-            var list = await EngineCalls.RunAsync(domain, query, context.Cancelled).ConfigureAwait(false);
-            foreach (var c in (IReadOnlyList<CallbackSnapshot>)list.Data!)
+            var totals = ApiMapping.ToApi((Acd.Core.Routing.CallbackTotals)(await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.CallbackTotals), context.Cancelled).ConfigureAwait(false)).Data!);
+            Add(response.Totals, totals);
+            long after = 0;
+            if (resume is not null && !resume.TryGetValue(domain.Name, out after))
+            {
+                continue; // this domain was listed to its end on an earlier page
+            }
+
+            // One more than asked, to know whether another page follows.
+            var query = new QueryCommand(QueryKind.Callbacks, closed ? "all" : null) { Limit = closed ? limit : limit + 1, After = after };
+            var list = (IReadOnlyList<CallbackSnapshot>)(await EngineCalls.RunAsync(domain, query, context.Cancelled).ConfigureAwait(false)).Data!;
+            if (!closed && list.Count > limit)
+            {
+                list = [.. list.Take(limit)];
+                next.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{domain.Name}={SeqOf(list[^1].CallbackId)}"));
+            }
+
+            foreach (var c in list)
             {
                 var api = ApiMapping.ToApi(c, domain.Name);
                 if (r.State == CallbackState.Unspecified || api.State == r.State)
@@ -65,11 +83,9 @@ public sealed class OperationsApi(DomainDirectory domains)
                     response.Callbacks.Add(api);
                 }
             }
-
-            var totals = ApiMapping.ToApi((Acd.Core.Routing.CallbackTotals)(await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.CallbackTotals), context.Cancelled).ConfigureAwait(false)).Data!);
-            Add(response.Totals, totals);
         }
 
+        response.NextPageToken = string.Join(';', next);
         var t = response.Totals;
         t.CompletionRatio = t.Created - t.Cancelled == 0 ? 1.0 : (double)(t.Reached + t.Exhausted) / (t.Created - t.Cancelled);
         return response;
@@ -85,6 +101,32 @@ public sealed class OperationsApi(DomainDirectory domains)
             sum.Owed += x.Owed;
         }
     }
+
+    /// <summary>"domain=N;domain=N": where each domain with more open callbacks resumes; null for a first page.</summary>
+    private static Dictionary<string, long>? ParsePageToken(string token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+
+        var resume = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var part in token.Split(';'))
+        {
+            var eq = part.LastIndexOf('=');
+            if (eq <= 0 || !long.TryParse(part.AsSpan(eq + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq))
+            {
+                throw new GrpcException(GrpcStatus.InvalidArgument, $"page_token '{token}' is not one this server gave");
+            }
+
+            resume[part[..eq]] = seq;
+        }
+
+        return resume;
+    }
+
+    private static long SeqOf(string callbackId) =>
+        long.Parse(callbackId.AsSpan(3, callbackId.IndexOf('@', StringComparison.Ordinal) - 3), System.Globalization.CultureInfo.InvariantCulture);
 
     private Task<Callback> CompleteAsync(CompleteCallbackRequest r, GrpcContext context)
     {

@@ -41,6 +41,7 @@ public sealed class CrashDrill(string directory, int seed)
     private readonly List<string> _grpcWaiting = [];
     private readonly List<string> _sipWaiting = [];
     private readonly ConcurrentSet _hungUp = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _how = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _callerOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (Acd.Api.V1.AgentState State, string Reason)> _agents = new(StringComparer.Ordinal);
 
@@ -138,6 +139,7 @@ public sealed class CrashDrill(string directory, int seed)
                 _hangUpsInFlight.Remove(victim);
                 _grpcWaiting.Remove(victim);
                 _hungUp.Add(victim);
+                _how[victim] = $"gRPC Abandon OK in round {Kills}";
                 continue;
             }
 
@@ -185,6 +187,7 @@ public sealed class CrashDrill(string directory, int seed)
                         mine.Remove(victim);
                         _sipWaiting.Remove(victim);
                         _hungUp.Add(victim);
+                        _how[victim] = $"SIP CANCEL answered {answers[^1].Status} in round {Kills} ({string.Join(",", answers.Select(a => a.Status))})";
                         continue;
                     }
 
@@ -275,6 +278,7 @@ public sealed class CrashDrill(string directory, int seed)
                 _grpcWaiting.Remove(id);
                 _sipWaiting.Remove(id);
                 _hungUp.Add(id);
+                _how[id] = $"hang-up in flight at kill {round}, found gone";
             }
         }
 
@@ -309,8 +313,23 @@ public sealed class CrashDrill(string directory, int seed)
         // Nothing invented: the queue holds exactly the waiting calls the drill knows, and the callbacks are exactly those owed.
         var queue = (await grpc.UnaryAsync("/acd.v1.QueueService/GetQueue", new QueueRequest { Skill = "general" }, QueueStats.Parser)).Ok;
         Assert.Equal(_grpcWaiting.Count + _sipWaiting.Count, queue.Waiting);
-        var callbacks = (await grpc.UnaryAsync("/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest(), ListCallbacksResponse.Parser)).Ok;
-        Assert.Equal(_hungUp.Items.Select(CallerOf).Order(StringComparer.Ordinal), callbacks.Callbacks.Select(c => c.Caller).Order(StringComparer.Ordinal));
+        var callbacks = new ListCallbacksResponse();
+        var token = string.Empty;
+        do
+        {
+            var page = (await grpc.UnaryAsync("/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { PageToken = token }, ListCallbacksResponse.Parser)).Ok;
+            callbacks.Callbacks.AddRange(page.Callbacks);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+
+        var owed = _hungUp.Items.ToDictionary(CallerOf, id => id, StringComparer.Ordinal);
+        var listed = callbacks.Callbacks.Select(c => c.Caller).ToHashSet(StringComparer.Ordinal);
+        var missing = owed.Where(o => !listed.Contains(o.Key)).Select(o => $"{o.Value} (caller {o.Key}; {_how.GetValueOrDefault(o.Value, "?")})").ToList();
+        var extra = listed.Where(c => !owed.ContainsKey(c)).ToList();
+        Assert.True(
+            missing.Count == 0 && extra.Count == 0 && listed.Count == callbacks.Callbacks.Count,
+            $"round {round}: callbacks missing for {string.Join(", ", missing)}; callbacks never owed for callers {string.Join(", ", extra)}; {callbacks.Callbacks.Count} listed\n--- this daemon:\n{daemon.Output}\n--- the one killed before:\n{Log}");
         Checked += _hungUp.Count;
 
         // Agents: as last acknowledged; one whose change was in flight is as it is.

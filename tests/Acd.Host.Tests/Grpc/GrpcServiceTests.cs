@@ -178,4 +178,30 @@ public sealed class GrpcServiceTests
         Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.CallbackService/CompleteCallback", new CompleteCallbackRequest { CallbackId = "cb-1@test", Outcome = CallbackOutcome.Reached }, Callback.Parser)).Status);
         Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.CallService/SetVip", new SetVipRequest { Caller = "1", Vip = 10 }, Ack.Parser)).Status);
     }
+
+    [Fact]
+    public async Task Open_callbacks_are_listed_in_pages_oldest_first_and_a_closed_one_leaves_no_gap()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", hotline: true, domainExtras: "\"Callbacks\": { \"MinAbandonWaitSeconds\": 0, \"SkillAgentsDial\": false }, \"Repeat\": { \"Enabled\": false },"));
+        using var c = new GrpcTestClient(d.Grpc!);
+        for (var i = 1; i <= 7; i++)
+        {
+            Assert.Equal(OfferResponse.Types.Outcome.Queued, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = $"p{i}", Caller = $"1380000000{i}" }, OfferResponse.Parser)).Ok.Outcome);
+            await Call(c, "/acd.v1.CallService/Abandon", new CallRequest { CallId = $"p{i}" }, Ack.Parser);
+        }
+
+        var first = (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { Limit = 3 }, ListCallbacksResponse.Parser)).Ok;
+        Assert.Equal(["13800000001", "13800000002", "13800000003"], first.Callbacks.Select(x => x.Caller));
+        Assert.Equal(7, first.Totals.Owed);
+        Assert.NotEmpty(first.NextPageToken);
+
+        // The last one listed closes between pages: the next page still starts right after it.
+        await Call(c, "/acd.v1.CallbackService/CancelCallback", new CallbackRequest { CallbackId = first.Callbacks[2].CallbackId }, Callback.Parser);
+        var second = (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { Limit = 3, PageToken = first.NextPageToken }, ListCallbacksResponse.Parser)).Ok;
+        Assert.Equal(["13800000004", "13800000005", "13800000006"], second.Callbacks.Select(x => x.Caller));
+        var third = (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { Limit = 3, PageToken = second.NextPageToken }, ListCallbacksResponse.Parser)).Ok;
+        Assert.Equal(["13800000007"], third.Callbacks.Select(x => x.Caller));
+        Assert.Empty(third.NextPageToken);
+        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { PageToken = "nonsense" }, ListCallbacksResponse.Parser)).Status);
+    }
 }
