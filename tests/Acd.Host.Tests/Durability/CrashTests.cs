@@ -9,7 +9,7 @@ public sealed class CrashTests
     private static int Kills => int.TryParse(Environment.GetEnvironmentVariable("ACD_CRASH_KILLS"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 20;
 
     [Fact]
-    public async Task Twenty_kill_minus_nine_under_sip_and_grpc_load_lose_nothing_acknowledged()
+    public async Task Kill_minus_nine_twenty_times_under_sip_and_grpc_load_loses_nothing_acknowledged()
     {
         var directory = Directory.CreateTempSubdirectory("acd-crash-").FullName;
         var drill = new CrashDrill(directory, seed: Environment.TickCount & 0xFFFF);
