@@ -24,7 +24,7 @@ internal sealed class Options
           --http ADDR:PORT        its HTTP port (/metrics: CPU, memory, counters); "" to skip [127.0.0.1:8080]
           --api-token TOKEN       bearer token for gRPC
           --connections N         SIP connections [max: 4, day: 2, fill: 4]
-          --window N              calls in flight per connection [max: 512, day: 20000, fill: 65536]
+          --window N              calls in flight per connection [max: 512, day: 20000, fill: 1000000]
           --calls N               stop after this many calls [max: 1,000,000; fill: 1,000,000]
           --duration SECONDS      stop after this long [max: 30]
           --warmup SECONDS        max: calls before measuring, not counted [0]
@@ -103,7 +103,7 @@ internal sealed class Options
         {
             "max" => (4, 512, 1_000_000L, 30.0),
             "day" => (2, 20_000, long.MaxValue, double.MaxValue),
-            _ => (4, 65_536, 1_000_000L, 600.0),
+            _ => (4, 1_000_000, 1_000_000L, 600.0),
         };
 
         for (var i = 1; i < args.Length; i++)
