@@ -380,4 +380,10 @@ public enum QueryKind : byte
 
     /// <summary>Callback figures → <see cref="CallbackTotals"/>.</summary>
     CallbackTotals,
+
+    /// <summary>
+    /// The whole state as a snapshot body (<see cref="Router.WriteState"/>) → byte[], for snapshots taken at a batch
+    /// boundary; null when more calls are live than Limit (serializing them would pause routing too long).
+    /// </summary>
+    State,
 }

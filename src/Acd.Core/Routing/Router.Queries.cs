@@ -138,6 +138,15 @@ public sealed partial class Router
                 return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal), q.Limit, q.After) };
             case QueryKind.Digest:
                 return new CommandResult { Data = StateDigest() };
+            case QueryKind.State:
+                if (LiveCalls > q.Limit)
+                {
+                    return new CommandResult { Data = null };
+                }
+
+                var state = new Acd.Core.Durability.StateWriter(1 << 20);
+                WriteState(state);
+                return new CommandResult { Data = state.Written.ToArray() };
             case QueryKind.Callback:
                 var callback = GetCallback(q.Key ?? string.Empty);
                 return callback is null ? Fail(ResultCode.NotFound, $"unknown callback '{q.Key}'") : new CommandResult { Data = callback };

@@ -168,6 +168,7 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Journal:SnapshotEveryRecords", options.Journal.SnapshotEveryRecords, 1000, 100_000_000);
         CheckRange(errors, "Acd:Journal:SnapshotIntervalSeconds", options.Journal.SnapshotIntervalSeconds, 1, 86_400);
         CheckRange(errors, "Acd:Journal:KeepSnapshots", options.Journal.KeepSnapshots, 1, 100);
+        CheckRange(errors, "Acd:Journal:SnapshotCaptureMaxCalls", options.Journal.SnapshotCaptureMaxCalls, 0, 100_000_000);
         var sipOptions = options.Sip;
         CheckRange(errors, "Acd:Sip:MaxStartLineBytes", sipOptions.MaxStartLineBytes, 32, 65_536);
         CheckRange(errors, "Acd:Sip:MaxHeaderBytes", sipOptions.MaxHeaderBytes, 256, 1 << 20);

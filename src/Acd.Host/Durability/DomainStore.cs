@@ -404,18 +404,28 @@ public sealed partial class DomainStore : IDisposable
         ArgumentNullException.ThrowIfNull(router);
         var body = new StateWriter(1 << 20);
         router.WriteState(body);
+        return WriteSnapshot(body.Written, index);
+    }
+
+    /// <summary>Writes a snapshot body (<see cref="Router.WriteState"/>) of the state after record <paramref name="index"/>, which must be durable.</summary>
+    public string WriteSnapshot(ReadOnlySpan<byte> body, long index)
+    {
+        if (index > LastIndex)
+        {
+            throw new InvalidOperationException($"a snapshot after record {index} while the journal is durable only to {LastIndex}");
+        }
         var header = new byte[28];
         SnapshotMagic.CopyTo(header, 0);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 1);
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(12), index);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(20), body.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), Crc32C.Compute(body.Written));
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), Crc32C.Compute(body));
         var path = Path.Combine(Directory, $"{SnapshotPrefix}{index:D20}{SnapshotSuffix}");
         var temporary = path + ".tmp";
         using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write))
         {
             RandomAccess.Write(handle, header, 0);
-            RandomAccess.Write(handle, body.Written, header.Length);
+            RandomAccess.Write(handle, body, header.Length);
             RandomAccess.FlushToDisk(handle);
         }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Acd.Core.Durability;
 using Acd.Core.Engine;
+using Acd.Core.Routing;
 using Acd.Host.Configuration;
 
 namespace Acd.Host.Durability;
@@ -11,7 +12,10 @@ namespace Acd.Host.Durability;
 /// the batches' answers — SIP 182/302/200, gRPC replies, events — in order. So nothing is acknowledged before it is
 /// durable, and the cost of a flush is shared by everything that arrived meanwhile. The engine's small pool of
 /// batches is the backpressure: when flushes fall behind, the engine waits for a batch, and producers for the ring.
-/// Snapshots are made in the background from the files (see <see cref="DomainStore.TakeSnapshot"/>).
+/// Snapshots: the engine serializes its state at a batch boundary (a <see cref="QueryKind.State"/> query, one pass over
+/// the state, no replay), the query's answer is released once every record before it is durable, and the bytes are
+/// written to the snapshot file in the background. The last snapshot at a stop is made from the files
+/// (<see cref="DomainStore.TakeSnapshot"/>), the engine being stopped by then.
 /// </summary>
 public sealed partial class DurableSink : IDisposable
 {
@@ -30,11 +34,15 @@ public sealed partial class DurableSink : IDisposable
     private long _lastSnapshotMs;
     private Task _snapshot = Task.CompletedTask;
     private readonly Action? _failedCallback;
+    private readonly Func<Command, Task<CommandResult>>? _execute;
+    private QueryCommand? _capture;
+    private long _captureIndex = -1;
     private volatile bool _failed;
     private int _snapshots;
 
-    public DurableSink(DomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action? failed = null)
+    public DurableSink(DomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action? failed = null, Func<Command, Task<CommandResult>>? execute = null)
     {
+        _execute = execute;
         _failedCallback = failed;
         _store = store;
         _deliver = deliver;
@@ -124,6 +132,11 @@ public sealed partial class DurableSink : IDisposable
                 {
                     JournalFormat.Append(_buffer, index++, entry.TimeMs, entry.Command);
                 }
+                else if (ReferenceEquals(entry.Command, _capture))
+                {
+                    // The state the engine captured is the state after every record framed before it.
+                    Volatile.Write(ref _captureIndex, index - 1);
+                }
             }
         }
 
@@ -185,22 +198,62 @@ public sealed partial class DurableSink : IDisposable
         }
 
         _lastSnapshotMs = now;
-        var upTo = _store.LastIndex;
-        _snapshot = Task.Run(() =>
+        if (_execute is null || _settings.SnapshotCaptureMaxCalls == 0)
         {
+            var upTo = _store.LastIndex;
+            _snapshot = Task.Run(() => Snapshot(() => (_store.TakeSnapshot(upTo), upTo)));
+            return;
+        }
+
+        // The engine captures its state between two batches; the answer comes back (on this thread, in Commit) once
+        // the records before it are durable; the file is written off both threads.
+        var capture = new QueryCommand(QueryKind.State) { Limit = _settings.SnapshotCaptureMaxCalls };
+        _capture = capture;
+        Volatile.Write(ref _captureIndex, -1);
+        _snapshot = Task.Run(async () =>
+        {
+            CommandResult state;
             try
             {
-                var path = _store.TakeSnapshot(upTo);
-                Interlocked.Increment(ref _snapshots);
-                LogSnapshot(_logger, path, upTo);
+                state = await _execute(capture).ConfigureAwait(false);
             }
-#pragma warning disable CA1031 // a failed snapshot is retried later; the journal still holds everything
+#pragma warning disable CA1031 // a capture that fails (the journal failed, the engine stopped) is logged and retried later
             catch (Exception e)
 #pragma warning restore CA1031
             {
                 LogSnapshotFailed(_logger, _store.Directory, e);
+                return;
             }
+
+            var index = Volatile.Read(ref _captureIndex);
+            if (state.Data is null)
+            {
+                // Too many live calls to capture without a long pause: replay the journal in the background instead.
+                var upTo = _store.LastIndex;
+                Snapshot(() => (_store.TakeSnapshot(upTo), upTo));
+                return;
+            }
+
+            Snapshot(() => index < 0
+                ? throw new InvalidOperationException("the captured state was answered without passing the journal")
+                : (_store.WriteSnapshot((byte[])state.Data!, index), index));
         });
+    }
+
+    private void Snapshot(Func<(string Path, long Index)> write)
+    {
+        try
+        {
+            var (path, index) = write();
+            Interlocked.Increment(ref _snapshots);
+            LogSnapshot(_logger, path, index);
+        }
+#pragma warning disable CA1031 // a failed snapshot is retried later; the journal still holds everything
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogSnapshotFailed(_logger, _store.Directory, e);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Snapshot {Path} written (state after journal record {Index})")]

@@ -62,7 +62,7 @@ public sealed partial class EngineHost(
                 digests[d.Name] = state.Router.StateDigest();
                 d.Engine.UseRouter(state.Router);
                 domains.RememberCalls(d, state.Router.LiveCallIds());
-                d.UseJournal(new DurableSink(store, state.LastIndex, d.DeliverAndRelease, journal, time, loggers.CreateLogger<DurableSink>(), OnJournalFailed));
+                d.UseJournal(new DurableSink(store, state.LastIndex, d.DeliverAndRelease, journal, time, loggers.CreateLogger<DurableSink>(), OnJournalFailed, command => d.Engine.ExecuteAsync(command)));
                 fresh = state.Fresh;
                 if (!fresh)
                 {

@@ -258,11 +258,13 @@ public sealed class DurabilityTests
         Directory.Delete(image, recursive: true);
     }
 
-    [Fact]
-    public async Task Snapshots_are_taken_as_the_journal_grows_and_old_journal_files_are_removed()
+    [Theory]
+    [InlineData(20_000)] // captured by the engine between two batches
+    [InlineData(0)] // made in the background by replaying the journal
+    public async Task Snapshots_are_taken_as_the_journal_grows_and_old_journal_files_are_removed(int captureMaxCalls)
     {
         var directory = NewDirectory();
-        await using var d = await TestDaemon.StartInAsync(directory, Centre, ownsDirectory: true, "--Acd:Journal:SnapshotEveryRecords=1000", "--Acd:Journal:SegmentMegabytes=1");
+        await using var d = await TestDaemon.StartInAsync(directory, Centre, ownsDirectory: true, "--Acd:Journal:SnapshotEveryRecords=1000", "--Acd:Journal:SegmentMegabytes=1", $"--Acd:Journal:SnapshotCaptureMaxCalls={captureMaxCalls}");
         for (var round = 0; round < 8; round++)
         {
             await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => d.ExecuteAsync(new OfferCall { CallId = $"r{round}-{i}-{new string('x', 200)}", Caller = $"{round}-{i}-{new string('9', 100)}" })));
