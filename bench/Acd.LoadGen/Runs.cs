@@ -683,10 +683,14 @@ internal sealed class FillRun(Options o) : Run(o)
         var rssAfter = DaemonMetrics.Sum(after, "process_resident_memory_bytes");
         var waiting = DaemonMetrics.Sum(after, "acd_calls_waiting") - waitingBefore;
         var agents = DaemonMetrics.Sum(after, "acd_agents");
+        var heap = DaemonMetrics.Sum(after, "dotnet_gc_last_collection_heap_size_bytes");
+        var fragmentation = DaemonMetrics.Sum(after, "dotnet_gc_last_collection_heap_fragmentation_size_bytes");
+        var committed = DaemonMetrics.Sum(after, "dotnet_gc_last_collection_memory_committed_size_bytes");
         Console.WriteLine();
         Console.WriteLine($"fill mode: {F(offered)} calls offered over {O.Connections} SIP connections in {F(fillSeconds, 1)} s; {F(queued)} answered 182 Queued");
         Console.WriteLine($"  the daemon: {F(waiting)} calls waiting, {F(agents)} agents; resident memory {F(rssAfter / 1048576.0)} MiB (before the calls: {F(rssBefore / 1048576.0)} MiB)");
         Console.WriteLine($"  per waiting call: {F((rssAfter - rssBefore) / Math.Max(1, waiting))} bytes");
+        Console.WriteLine($"  GC heap at the last collection {F(heap / 1048576.0)} MiB ({F(fragmentation / 1048576.0)} MiB of it free space), committed {F(committed / 1048576.0)} MiB");
         Console.WriteLine($"  errors {errors}{(problems.Count == 0 ? string.Empty : " (" + string.Join("; ", problems) + ")")}");
 
         // The calls are left to the daemon: closing the connections starts their grace period, after which they count
@@ -704,6 +708,9 @@ internal sealed class FillRun(Options o) : Run(o)
             ["residentBytesBefore"] = rssBefore,
             ["residentBytes"] = rssAfter,
             ["bytesPerWaitingCall"] = (rssAfter - rssBefore) / Math.Max(1, waiting),
+            ["gcHeapBytes"] = heap,
+            ["gcFragmentationBytes"] = fragmentation,
+            ["gcCommittedBytes"] = committed,
             ["protocolErrors"] = errors,
             ["problems"] = problems,
         };
