@@ -101,6 +101,18 @@ public sealed partial class Router
         _outboundPool = new IndexedHeap<OutboundPoolIndex>(new OutboundPoolIndex(_agents), 16);
     }
 
+    /// <summary>A callback event with what every one of them carries: the callback, its caller, skill and attempts so far.</summary>
+    private ref RoutingEvent EmitCallback(EventKind kind, CallbackTask task, string? reason)
+    {
+        ref var e = ref Emit(kind);
+        e.CallbackId = task.Id;
+        e.Caller = task.Caller;
+        e.Skill = _skills[task.Skill].Definition.Name;
+        e.Attempts = task.Attempts;
+        e.Reason = reason;
+        return ref e;
+    }
+
     /// <summary>An unanswered call owes its caller a callback (or merges into the one owed already).</summary>
     private void OweCallback(string? caller, int skill, string reason)
     {
@@ -158,11 +170,7 @@ public sealed partial class Router
         _newestCallback = task;
         _callbacksCreated++;
         {
-            ref var e = ref Emit(EventKind.CallbackCreated);
-            e.CallbackId = task.Id;
-            e.Caller = caller;
-            e.Skill = _skills[skill].Definition.Name;
-            e.Reason = reason;
+            EmitCallback(EventKind.CallbackCreated, task, reason);
         }
 
         MakeDue(task);
@@ -238,13 +246,9 @@ public sealed partial class Router
         task.Agent = a.Index;
         a.Callback = task.Handle;
         {
-            ref var e = ref Emit(EventKind.CallbackAssigned);
-            e.CallbackId = task.Id;
-            e.Caller = task.Caller;
-            e.Skill = _skills[task.Skill].Definition.Name;
+            ref var e = ref EmitCallback(EventKind.CallbackAssigned, task, null);
             e.AgentId = a.Id;
             e.Contact = a.Contact;
-            e.Attempts = task.Attempts;
         }
 
         ChangeState(a, AgentState.Talking, null);
@@ -313,13 +317,7 @@ public sealed partial class Router
         a.Callback = -1;
         _callbacksReached++;
         {
-            ref var e = ref Emit(EventKind.CallbackCompleted);
-            e.CallbackId = task.Id;
-            e.Caller = task.Caller;
-            e.Skill = _skills[task.Skill].Definition.Name;
-            e.AgentId = a.Id;
-            e.Attempts = task.Attempts;
-            e.Reason = "reached";
+            EmitCallback(EventKind.CallbackCompleted, task, "reached").AgentId = a.Id;
         }
 
         CloseCallback(task, CallbackState.Completed);
@@ -338,13 +336,7 @@ public sealed partial class Router
         {
             _callbacksExhausted++;
             {
-                ref var e = ref Emit(EventKind.CallbackExhausted);
-                e.CallbackId = task.Id;
-                e.Caller = task.Caller;
-                e.Skill = _skills[task.Skill].Definition.Name;
-                e.AgentId = a.Id;
-                e.Attempts = task.Attempts;
-                e.Reason = "sms";
+                EmitCallback(EventKind.CallbackExhausted, task, "sms").AgentId = a.Id;
             }
 
             CloseCallback(task, CallbackState.Exhausted);
@@ -355,14 +347,9 @@ public sealed partial class Router
             task.State = CallbackState.Open;
             task.NextAttemptMs = _now + backoff;
             {
-                ref var e = ref Emit(EventKind.CallbackRescheduled);
-                e.CallbackId = task.Id;
-                e.Caller = task.Caller;
-                e.Skill = _skills[task.Skill].Definition.Name;
+                ref var e = ref EmitCallback(EventKind.CallbackRescheduled, task, why);
                 e.AgentId = a.Id;
-                e.Attempts = task.Attempts;
                 e.WaitMs = backoff;
-                e.Reason = why;
             }
 
             ScheduleCallback(task);
@@ -385,12 +372,7 @@ public sealed partial class Router
 
         _callbacksCancelled++;
         {
-            ref var e = ref Emit(EventKind.CallbackCompleted);
-            e.CallbackId = task.Id;
-            e.Caller = task.Caller;
-            e.Skill = _skills[task.Skill].Definition.Name;
-            e.Attempts = task.Attempts;
-            e.Reason = "cancelled";
+            EmitCallback(EventKind.CallbackCompleted, task, "cancelled");
         }
 
         CloseCallback(task, CallbackState.Cancelled);
