@@ -33,14 +33,14 @@ public sealed partial class DurableSink : IDisposable
     private long _nextIndex;
     private long _lastSnapshotMs;
     private Task _snapshot = Task.CompletedTask;
-    private readonly Action? _failedCallback;
-    private readonly Func<Command, Task<CommandResult>>? _execute;
+    private readonly Action _failedCallback;
+    private readonly Func<Command, Task<CommandResult>> _execute;
     private QueryCommand? _capture;
     private long _captureIndex = -1;
     private volatile bool _failed;
     private int _snapshots;
 
-    public DurableSink(DomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action? failed = null, Func<Command, Task<CommandResult>>? execute = null)
+    public DurableSink(DomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action failed, Func<Command, Task<CommandResult>> execute)
     {
         _execute = execute;
         _failedCallback = failed;
@@ -154,7 +154,7 @@ public sealed partial class DurableSink : IDisposable
                 // Nothing of this or any later batch may be acknowledged: the state could not be made durable.
                 _failed = true;
                 LogWriteFailed(_logger, _store.Directory, e);
-                _failedCallback?.Invoke();
+                _failedCallback();
             }
         }
 
@@ -198,10 +198,9 @@ public sealed partial class DurableSink : IDisposable
         }
 
         _lastSnapshotMs = now;
-        if (_execute is null || _settings.SnapshotCaptureMaxCalls == 0)
+        if (_settings.SnapshotCaptureMaxCalls == 0)
         {
-            var upTo = _store.LastIndex;
-            _snapshot = Task.Run(() => Snapshot(() => (_store.TakeSnapshot(upTo), upTo)));
+            _snapshot = Task.Run(SnapshotByReplay);
             return;
         }
 
@@ -229,8 +228,7 @@ public sealed partial class DurableSink : IDisposable
             if (state.Data is null)
             {
                 // Too many live calls to capture without a long pause: replay the journal in the background instead.
-                var upTo = _store.LastIndex;
-                Snapshot(() => (_store.TakeSnapshot(upTo), upTo));
+                SnapshotByReplay();
                 return;
             }
 
@@ -238,6 +236,13 @@ public sealed partial class DurableSink : IDisposable
                 ? throw new InvalidOperationException("the captured state was answered without passing the journal")
                 : (_store.WriteSnapshot((byte[])state.Data!, index), index));
         });
+    }
+
+    /// <summary>A snapshot of everything durable now, made from the files (no pause for the engine; the routing work is redone).</summary>
+    private void SnapshotByReplay()
+    {
+        var upTo = _store.LastIndex;
+        Snapshot(() => (_store.TakeSnapshot(upTo), upTo));
     }
 
     private void Snapshot(Func<(string Path, long Index)> write)
