@@ -501,6 +501,7 @@ internal sealed class DayRun(Options o) : Run(o)
             ["maxSurgeTier"] = maxTier,
             ["surgeChanges"] = tiers.Select(t => new Dictionary<string, object?>(StringComparer.Ordinal) { ["at"] = t.At, ["from"] = t.From, ["to"] = t.To }).ToList(),
             ["agentsByHour"] = hours.Select(h => h.Plan.Sum()).ToList(),
+            ["surgeTierByHour"] = hours.Select(h => h.MaxTier).ToList(),
             ["protocolErrors"] = errors,
             ["problems"] = problems,
         };

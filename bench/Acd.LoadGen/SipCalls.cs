@@ -128,6 +128,7 @@ internal sealed class SipConnection : IAsyncDisposable
     private readonly Socket _socket;
     private readonly int _id;
     private readonly string _run;
+    private readonly byte[] _runBytes;
     private readonly string _target;
     private readonly ICallScript _script;
     private readonly Lock _lock = new();
@@ -148,6 +149,7 @@ internal sealed class SipConnection : IAsyncDisposable
         _socket = socket;
         _id = id;
         _run = run;
+        _runBytes = System.Text.Encoding.ASCII.GetBytes(run);
         _target = target;
         _script = script;
         _timers = timers;
@@ -370,7 +372,6 @@ internal sealed class SipConnection : IAsyncDisposable
                     var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(buffer, start, end - start));
                     while (true)
                     {
-                        var before = reader.Consumed;
                         var result = SipParser.TryParse(ref reader, Limits, message, ref scratch);
                         if (result == SipParseResult.Incomplete)
                         {
@@ -392,8 +393,6 @@ internal sealed class SipConnection : IAsyncDisposable
                         {
                             Handle(message, now);
                         }
-
-                        _ = before;
                     }
 
                     start += (int)reader.Consumed;
@@ -613,12 +612,12 @@ internal sealed class SipConnection : IAsyncDisposable
         // "<run>-<connection>-<slot>-<generation>"
         slot = gen = 0;
         var parts = callId;
-        if (!parts.StartsWith(System.Text.Encoding.ASCII.GetBytes(_run)))
+        if (!parts.StartsWith(_runBytes))
         {
             return false;
         }
 
-        parts = parts[_run.Length..];
+        parts = parts[_runBytes.Length..];
         Span<long> numbers = stackalloc long[3];
         for (var i = 0; i < 3; i++)
         {
