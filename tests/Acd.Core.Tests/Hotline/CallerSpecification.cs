@@ -6,6 +6,7 @@ using Acd.Core.Tests.Support;
 namespace Acd.Core.Tests.Hotline;
 
 /// <summary>Repeat callers and first-contact ownership (SPEC 4.3); VIP, language and IVR choice (SPEC 4.4).</summary>
+[Collection(MemoryMeasured.Name)]
 public sealed class CallerSpecification
 {
     private static (Harness H, Router R) Start(CentreBuilder centre)

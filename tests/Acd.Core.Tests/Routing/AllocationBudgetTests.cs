@@ -1,4 +1,5 @@
 using Acd.Benchmarks.Workloads;
+using Acd.Core.Tests.Support;
 
 namespace Acd.Core.Tests.Routing;
 
@@ -17,14 +18,15 @@ public sealed class AllocationBudgetTests
             workload.Step();
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 50_000; i++)
-        {
-            workload.Step();
-        }
-
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        AllocationBudget.AssertNone(
+            () =>
+            {
+                for (var i = 0; i < 50_000; i++)
+                {
+                    workload.Step();
+                }
+            },
+            "50,000 decisions");
         Assert.Equal(20_000, workload.Router.Totals.Waiting);
         Assert.True(workload.Router.Totals.Conserved);
     }

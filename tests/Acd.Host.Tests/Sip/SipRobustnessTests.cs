@@ -6,6 +6,7 @@ using SipText = Acd.Host.Tests.Support.Sip;
 namespace Acd.Host.Tests.Sip;
 
 /// <summary>Bad input gets a clear answer and loses nothing; no input crashes the daemon, grows its memory without bound, or disturbs other connections.</summary>
+[Collection(MemoryMeasured.Name)]
 public sealed class SipRobustnessTests
 {
     [Fact]
