@@ -3,6 +3,7 @@ using Acd.Core.Domain;
 using Acd.Core.Engine;
 using Acd.Core.Routing;
 using Acd.Core.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Acd.Core.Tests.Engine;
 
@@ -121,7 +122,7 @@ public sealed class RoutingEngineTests
     [Fact]
     public async Task Timers_fire_without_commands_through_a_journaled_tick()
     {
-        var time = new ManualTime(Harness.Start);
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(Harness.Start));
         var config = new CentreBuilder().Skill("general", s => s.MaxWaitSeconds = 5).Agent("a1", "general:5").Build();
         var sink = new RecordingSink();
         await using var engine = new RoutingEngine(new Router(config), time, sink, new EngineOptions { IdleWaitMs = 5 });
