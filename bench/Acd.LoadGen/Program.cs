@@ -44,7 +44,7 @@ catch (UsageException e)
     await Console.Error.WriteLineAsync(Options.Usage);
     return 2;
 }
-catch (Exception e) when (e is System.Net.Sockets.SocketException or HttpRequestException or GrpcCallException)
+catch (Exception e) when (e is System.Net.Sockets.SocketException or HttpRequestException or Grpc.Core.RpcException)
 {
     await Console.Error.WriteLineAsync("acd-loadgen: the daemon could not be driven: " + e.Message);
     return 3;

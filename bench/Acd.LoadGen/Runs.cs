@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Acd.Api.V1;
 using Acd.Core.Statistics;
+using HdrHistogram;
 
 namespace Acd.LoadGen;
 
@@ -99,14 +100,14 @@ internal abstract class Run(Options o) : ICallScript
         }
     }
 
-    protected static Dictionary<string, object?> LatencyJson(LatencyHistogram h) => new(StringComparer.Ordinal)
+    protected static Dictionary<string, object?> LatencyJson(LongHistogram h) => new(StringComparer.Ordinal)
     {
-        ["count"] = h.Count,
-        ["p50Micros"] = h.Percentile(50),
-        ["p90Micros"] = h.Percentile(90),
-        ["p99Micros"] = h.Percentile(99),
-        ["p999Micros"] = h.Percentile(99.9),
-        ["maxMicros"] = h.MaxMicros,
+        ["count"] = h.TotalCount,
+        ["p50Micros"] = h.GetValueAtPercentile(50),
+        ["p90Micros"] = h.GetValueAtPercentile(90),
+        ["p99Micros"] = h.GetValueAtPercentile(99),
+        ["p999Micros"] = h.GetValueAtPercentile(99.9),
+        ["maxMicros"] = h.GetMaxValue(),
     };
 
     protected static string Ms(long micros) => (micros / 1000.0).ToString("0.000", CultureInfo.InvariantCulture) + " ms";
@@ -146,7 +147,7 @@ internal sealed class MaxRun(Options o) : Run(o)
         var unfinished = await DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         EndProgress();
 
-        var latency = new LatencyHistogram();
+        var latency = Latencies.New();
         foreach (var c in Connections)
         {
             latency.Add(c.Latency);
@@ -165,7 +166,7 @@ internal sealed class MaxRun(Options o) : Run(o)
         Console.WriteLine($"  measured         {F(measured.TotalSeconds, 1)} s (after {F(O.WarmupSeconds, 1)} s warm-up)");
         Console.WriteLine($"  calls completed  {F(completedMeasured)}  (INVITE → 100 → 302 → ACK, BYE → 200)");
         Console.WriteLine($"  calls a second   {F(rate)}");
-        Console.WriteLine($"  INVITE→302       p50 {Ms(latency.Percentile(50))}  p90 {Ms(latency.Percentile(90))}  p99 {Ms(latency.Percentile(99))}  p99.9 {Ms(latency.Percentile(99.9))}  max {Ms(latency.MaxMicros)}  ({F(latency.Count)} calls)");
+        Console.WriteLine($"  INVITE→302       p50 {Ms(latency.GetValueAtPercentile(50))}  p90 {Ms(latency.GetValueAtPercentile(90))}  p99 {Ms(latency.GetValueAtPercentile(99))}  p99.9 {Ms(latency.GetValueAtPercentile(99.9))}  max {Ms(latency.GetMaxValue())}  ({F(latency.TotalCount)} calls)");
         if (daemonCpu is { } cpu)
         {
             Console.WriteLine($"  daemon CPU       {F(cpu, 2)} s = {F(cpu / completedMeasured * 1000, 4)} s per 1,000 calls ({F(cpu / measured.TotalSeconds * 100)} % of one core)");
@@ -296,12 +297,12 @@ internal sealed class DayRun(Options o) : Run(o)
 
     public async Task<Dictionary<string, object?>> RunAsync(CancellationToken cancelled)
     {
-        using var grpc = new GrpcUnary(O.Grpc, O.ApiToken);
+        using var grpc = new GrpcClients(O.Grpc, O.ApiToken);
         using var metrics = new DaemonMetrics(O.Http);
         var before = await metrics.ScrapeAsync(cancelled).ConfigureAwait(false);
         var queuesBefore = await QueuesAsync(grpc, cancelled).ConfigureAwait(false);
         var thresholds = Seats.Names.Select(s => queuesBefore.TryGetValue(s, out var q) ? q.ThresholdMs : 20_000).ToArray();
-        var roster = (await grpc.CallAsync("/acd.v1.AgentService/ListAgents", new ListAgentsRequest(), ListAgentsResponse.Parser, cancelled).ConfigureAwait(false)).Agents;
+        var roster = (await grpc.Agents.ListAgentsAsync(new ListAgentsRequest(), cancellationToken: cancelled).ConfigureAwait(false)).Agents;
         var teams = Seats.Names.Select(s => roster.Where(a => a.Role == AgentRole.Agent && string.Equals(a.Team, s, StringComparison.Ordinal)).Select(a => a.AgentId).Order(StringComparer.Ordinal).ToList()).ToArray();
         if (teams.Any(t => t.Count == 0))
         {
@@ -376,7 +377,7 @@ internal sealed class DayRun(Options o) : Run(o)
             if (Clock.Elapsed - lastSurgePoll > TimeSpan.FromMilliseconds(250))
             {
                 lastSurgePoll = Clock.Elapsed;
-                var surge = await grpc.CallAsync("/acd.v1.SurgeService/GetSurge", new SurgeRequest(), SurgeStatus.Parser, cancelled).ConfigureAwait(false);
+                var surge = await grpc.Surge.GetSurgeAsync(new SurgeRequest(), cancellationToken: cancelled).ConfigureAwait(false);
                 var seen = Math.Max(surge.Tier, surge.EffectiveTiers.Values.DefaultIfEmpty(0).Max());
                 if (seen != tier)
                 {
@@ -521,8 +522,8 @@ internal sealed class DayRun(Options o) : Run(o)
         return $"{minutes / 60:00}:{minutes % 60:00}";
     }
 
-    private static async Task<Dictionary<string, QueueStats>> QueuesAsync(GrpcUnary grpc, CancellationToken cancelled) =>
-        (await grpc.CallAsync("/acd.v1.QueueService/ListQueues", new ListQueuesRequest(), ListQueuesResponse.Parser, cancelled).ConfigureAwait(false))
+    private static async Task<Dictionary<string, QueueStats>> QueuesAsync(GrpcClients grpc, CancellationToken cancelled) =>
+        (await grpc.Queues.ListQueuesAsync(new ListQueuesRequest(), cancellationToken: cancelled).ConfigureAwait(false))
             .Queues.ToDictionary(q => q.Skill, StringComparer.Ordinal);
 
     private sealed class HourFigures(int hour, double rate, int[] plan)
@@ -538,7 +539,7 @@ internal sealed class DayRun(Options o) : Run(o)
 }
 
 /// <summary>Agents logging in and out over gRPC to follow the hour's plan; a busy agent logs out once its call ends.</summary>
-internal sealed class Staffing(GrpcUnary grpc, List<string>[] teams)
+internal sealed class Staffing(GrpcClients grpc, List<string>[] teams)
 {
     private readonly HashSet<string>[] _in = teams.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
     private readonly List<string> _leaving = [];
@@ -558,9 +559,9 @@ internal sealed class Staffing(GrpcUnary grpc, List<string>[] teams)
                 {
                     try
                     {
-                        await grpc.CallAsync("/acd.v1.AgentService/Login", new LoginRequest { AgentId = id }, Agent.Parser, cancelled).ConfigureAwait(false);
+                        await grpc.Agents.LoginAsync(new LoginRequest { AgentId = id }, cancellationToken: cancelled).ConfigureAwait(false);
                     }
-                    catch (GrpcCallException e) when (e.Status == 9)
+                    catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.FailedPrecondition)
                     {
                         // Logged in already (a previous run left it so): it works as it is.
                     }
@@ -586,10 +587,10 @@ internal sealed class Staffing(GrpcUnary grpc, List<string>[] teams)
         {
             try
             {
-                await grpc.CallAsync("/acd.v1.AgentService/Logout", new AgentRequest { AgentId = _leaving[i] }, Agent.Parser, cancelled).ConfigureAwait(false);
+                await grpc.Agents.LogoutAsync(new AgentRequest { AgentId = _leaving[i] }, cancellationToken: cancelled).ConfigureAwait(false);
                 _leaving.RemoveAt(i);
             }
-            catch (GrpcCallException e) when (e.Status == 9)
+            catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.FailedPrecondition)
             {
                 // On a call or in wrap-up: tried again later.
             }

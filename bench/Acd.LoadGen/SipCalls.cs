@@ -166,7 +166,7 @@ internal sealed class SipConnection : IAsyncDisposable
     public SeatCounts[] Counts { get; } = new SeatCounts[Seats.Names.Length];
 
     /// <summary>INVITE → 302 latency of every routed call.</summary>
-    public LatencyHistogram Latency { get; private set; } = new();
+    public HdrHistogram.LongHistogram Latency { get; private set; } = Latencies.New();
 
     /// <summary>Calls answered 182 Queued so far.</summary>
     public long QueuedCount
@@ -185,7 +185,7 @@ internal sealed class SipConnection : IAsyncDisposable
     {
         lock (_lock)
         {
-            Latency = new LatencyHistogram();
+            Latency = Latencies.New();
         }
     }
 
@@ -490,7 +490,7 @@ internal sealed class SipConnection : IAsyncDisposable
                     return;
                 }
 
-                Latency.Record((long)waited.TotalMicroseconds);
+                Latencies.Record(Latency, (long)waited.TotalMicroseconds);
                 if (cleanup)
                 {
                     // Routed just as the run ended (it was counted as waiting): hang up at once.
