@@ -1,10 +1,7 @@
-using System.Buffers.Binary;
-using System.Net;
-using System.Net.Http.Headers;
 using Acd.Api.V1;
 using Acd.Host;
 using BenchmarkDotNet.Attributes;
-using Google.Protobuf;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,7 +9,7 @@ namespace Acd.Benchmarks;
 
 /// <summary>
 /// Unary acd.v1.CallService/Offer round trips per second: the daemon in this process on loopback (HTTP/2 without TLS),
-/// a fresh one each iteration, 64 or 256 calls in flight from a plain HttpClient. Every call is routed (queued: its one agent
+/// a fresh one each iteration, 64 or 256 calls in flight from the generated client on a Grpc.Net.Client channel. Every call is routed (queued: its one agent
 /// is not ready), so each one is a full offer: HTTP/2 stream, framing, engine hand-off, routing decision, journal
 /// (group commit with fsync, when <see cref="Journal"/> is on), answer.
 /// </summary>
@@ -22,7 +19,8 @@ public class GrpcOfferBenchmarks
 {
     private const int Calls = 20_000;
     private WebApplication? _app;
-    private HttpClient? _http;
+    private GrpcChannel? _channel;
+    private CallService.CallServiceClient? _calls;
     private string _directory = string.Empty;
     private int _iteration;
 
@@ -47,17 +45,15 @@ public class GrpcOfferBenchmarks
         _app = AcdProgram.Build(["--config", config, "--sip", "", "--http", "", "--grpc", "127.0.0.1:0", "--data", Path.Combine(_directory, "data"), "--Logging:LogLevel:Default=Warning", $"--Acd:Journal:Enabled={Journal}"]);
         _app.StartAsync().GetAwaiter().GetResult();
         var endpoint = _app.Services.GetRequiredService<ListenerRegistry>().Address("grpc")!;
-        _http = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true })
-        {
-            BaseAddress = new Uri($"http://{endpoint}"),
-        };
+        _channel = GrpcChannel.ForAddress($"http://{endpoint}", new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } });
+        _calls = new CallService.CallServiceClient(_channel);
         _iteration++;
     }
 
     [IterationCleanup]
     public void Stop()
     {
-        _http?.Dispose();
+        _channel?.Dispose();
         _app?.StopAsync().GetAwaiter().GetResult();
         _app?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Directory.Delete(_directory, recursive: true);
@@ -80,25 +76,10 @@ public class GrpcOfferBenchmarks
 
     private async Task OfferOneAsync(string callId)
     {
-        var message = new OfferRequest { CallId = callId, Caller = "13800138000", ServiceNumber = "10086" };
-        var payload = message.ToByteArray();
-        var body = new byte[5 + payload.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(1), (uint)payload.Length);
-        payload.CopyTo(body, 5);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/acd.v1.CallService/Offer")
+        var response = await _calls!.OfferAsync(new OfferRequest { CallId = callId, Caller = "13800138000", ServiceNumber = "10086" }).ConfigureAwait(false);
+        if (response.Outcome != OfferResponse.Types.Outcome.Queued)
         {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(body),
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        request.Headers.TryAddWithoutValidation("te", "trailers");
-        using var response = await _http!.SendAsync(request).ConfigureAwait(false);
-        var bytes = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-        var status = response.TrailingHeaders.TryGetValues("grpc-status", out var s) ? s.First() : response.Headers.GetValues("grpc-status").First();
-        if (!string.Equals(status, "0", StringComparison.Ordinal) || OfferResponse.Parser.ParseFrom(bytes.AsSpan(5).ToArray()).Outcome != OfferResponse.Types.Outcome.Queued)
-        {
-            throw new InvalidOperationException($"offer {callId} failed with status {status}");
+            throw new InvalidOperationException($"offer {callId}: {response.Outcome}");
         }
     }
 }

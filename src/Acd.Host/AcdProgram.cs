@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections;
 using Acd.Host.Configuration;
 using Acd.Host.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Prometheus;
 
 namespace Acd.Host;
 
@@ -104,29 +105,20 @@ public static partial class AcdProgram
         builder.Services.AddSingleton(settings.Options.Grpc);
         builder.Services.AddSingleton<Acd.Host.Grpc.EventHub>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Grpc.EventHub>());
-        builder.Services.AddSingleton<Acd.Host.Grpc.AgentApi>();
-        builder.Services.AddSingleton<Acd.Host.Grpc.CallApi>();
-        builder.Services.AddSingleton<Acd.Host.Grpc.QueueApi>();
-        builder.Services.AddSingleton<Acd.Host.Grpc.EventApi>();
-        builder.Services.AddSingleton<Acd.Host.Grpc.OperationsApi>();
-        builder.Services.AddSingleton(sp =>
+        builder.Services.AddSingleton<Acd.Host.Grpc.ApiTokenInterceptor>();
+        builder.Services.AddGrpc(o =>
         {
-            var endpoint = new Acd.Host.Grpc.GrpcEndpoint(settings.Options.Grpc, settings.Options.Api.Token, sp.GetRequiredService<ILogger<Acd.Host.Grpc.GrpcEndpoint>>());
-            sp.GetRequiredService<Acd.Host.Grpc.AgentApi>().Register(endpoint);
-            sp.GetRequiredService<Acd.Host.Grpc.CallApi>().Register(endpoint);
-            sp.GetRequiredService<Acd.Host.Grpc.QueueApi>().Register(endpoint);
-            sp.GetRequiredService<Acd.Host.Grpc.EventApi>().Register(endpoint);
-            sp.GetRequiredService<Acd.Host.Grpc.OperationsApi>().Register(endpoint);
-            return endpoint;
+            o.MaxReceiveMessageSize = settings.Options.Grpc.MaxMessageBytes;
+            o.MaxSendMessageSize = settings.Options.Grpc.MaxMessageBytes;
+            o.ResponseCompressionAlgorithm = string.IsNullOrEmpty(settings.Options.Grpc.ResponseCompression) ? null : settings.Options.Grpc.ResponseCompression;
+            o.Interceptors.Add<Acd.Host.Grpc.ApiTokenInterceptor>();
         });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddSingleton<Acd.Host.Grpc.HealthReporter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Acd.Host.Grpc.HealthReporter>());
         builder.Services.AddSingleton<Acd.Host.Sip.SipServer>();
         builder.Services.AddSingleton<Acd.Host.Metrics.AcdMetrics>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Metrics.AcdMetrics>());
-        builder.Services.AddSingleton(sp =>
-        {
-            var own = sp.GetRequiredService<Acd.Host.Metrics.AcdMetrics>().Meter;
-            return new Acd.Host.Metrics.PrometheusExporter(meter => ReferenceEquals(meter, own) || string.Equals(meter.Name, "System.Runtime", StringComparison.Ordinal));
-        });
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Sip.SipServer>());
         builder.Services.AddHostedService<StartupReporter>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
@@ -177,27 +169,22 @@ public static partial class AcdProgram
         var app = builder.Build();
         var engines = app.Services.GetRequiredService<EngineHost>();
 
-        // Requests to the gRPC listener go to the gRPC endpoint; everything else is plain HTTP.
-        var grpcEndpoint = app.Services.GetRequiredService<Acd.Host.Grpc.GrpcEndpoint>();
         var metrics = app.Services.GetRequiredService<Acd.Host.Metrics.AcdMetrics>();
-        var exporter = app.Services.GetRequiredService<Acd.Host.Metrics.PrometheusExporter>();
-        grpcEndpoint.Completed = metrics.GrpcCompleted;
         var registry = app.Services.GetRequiredService<ListenerRegistry>();
-        app.Use(async (context, next) =>
-        {
-            if (registry.Address("grpc") is { } grpcAddress && context.Connection.LocalPort == grpcAddress.Port)
-            {
-                await grpcEndpoint.HandleAsync(context).ConfigureAwait(false);
-                return;
-            }
-
-            await next(context).ConfigureAwait(false);
-        });
+        app.Use(Endpoints.SeparatePorts(registry, metrics));
+        app.MapGrpcService<Acd.Host.Grpc.AgentApi>();
+        app.MapGrpcService<Acd.Host.Grpc.CallApi>();
+        app.MapGrpcService<Acd.Host.Grpc.QueueApi>();
+        app.MapGrpcService<Acd.Host.Grpc.EventApi>();
+        app.MapGrpcService<Acd.Host.Grpc.SurgeApi>();
+        app.MapGrpcService<Acd.Host.Grpc.CallbackApi>();
+        app.MapGrpcService<Acd.Host.Grpc.HealthReporter>();
+        app.MapGrpcReflectionService();
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/healthz", () => Results.Text("ok\n")).WithMetadata(Endpoints.HttpPort);
         app.MapGet("/readyz", () => engines.Ready && lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
             ? Results.Text("ready\n")
-            : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable)).WithMetadata(Endpoints.HttpPort);
         app.MapGet("/state", async (HttpContext context) =>
         {
             // Per domain: the live state digest and the last durable journal record; what recovery found at start.
@@ -219,13 +206,8 @@ public static partial class AcdProgram
             }
 
             return Results.Json(body);
-        });
-        app.MapGet("/metrics", async (HttpContext context) =>
-        {
-            await metrics.RefreshAsync(context.RequestAborted).ConfigureAwait(false);
-            context.Response.ContentType = Acd.Host.Metrics.PrometheusExporter.ContentType;
-            await context.Response.WriteAsync(exporter.Scrape(), context.RequestAborted).ConfigureAwait(false);
-        });
+        }).WithMetadata(Endpoints.HttpPort);
+        app.MapMetrics(o => o.Registry = metrics.Registry).WithMetadata(Endpoints.HttpPort);
         return app;
     }
 }

@@ -17,6 +17,20 @@ public readonly record struct ErlangCResult(int Agents, double TrafficErlangs, d
 /// </summary>
 public static class ErlangC
 {
+    /// <summary>The largest offered load a staffing forecast is computed for (a national centre is a few tens of thousands).</summary>
+    public const double MaxErlangs = 1_000_000;
+
+    /// <summary>
+    /// Staffing as the daemon reports it: a rate (per second), handle time and threshold (ms) and a target fraction. A
+    /// target of 100 % is never met by a queue with random arrivals; it is read as 99.99 %.
+    /// </summary>
+    public static ErlangCResult Staffing(double ratePerSecond, long ahtMs, long thresholdMs, double target)
+        => Required(ratePerSecond, ahtMs / 1000.0, thresholdMs / 1000.0, Math.Min(target, 0.9999));
+
+    /// <summary>Agents a skill needs at a measured load: 0 with no arrivals, or with a load beyond <see cref="MaxErlangs"/>.</summary>
+    public static int RequiredAgents(double ratePerSecond, long ahtMs, long thresholdMs, double target)
+        => ratePerSecond <= 0 || ratePerSecond * ahtMs / 1000.0 > MaxErlangs ? 0 : Staffing(ratePerSecond, ahtMs, thresholdMs, target).Agents;
+
     /// <summary>The prediction for <paramref name="agents"/> agents (with N ≤ A the queue grows without end: C = 1, SL = 0, ASA = ∞).</summary>
     public static ErlangCResult Evaluate(double arrivalsPerSecond, double handleTimeSeconds, int agents, double thresholdSeconds)
     {

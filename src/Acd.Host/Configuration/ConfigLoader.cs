@@ -181,6 +181,11 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Sip:RetryAfterBusySeconds", sipOptions.RetryAfterBusySeconds, 0, 86_400);
         CheckRange(errors, "Acd:Grpc:MaxMessageBytes", options.Grpc.MaxMessageBytes, 1024, 64 * 1024 * 1024);
         CheckRange(errors, "Acd:Grpc:WatchBuffer", options.Grpc.WatchBuffer, 16, 10_000_000);
+        if (options.Grpc.ResponseCompression is { Length: > 0 } compression && !string.Equals(compression, "gzip", StringComparison.Ordinal))
+        {
+            errors.Add(new ConfigError("Acd:Grpc:ResponseCompression", $"must be empty (no compression) or gzip, not '{compression}'"));
+        }
+
         if (!string.IsNullOrEmpty(options.Grpc.CertificatePath) && !File.Exists(options.Grpc.CertificatePath))
         {
             errors.Add(new ConfigError("Acd:Grpc:CertificatePath", $"file '{options.Grpc.CertificatePath}' not found"));

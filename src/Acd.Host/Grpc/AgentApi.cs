@@ -1,82 +1,72 @@
 using Acd.Api.V1;
 using Acd.Core.Routing;
 using Acd.Host.Routing;
+using Grpc.Core;
+using static Acd.Host.Grpc.EngineCalls;
 using CoreAgentState = Acd.Core.Domain.AgentState;
 
 namespace Acd.Host.Grpc;
 
 /// <summary>acd.v1.AgentService: agent desktops.</summary>
-public sealed class AgentApi(DomainDirectory domains)
+public sealed class AgentApi(DomainDirectory domains) : AgentService.AgentServiceBase
 {
-    public void Register(GrpcEndpoint endpoint)
+    public override async Task<Agent> Login(LoginRequest request, ServerCallContext context)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        const string Service = "acd.v1.AgentService";
-        endpoint.Unary<LoginRequest, Agent>(Service, "Login", LoginRequest.Parser, LoginAsync);
-        endpoint.Unary<AgentRequest, Agent>(Service, "Logout", AgentRequest.Parser, (r, c) => ChangeAsync(r.AgentId, new AgentCommand(CommandKind.Logout, r.AgentId), c));
-        endpoint.Unary<SetStateRequest, Agent>(Service, "SetState", SetStateRequest.Parser, SetStateAsync);
-        endpoint.Unary<AgentRequest, Agent>(Service, "EndWrapUp", AgentRequest.Parser, (r, c) => ChangeAsync(r.AgentId, new AgentCommand(CommandKind.EndWrapUp, r.AgentId), c));
-        endpoint.Unary<ExtendWrapUpRequest, Agent>(Service, "ExtendWrapUp", ExtendWrapUpRequest.Parser, (r, c) => ChangeAsync(r.AgentId, new AgentCommand(CommandKind.ExtendWrapUp, r.AgentId) { Seconds = r.Seconds }, c));
-        endpoint.Unary<AgentRequest, Agent>(Service, "GetAgent", AgentRequest.Parser, GetAsync);
-        endpoint.Unary<ListAgentsRequest, ListAgentsResponse>(Service, "ListAgents", ListAgentsRequest.Parser, ListAsync);
-    }
-
-    private async Task<Agent> LoginAsync(LoginRequest r, GrpcContext context)
-    {
-        RequireId(r.AgentId);
-        var domain = string.IsNullOrEmpty(r.Domain) ? domains.ForAgent(r.AgentId) : EngineCalls.Domain(domains, r.Domain);
-        var state = r.InitialState == AgentState.Unspecified ? CoreAgentState.Ready : ApiMapping.ToCore(r.InitialState)!.Value;
+        Require(request.AgentId, "agent_id");
+        var domain = string.IsNullOrEmpty(request.Domain) ? domains.ForAgent(request.AgentId) : Domain(domains, request.Domain);
+        var state = request.InitialState == AgentState.Unspecified ? CoreAgentState.Ready : ApiMapping.ToCore(request.InitialState)!.Value;
         var command = new LoginAgent
         {
-            AgentId = r.AgentId,
-            Skills = r.Skills.Count == 0 ? null : new Dictionary<string, int>(r.Skills, StringComparer.Ordinal),
-            Contact = string.IsNullOrEmpty(r.Contact) ? null : r.Contact,
-            Role = ApiMapping.RoleName(r.Role),
-            Outbound = r.HasOutbound ? r.Outbound : null,
+            AgentId = request.AgentId,
+            Skills = request.Skills.Count == 0 ? null : new Dictionary<string, int>(request.Skills, StringComparer.Ordinal),
+            Contact = Given(request.Contact),
+            Role = ApiMapping.RoleName(request.Role),
+            Outbound = request.HasOutbound ? request.Outbound : null,
             InitialState = state,
-            Reason = string.IsNullOrEmpty(r.Reason) ? null : r.Reason,
+            Reason = Given(request.Reason),
         };
-        var agent = await EngineCalls.RunThenQueryAsync<AgentSnapshot>(domain, command, new QueryCommand(QueryKind.Agent, r.AgentId), context.Cancelled).ConfigureAwait(false);
-        domains.RememberAgent(r.AgentId, domain);
+        var agent = await RunThenQueryAsync<AgentSnapshot>(domain, command, new QueryCommand(QueryKind.Agent, request.AgentId), context.CancellationToken).ConfigureAwait(false);
+        domains.RememberAgent(request.AgentId, domain);
         return ApiMapping.ToApi(agent, domain.Name);
     }
 
-    private Task<Agent> SetStateAsync(SetStateRequest r, GrpcContext context)
+    public override Task<Agent> Logout(AgentRequest request, ServerCallContext context) =>
+        ChangeAsync(request.AgentId, id => new AgentCommand(CommandKind.Logout, id), context);
+
+    public override Task<Agent> SetState(SetStateRequest request, ServerCallContext context)
     {
-        if (ApiMapping.ToCore(r.State) is not { } state)
+        if (ApiMapping.ToCore(request.State) is not { } state)
         {
-            throw new GrpcException(GrpcStatus.InvalidArgument, "state is required: READY, NOT_READY or STANDBY");
+            throw Fail(StatusCode.InvalidArgument, "state is required: READY, NOT_READY or STANDBY");
         }
 
-        return ChangeAsync(r.AgentId, new AgentCommand(CommandKind.SetState, r.AgentId) { State = state, Reason = string.IsNullOrEmpty(r.Reason) ? null : r.Reason }, context);
+        return ChangeAsync(request.AgentId, id => new AgentCommand(CommandKind.SetState, id) { State = state, Reason = Given(request.Reason) }, context);
     }
 
-    private async Task<Agent> ChangeAsync(string agentId, Command command, GrpcContext context)
-    {
-        RequireId(agentId);
-        var domain = domains.ForAgent(agentId);
-        var agent = await EngineCalls.RunThenQueryAsync<AgentSnapshot>(domain, command, new QueryCommand(QueryKind.Agent, agentId), context.Cancelled).ConfigureAwait(false);
-        return ApiMapping.ToApi(agent, domain.Name);
-    }
+    public override Task<Agent> EndWrapUp(AgentRequest request, ServerCallContext context) =>
+        ChangeAsync(request.AgentId, id => new AgentCommand(CommandKind.EndWrapUp, id), context);
 
-    private async Task<Agent> GetAsync(AgentRequest r, GrpcContext context)
+    public override Task<Agent> ExtendWrapUp(ExtendWrapUpRequest request, ServerCallContext context) =>
+        ChangeAsync(request.AgentId, id => new AgentCommand(CommandKind.ExtendWrapUp, id) { Seconds = request.Seconds }, context);
+
+    public override async Task<Agent> GetAgent(AgentRequest request, ServerCallContext context)
     {
-        RequireId(r.AgentId);
-        var domain = domains.ForAgent(r.AgentId);
-        var result = await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.Agent, r.AgentId), context.Cancelled).ConfigureAwait(false);
+        Require(request.AgentId, "agent_id");
+        var domain = domains.ForAgent(request.AgentId);
+        var result = await RunAsync(domain, new QueryCommand(QueryKind.Agent, request.AgentId), context.CancellationToken).ConfigureAwait(false);
         return ApiMapping.ToApi((AgentSnapshot)result.Data!, domain.Name);
     }
 
-    private async Task<ListAgentsResponse> ListAsync(ListAgentsRequest r, GrpcContext context)
+    public override async Task<ListAgentsResponse> ListAgents(ListAgentsRequest request, ServerCallContext context)
     {
         var response = new ListAgentsResponse();
-        var wanted = ApiMapping.ToCore(r.State);
-        foreach (var domain in string.IsNullOrEmpty(r.Domain) ? domains.All : [EngineCalls.Domain(domains, r.Domain)])
+        var wanted = ApiMapping.ToCore(request.State);
+        foreach (var domain in string.IsNullOrEmpty(request.Domain) ? domains.All : [Domain(domains, request.Domain)])
         {
-            var result = await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.Agents), context.Cancelled).ConfigureAwait(false);
+            var result = await RunAsync(domain, new QueryCommand(QueryKind.Agents), context.CancellationToken).ConfigureAwait(false);
             foreach (var a in (IReadOnlyList<AgentSnapshot>)result.Data!)
             {
-                if ((wanted is null || a.State == wanted) && (string.IsNullOrEmpty(r.Skill) || a.Skills.ContainsKey(r.Skill)))
+                if ((wanted is null || a.State == wanted) && (string.IsNullOrEmpty(request.Skill) || a.Skills.ContainsKey(request.Skill)))
                 {
                     response.Agents.Add(ApiMapping.ToApi(a, domain.Name));
                 }
@@ -86,11 +76,11 @@ public sealed class AgentApi(DomainDirectory domains)
         return response;
     }
 
-    private static void RequireId(string agentId)
+    private async Task<Agent> ChangeAsync(string agentId, Func<string, Command> command, ServerCallContext context)
     {
-        if (string.IsNullOrEmpty(agentId))
-        {
-            throw new GrpcException(GrpcStatus.InvalidArgument, "agent_id is required");
-        }
+        Require(agentId, "agent_id");
+        var domain = domains.ForAgent(agentId);
+        var agent = await RunThenQueryAsync<AgentSnapshot>(domain, command(agentId), new QueryCommand(QueryKind.Agent, agentId), context.CancellationToken).ConfigureAwait(false);
+        return ApiMapping.ToApi(agent, domain.Name);
     }
 }

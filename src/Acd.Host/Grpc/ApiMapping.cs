@@ -3,6 +3,7 @@ using Acd.Core.Routing;
 using CallbackState = Acd.Api.V1.CallbackState;
 using EventKind = Acd.Api.V1.EventKind;
 using Google.Protobuf.Collections;
+using Grpc.Core;
 using CoreAgentState = Acd.Core.Domain.AgentState;
 using CoreCallState = Acd.Core.Domain.CallState;
 using CoreResultCode = Acd.Core.Domain.ResultCode;
@@ -66,15 +67,15 @@ public static class ApiMapping
         _ => CallState.Unspecified,
     };
 
-    public static GrpcStatus ToStatus(CoreResultCode code) => code switch
+    public static StatusCode ToStatus(CoreResultCode code) => code switch
     {
-        CoreResultCode.Ok => GrpcStatus.Ok,
-        CoreResultCode.NotFound => GrpcStatus.NotFound,
-        CoreResultCode.InvalidArgument => GrpcStatus.InvalidArgument,
-        CoreResultCode.FailedPrecondition => GrpcStatus.FailedPrecondition,
-        CoreResultCode.ResourceExhausted => GrpcStatus.ResourceExhausted,
-        CoreResultCode.AlreadyExists => GrpcStatus.AlreadyExists,
-        _ => GrpcStatus.Unknown,
+        CoreResultCode.Ok => StatusCode.OK,
+        CoreResultCode.NotFound => StatusCode.NotFound,
+        CoreResultCode.InvalidArgument => StatusCode.InvalidArgument,
+        CoreResultCode.FailedPrecondition => StatusCode.FailedPrecondition,
+        CoreResultCode.ResourceExhausted => StatusCode.ResourceExhausted,
+        CoreResultCode.AlreadyExists => StatusCode.AlreadyExists,
+        _ => StatusCode.Unknown,
     };
 
     public static Agent ToApi(AgentSnapshot a, string domain)
@@ -157,30 +158,41 @@ public static class ApiMapping
         return stats;
     }
 
-    public static EventKind ToApi(Acd.Core.Routing.EventKind kind) => kind switch
-    {
-        Acd.Core.Routing.EventKind.CallOffered => EventKind.CallOffered,
-        Acd.Core.Routing.EventKind.CallQueued => EventKind.CallQueued,
-        Acd.Core.Routing.EventKind.CallRouted => EventKind.CallRouted,
-        Acd.Core.Routing.EventKind.CallAnswered => EventKind.CallAnswered,
-        Acd.Core.Routing.EventKind.CallRingNoAnswer => EventKind.CallRingNoAnswer,
-        Acd.Core.Routing.EventKind.CallAbandoned => EventKind.CallAbandoned,
-        Acd.Core.Routing.EventKind.CallTimedOut => EventKind.CallTimedOut,
-        Acd.Core.Routing.EventKind.CallRejected => EventKind.CallRejected,
-        Acd.Core.Routing.EventKind.CallEnded => EventKind.CallEnded,
-        Acd.Core.Routing.EventKind.CallTransferred => EventKind.CallTransferred,
-        Acd.Core.Routing.EventKind.CallDetached => EventKind.CallDetached,
-        Acd.Core.Routing.EventKind.CallResumed => EventKind.CallResumed,
-        Acd.Core.Routing.EventKind.AgentStateChanged => EventKind.AgentStateChanged,
-        Acd.Core.Routing.EventKind.SurgeTierChanged => EventKind.SurgeTierChanged,
-        Acd.Core.Routing.EventKind.CallDeflected => EventKind.CallDeflected,
-        Acd.Core.Routing.EventKind.CallbackCreated => EventKind.CallbackCreated,
-        Acd.Core.Routing.EventKind.CallbackAssigned => EventKind.CallbackAssigned,
-        Acd.Core.Routing.EventKind.CallbackCompleted => EventKind.CallbackCompleted,
-        Acd.Core.Routing.EventKind.CallbackRescheduled => EventKind.CallbackRescheduled,
-        Acd.Core.Routing.EventKind.CallbackExhausted => EventKind.CallbackExhausted,
-        _ => EventKind.Unspecified,
-    };
+    /// <summary>
+    /// Every routing event kind and the acd.v1 kind it is published as: the one table both directions are read from
+    /// (a test checks that every core kind is in it).
+    /// </summary>
+    internal static readonly IReadOnlyList<(Acd.Core.Routing.EventKind Core, EventKind Api)> EventKinds =
+    [
+        (Acd.Core.Routing.EventKind.CallOffered, EventKind.CallOffered),
+        (Acd.Core.Routing.EventKind.CallQueued, EventKind.CallQueued),
+        (Acd.Core.Routing.EventKind.CallRouted, EventKind.CallRouted),
+        (Acd.Core.Routing.EventKind.CallAnswered, EventKind.CallAnswered),
+        (Acd.Core.Routing.EventKind.CallRingNoAnswer, EventKind.CallRingNoAnswer),
+        (Acd.Core.Routing.EventKind.CallAbandoned, EventKind.CallAbandoned),
+        (Acd.Core.Routing.EventKind.CallTimedOut, EventKind.CallTimedOut),
+        (Acd.Core.Routing.EventKind.CallRejected, EventKind.CallRejected),
+        (Acd.Core.Routing.EventKind.CallEnded, EventKind.CallEnded),
+        (Acd.Core.Routing.EventKind.CallTransferred, EventKind.CallTransferred),
+        (Acd.Core.Routing.EventKind.CallDetached, EventKind.CallDetached),
+        (Acd.Core.Routing.EventKind.CallResumed, EventKind.CallResumed),
+        (Acd.Core.Routing.EventKind.AgentStateChanged, EventKind.AgentStateChanged),
+        (Acd.Core.Routing.EventKind.SurgeTierChanged, EventKind.SurgeTierChanged),
+        (Acd.Core.Routing.EventKind.CallDeflected, EventKind.CallDeflected),
+        (Acd.Core.Routing.EventKind.CallbackCreated, EventKind.CallbackCreated),
+        (Acd.Core.Routing.EventKind.CallbackAssigned, EventKind.CallbackAssigned),
+        (Acd.Core.Routing.EventKind.CallbackCompleted, EventKind.CallbackCompleted),
+        (Acd.Core.Routing.EventKind.CallbackRescheduled, EventKind.CallbackRescheduled),
+        (Acd.Core.Routing.EventKind.CallbackExhausted, EventKind.CallbackExhausted),
+    ];
+
+    private static readonly Dictionary<Acd.Core.Routing.EventKind, EventKind> ApiKinds = EventKinds.ToDictionary(k => k.Core, k => k.Api);
+    private static readonly Dictionary<EventKind, Acd.Core.Routing.EventKind> CoreKinds = EventKinds.ToDictionary(k => k.Api, k => k.Core);
+
+    public static EventKind ToApi(Acd.Core.Routing.EventKind kind) => ApiKinds.GetValueOrDefault(kind, EventKind.Unspecified);
+
+    /// <summary>The core kind of an API kind; null for unspecified or a kind this daemon does not know.</summary>
+    public static Acd.Core.Routing.EventKind? ToCore(EventKind kind) => CoreKinds.TryGetValue(kind, out var core) ? core : null;
 
     public static Event ToApi(in RoutingEvent e, string domain)
     {

@@ -2,59 +2,40 @@ using Acd.Api.V1;
 using Acd.Core.Domain;
 using Acd.Core.Routing;
 using Acd.Host.Routing;
+using Grpc.Core;
+using static Acd.Host.Grpc.EngineCalls;
 
 namespace Acd.Host.Grpc;
 
 /// <summary>acd.v1.CallService: the same routing as a SIP INVITE, with ring semantics.</summary>
-public sealed class CallApi(DomainDirectory domains)
+public sealed class CallApi(DomainDirectory domains) : CallService.CallServiceBase
 {
-    public void Register(GrpcEndpoint endpoint)
+    public override async Task<OfferResponse> Offer(OfferRequest request, ServerCallContext context)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        const string Service = "acd.v1.CallService";
-        endpoint.Unary<OfferRequest, OfferResponse>(Service, "Offer", OfferRequest.Parser, OfferAsync);
-        endpoint.Unary<CallRequest, Call>(Service, "Answered", CallRequest.Parser, (r, c) => ChangeAsync(r.CallId, r.Domain, new CallCommand(CommandKind.Answered, r.CallId), c));
-        endpoint.Unary<CallRequest, Call>(Service, "NoAnswer", CallRequest.Parser, (r, c) => ChangeAsync(r.CallId, r.Domain, new CallCommand(CommandKind.NoAnswer, r.CallId), c));
-        endpoint.Unary<CallRequest, Ack>(Service, "End", CallRequest.Parser, (r, c) => AckAsync(r.CallId, r.Domain, new CallCommand(CommandKind.End, r.CallId), c));
-        endpoint.Unary<CallRequest, Ack>(Service, "Abandon", CallRequest.Parser, (r, c) => AckAsync(r.CallId, r.Domain, new CallCommand(CommandKind.Abandon, r.CallId), c));
-        endpoint.Unary<TransferRequest, Call>(Service, "Transfer", TransferRequest.Parser, TransferAsync);
-        endpoint.Unary<CallRequest, Call>(Service, "GetCall", CallRequest.Parser, GetAsync);
-        endpoint.Unary<SetVipRequest, Ack>(Service, "SetVip", SetVipRequest.Parser, SetVipAsync);
-    }
-
-    private async Task<Ack> SetVipAsync(SetVipRequest r, GrpcContext context)
-    {
-        var domain = EngineCalls.Domain(domains, r.Domain);
-        await EngineCalls.RunAsync(domain, new SetVipCommand(r.Caller, r.Vip), context.Cancelled).ConfigureAwait(false);
-        return new Ack();
-    }
-
-    private async Task<OfferResponse> OfferAsync(OfferRequest r, GrpcContext context)
-    {
-        RequireId(r.CallId);
-        var domain = EngineCalls.Domain(domains, r.Domain);
+        Require(request.CallId, "call_id");
+        var domain = Domain(domains, request.Domain);
         var command = new OfferCall
         {
-            CallId = r.CallId,
-            Caller = Empty(r.Caller),
-            ServiceNumber = Empty(r.ServiceNumber),
-            Skill = Empty(r.Skill),
-            Priority = r.HasPriority ? r.Priority : -1,
-            Language = Empty(r.Language),
-            Vip = r.Vip,
-            IvrDigits = Empty(r.IvrDigits),
+            CallId = request.CallId,
+            Caller = Given(request.Caller),
+            ServiceNumber = Given(request.ServiceNumber),
+            Skill = Given(request.Skill),
+            Priority = request.HasPriority ? request.Priority : -1,
+            Language = Given(request.Language),
+            Vip = request.Vip,
+            IvrDigits = Given(request.IvrDigits),
             Mode = OfferMode.Api,
         };
-        var result = await EngineCalls.RunUncheckedAsync(domain, command, context.Cancelled).ConfigureAwait(false);
+        var result = await RunUncheckedAsync(domain, command, context.CancellationToken).ConfigureAwait(false);
         if (!result.IsOk && result.Outcome != OfferOutcome.Rejected)
         {
-            throw new GrpcException(ApiMapping.ToStatus(result.Code), result.Message ?? result.Code.ToString());
+            throw Fail(ApiMapping.ToStatus(result.Code), result.Message ?? result.Code.ToString());
         }
 
         if (result.Code == ResultCode.ResourceExhausted)
         {
             // A full queue or a domain at capacity refuses with the status SPEC section 6 gives it.
-            throw new GrpcException(GrpcStatus.ResourceExhausted, result.Message ?? "queue full");
+            throw Fail(StatusCode.ResourceExhausted, result.Message ?? "queue full");
         }
 
         return new OfferResponse
@@ -81,40 +62,49 @@ public sealed class CallApi(DomainDirectory domains)
         };
     }
 
-    private async Task<Call> ChangeAsync(string callId, string domainName, Command command, GrpcContext context)
-    {
-        RequireId(callId);
-        var domain = EngineCalls.Domain(domains, domainName, domains.ForCall(callId));
-        var call = await EngineCalls.RunThenQueryAsync<CallSnapshot>(domain, command, new QueryCommand(QueryKind.Call, callId), context.Cancelled).ConfigureAwait(false);
-        return ApiMapping.ToApi(call);
-    }
+    public override Task<Call> Answered(CallRequest request, ServerCallContext context) =>
+        ChangeAsync(request.CallId, request.Domain, id => new CallCommand(CommandKind.Answered, id), context);
 
-    private async Task<Ack> AckAsync(string callId, string domainName, Command command, GrpcContext context)
-    {
-        RequireId(callId);
-        var domain = EngineCalls.Domain(domains, domainName, domains.ForCall(callId));
-        await EngineCalls.RunAsync(domain, command, context.Cancelled).ConfigureAwait(false);
-        return new Ack();
-    }
+    public override Task<Call> NoAnswer(CallRequest request, ServerCallContext context) =>
+        ChangeAsync(request.CallId, request.Domain, id => new CallCommand(CommandKind.NoAnswer, id), context);
 
-    private Task<Call> TransferAsync(TransferRequest r, GrpcContext context)
-        => ChangeAsync(r.CallId, r.Domain, new TransferCall { CallId = r.CallId, ToSkill = Empty(r.ToSkill), ToAgent = Empty(r.ToAgent) }, context);
+    public override Task<Ack> End(CallRequest request, ServerCallContext context) =>
+        AckAsync(request.CallId, request.Domain, new CallCommand(CommandKind.End, request.CallId), context);
 
-    private async Task<Call> GetAsync(CallRequest r, GrpcContext context)
+    public override Task<Ack> Abandon(CallRequest request, ServerCallContext context) =>
+        AckAsync(request.CallId, request.Domain, new CallCommand(CommandKind.Abandon, request.CallId), context);
+
+    public override Task<Call> Transfer(TransferRequest request, ServerCallContext context) =>
+        ChangeAsync(request.CallId, request.Domain, id => new TransferCall { CallId = id, ToSkill = Given(request.ToSkill), ToAgent = Given(request.ToAgent) }, context);
+
+    public override async Task<Call> GetCall(CallRequest request, ServerCallContext context)
     {
-        RequireId(r.CallId);
-        var domain = EngineCalls.Domain(domains, r.Domain, domains.ForCall(r.CallId));
-        var result = await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.Call, r.CallId), context.Cancelled).ConfigureAwait(false);
+        Require(request.CallId, "call_id");
+        var domain = Domain(domains, request.Domain, domains.ForCall(request.CallId));
+        var result = await RunAsync(domain, new QueryCommand(QueryKind.Call, request.CallId), context.CancellationToken).ConfigureAwait(false);
         return ApiMapping.ToApi((CallSnapshot)result.Data!);
     }
 
-    private static string? Empty(string value) => string.IsNullOrEmpty(value) ? null : value;
-
-    private static void RequireId(string callId)
+    public override async Task<Ack> SetVip(SetVipRequest request, ServerCallContext context)
     {
-        if (string.IsNullOrEmpty(callId))
-        {
-            throw new GrpcException(GrpcStatus.InvalidArgument, "call_id is required");
-        }
+        var domain = Domain(domains, request.Domain);
+        await RunAsync(domain, new SetVipCommand(request.Caller, request.Vip), context.CancellationToken).ConfigureAwait(false);
+        return new Ack();
+    }
+
+    private async Task<Call> ChangeAsync(string callId, string domainName, Func<string, Command> command, ServerCallContext context)
+    {
+        Require(callId, "call_id");
+        var domain = Domain(domains, domainName, domains.ForCall(callId));
+        var call = await RunThenQueryAsync<CallSnapshot>(domain, command(callId), new QueryCommand(QueryKind.Call, callId), context.CancellationToken).ConfigureAwait(false);
+        return ApiMapping.ToApi(call);
+    }
+
+    private async Task<Ack> AckAsync(string callId, string domainName, Command command, ServerCallContext context)
+    {
+        Require(callId, "call_id");
+        var domain = Domain(domains, domainName, domains.ForCall(callId));
+        await RunAsync(domain, command, context.CancellationToken).ConfigureAwait(false);
+        return new Ack();
     }
 }

@@ -1,17 +1,21 @@
 using Acd.Core.Engine;
 using Acd.Core.Routing;
 using Acd.Host.Routing;
+using Grpc.Core;
 
 namespace Acd.Host.Grpc;
 
 /// <summary>How the gRPC services talk to the engines: a command, a result, a refusal as a gRPC status.</summary>
 internal static class EngineCalls
 {
-    /// <summary>Runs a command; a refusal becomes a <see cref="GrpcException"/> with the router's message.</summary>
+    /// <summary>Ends the call with a status other than OK.</summary>
+    public static RpcException Fail(StatusCode code, string message) => new(new Status(code, message));
+
+    /// <summary>Runs a command; a refusal becomes an <see cref="RpcException"/> with the router's message.</summary>
     public static async Task<CommandResult> RunAsync(DomainRuntime domain, Command command, CancellationToken cancelled)
     {
         var result = await RunUncheckedAsync(domain, command, cancelled).ConfigureAwait(false);
-        return result.IsOk ? result : throw new GrpcException(ApiMapping.ToStatus(result.Code), result.Message ?? result.Code.ToString());
+        return result.IsOk ? result : throw Refused(result);
     }
 
     /// <summary>Runs a command and returns its result as it is.</summary>
@@ -23,7 +27,7 @@ internal static class EngineCalls
         }
         catch (InvalidOperationException e)
         {
-            throw new GrpcException(GrpcStatus.Unavailable, e.Message);
+            throw Fail(StatusCode.Unavailable, e.Message);
         }
     }
 
@@ -34,33 +38,25 @@ internal static class EngineCalls
     {
         var first = new TaskReply();
         var second = new TaskReply();
+        CommandResult result;
         try
         {
             await domain.Engine.PostAsync(command, first, cancelled).ConfigureAwait(false);
             await domain.Engine.PostAsync(query, second, cancelled).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new GrpcException(GrpcStatus.Unavailable, e.Message);
-        }
-
-        CommandResult result;
-        try
-        {
             result = await first.Task.WaitAsync(cancelled).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {
-            throw new GrpcException(GrpcStatus.Unavailable, e.Message);
+            throw Fail(StatusCode.Unavailable, e.Message);
         }
 
         if (!result.IsOk)
         {
-            throw new GrpcException(ApiMapping.ToStatus(result.Code), result.Message ?? result.Code.ToString());
+            throw Refused(result);
         }
 
         var answer = await second.Task.WaitAsync(cancelled).ConfigureAwait(false);
-        return answer.Data is T data ? data : throw new GrpcException(ApiMapping.ToStatus(answer.Code), answer.Message ?? "not found");
+        return answer.Data is T data ? data : throw Fail(ApiMapping.ToStatus(answer.Code), answer.Message ?? "not found");
     }
 
     /// <summary>A domain by the name a request gives (empty: the fallback).</summary>
@@ -71,6 +67,20 @@ internal static class EngineCalls
             return fallback ?? domains.Default;
         }
 
-        return domains.Find(name) ?? throw new GrpcException(GrpcStatus.NotFound, $"unknown routing domain '{name}'");
+        return domains.Find(name) ?? throw Fail(StatusCode.NotFound, $"unknown routing domain '{name}'");
     }
+
+    /// <summary>An empty proto3 string as null (not given).</summary>
+    public static string? Given(string value) => string.IsNullOrEmpty(value) ? null : value;
+
+    /// <summary>Refuses a request whose required field is empty.</summary>
+    public static void Require(string value, string field)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw Fail(StatusCode.InvalidArgument, field + " is required");
+        }
+    }
+
+    private static RpcException Refused(CommandResult result) => Fail(ApiMapping.ToStatus(result.Code), result.Message ?? result.Code.ToString());
 }

@@ -1,54 +1,40 @@
 using Acd.Api.V1;
 using Acd.Core.Routing;
+using Acd.Core.Statistics;
 using Acd.Host.Routing;
+using Grpc.Core;
+using static Acd.Host.Grpc.EngineCalls;
 
 namespace Acd.Host.Grpc;
 
 /// <summary>acd.v1.QueueService: live statistics per skill and Erlang C staffing forecasts (SPEC 4.5).</summary>
-public sealed class QueueApi(DomainDirectory domains)
+public sealed class QueueApi(DomainDirectory domains) : QueueService.QueueServiceBase
 {
-    public void Register(GrpcEndpoint endpoint)
-    {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        const string Service = "acd.v1.QueueService";
-        endpoint.Unary<ListQueuesRequest, ListQueuesResponse>(Service, "ListQueues", ListQueuesRequest.Parser, ListAsync);
-        endpoint.Unary<QueueRequest, QueueStats>(Service, "GetQueue", QueueRequest.Parser, GetAsync);
-        endpoint.Unary<ForecastRequest, ForecastResponse>(Service, "Forecast", ForecastRequest.Parser, ForecastAsync);
-    }
-
-    /// <summary>The largest offered load a forecast is computed for (a national centre is a few tens of thousands).</summary>
-    public const double MaxErlangs = 1_000_000;
-
     /// <summary>
     /// Erlang C for one skill: the arrival rate and handle time given, or measured (arrivals over the last five minutes,
     /// the average handle time since the day boundary, else the domain's default); the skill's threshold and target
     /// unless given. Computed here, off the routing thread.
     /// </summary>
-    private async Task<ForecastResponse> ForecastAsync(ForecastRequest r, GrpcContext context)
+    public override async Task<ForecastResponse> Forecast(ForecastRequest request, ServerCallContext context)
     {
-        if (string.IsNullOrEmpty(r.Skill))
+        Require(request.Skill, "skill");
+        if (!(request.ArrivalRatePerS >= 0) || double.IsInfinity(request.ArrivalRatePerS) || request.AhtMs < 0 || request.ThresholdMs < 0 || !(request.Target >= 0 && request.Target < 1))
         {
-            throw new GrpcException(GrpcStatus.InvalidArgument, "skill is required");
+            throw Fail(StatusCode.InvalidArgument, "arrival_rate_per_s, aht_ms and threshold_ms are 0 (measured) or positive; target is 0 (the skill's) or a fraction below 1");
         }
 
-        if (!(r.ArrivalRatePerS >= 0) || double.IsInfinity(r.ArrivalRatePerS) || r.AhtMs < 0 || r.ThresholdMs < 0 || !(r.Target >= 0 && r.Target < 1))
+        var domain = Domain(domains, request.Domain);
+        var q = await QueueAsync(domain, request.Skill, context).ConfigureAwait(false);
+        var rate = request.ArrivalRatePerS > 0 ? request.ArrivalRatePerS : q.ArrivalRatePerSecond;
+        var aht = request.AhtMs > 0 ? request.AhtMs : q.AhtMs > 0 ? q.AhtMs : domain.Config.DefaultHandleTimeMs;
+        var threshold = request.ThresholdMs > 0 ? request.ThresholdMs : q.ThresholdMs;
+        var target = request.Target > 0 ? request.Target : q.ServiceLevelTarget;
+        if (rate * aht / 1000.0 > ErlangC.MaxErlangs)
         {
-            throw new GrpcException(GrpcStatus.InvalidArgument, "arrival_rate_per_s, aht_ms and threshold_ms are 0 (measured) or positive; target is 0 (the skill's) or a fraction below 1");
+            throw Fail(StatusCode.InvalidArgument, $"an offered load of {rate * aht / 1000.0:0} Erlangs is beyond the {ErlangC.MaxErlangs:0} this forecast computes");
         }
 
-        var domain = EngineCalls.Domain(domains, r.Domain);
-        var result = await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.Queues, r.Skill), context.Cancelled).ConfigureAwait(false);
-        var q = ((IReadOnlyList<QueueSnapshot>)result.Data!)[0];
-        var rate = r.ArrivalRatePerS > 0 ? r.ArrivalRatePerS : q.ArrivalRatePerSecond;
-        var aht = r.AhtMs > 0 ? r.AhtMs : q.AhtMs > 0 ? q.AhtMs : domain.Config.DefaultHandleTimeMs;
-        var threshold = r.ThresholdMs > 0 ? r.ThresholdMs : q.ThresholdMs;
-        var target = r.Target > 0 ? r.Target : q.ServiceLevelTarget;
-        if (rate * aht / 1000.0 > MaxErlangs)
-        {
-            throw new GrpcException(GrpcStatus.InvalidArgument, $"an offered load of {rate * aht / 1000.0:0} Erlangs is beyond the {MaxErlangs:0} this forecast computes");
-        }
-
-        var forecast = Forecast(rate, aht, threshold, target);
+        var forecast = ErlangC.Staffing(rate, aht, threshold, target);
         return new ForecastResponse
         {
             Skill = q.Skill,
@@ -66,19 +52,12 @@ public sealed class QueueApi(DomainDirectory domains)
         };
     }
 
-    /// <summary>
-    /// Erlang C staffing for a rate (per second), handle time and threshold (ms) and a target fraction. A target of 100 %
-    /// is never met by a queue with random arrivals; it is read as 99.99 %.
-    /// </summary>
-    public static Acd.Core.Statistics.ErlangCResult Forecast(double ratePerSecond, long ahtMs, long thresholdMs, double target)
-        => Acd.Core.Statistics.ErlangC.Required(ratePerSecond, ahtMs / 1000.0, thresholdMs / 1000.0, Math.Min(target, 0.9999));
-
-    private async Task<ListQueuesResponse> ListAsync(ListQueuesRequest r, GrpcContext context)
+    public override async Task<ListQueuesResponse> ListQueues(ListQueuesRequest request, ServerCallContext context)
     {
         var response = new ListQueuesResponse();
-        foreach (var domain in string.IsNullOrEmpty(r.Domain) ? domains.All : [EngineCalls.Domain(domains, r.Domain)])
+        foreach (var domain in string.IsNullOrEmpty(request.Domain) ? domains.All : [Domain(domains, request.Domain)])
         {
-            var result = await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.Queues), context.Cancelled).ConfigureAwait(false);
+            var result = await RunAsync(domain, new QueryCommand(QueryKind.Queues), context.CancellationToken).ConfigureAwait(false);
             foreach (var q in (IReadOnlyList<QueueSnapshot>)result.Data!)
             {
                 response.Queues.Add(ApiMapping.ToApi(q, domain.Name));
@@ -88,15 +67,16 @@ public sealed class QueueApi(DomainDirectory domains)
         return response;
     }
 
-    private async Task<QueueStats> GetAsync(QueueRequest r, GrpcContext context)
+    public override async Task<QueueStats> GetQueue(QueueRequest request, ServerCallContext context)
     {
-        if (string.IsNullOrEmpty(r.Skill))
-        {
-            throw new GrpcException(GrpcStatus.InvalidArgument, "skill is required");
-        }
+        Require(request.Skill, "skill");
+        var domain = Domain(domains, request.Domain);
+        return ApiMapping.ToApi(await QueueAsync(domain, request.Skill, context).ConfigureAwait(false), domain.Name);
+    }
 
-        var domain = EngineCalls.Domain(domains, r.Domain);
-        var result = await EngineCalls.RunAsync(domain, new QueryCommand(QueryKind.Queues, r.Skill), context.Cancelled).ConfigureAwait(false);
-        return ApiMapping.ToApi(((IReadOnlyList<QueueSnapshot>)result.Data!)[0], domain.Name);
+    private static async Task<QueueSnapshot> QueueAsync(DomainRuntime domain, string skill, ServerCallContext context)
+    {
+        var result = await RunAsync(domain, new QueryCommand(QueryKind.Queues, skill), context.CancellationToken).ConfigureAwait(false);
+        return ((IReadOnlyList<QueueSnapshot>)result.Data!)[0];
     }
 }

@@ -1,39 +1,89 @@
-using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Acd.Core.Engine;
 using Acd.Core.Routing;
 using Acd.Core.Sip;
+using Acd.Core.Statistics;
 using Acd.Host.Grpc;
 using Acd.Host.Routing;
 using Acd.Host.Sip;
+using Prometheus;
 using CoreAgentState = Acd.Core.Domain.AgentState;
+using StatusCode = Grpc.Core.StatusCode;
 
 namespace Acd.Host.Metrics;
 
 /// <summary>
-/// The daemon's instruments (meter "Acd", names acd_* in base units) and the process figures. Call counters are
-/// kept by the engine threads; live queue and agent figures are read from the engines at each scrape
-/// (<see cref="RefreshAsync"/>), so they are consistent within a domain.
+/// The daemon's metrics on prometheus-net (names acd_* in base units), in a registry of this daemon's own, with the
+/// library's process and .NET runtime figures. Call counters are kept by the engine threads in plain arrays (an
+/// increment per event) and copied into the counters at each scrape; the routing decision and wait histograms are
+/// observed on the engine's delivery thread; live queue and agent figures are read from the engines at each scrape,
+/// so they are consistent within a domain. docs/operations.md says why prometheus-net's own instruments and not its
+/// adapter over System.Diagnostics.Metrics.
 /// </summary>
 public sealed class AcdMetrics : IBatchListener, IDisposable
 {
-    /// <summary>The meter's name.</summary>
-    public const string MeterName = "Acd";
-
     private static readonly double[] WaitBuckets = [0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600];
     private static readonly double[] DecisionBuckets = [0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005];
+    private static readonly string[] StateNames = [.. Enum.GetValues<CoreAgentState>().Select(s => Acd.Core.Domain.Names.Of(s))];
 
-    private readonly Meter _meter = new(MeterName);
-    private readonly Dictionary<string, DomainCallCounters> _counters;
-    private readonly Histogram<double> _wait;
-    private readonly Histogram<double> _decision;
-    private readonly Counter<long> _grpcRequests;
+    /// <summary>The counters of calls and callbacks: the metric, its help, and which counts it reports under which label value.</summary>
+    private static readonly (string Name, string Help, string? Label, (CallCount What, string? Value)[] Counts)[] CallFamilies =
+    [
+        ("acd_calls_offered_total", "Calls that arrived at a skill (including refused ones and transfers in).", null, [(CallCount.Offered, null)]),
+        ("acd_calls_routed_total", "Calls given to an agent.", null, [(CallCount.Routed, null)]),
+        ("acd_calls_answered_total", "Calls answered (gRPC Answered, or a confirmed SIP hand-off).", null, [(CallCount.Answered, null)]),
+        ("acd_calls_timed_out_total", "Calls ended by the skill's maximum wait.", null, [(CallCount.TimedOut, null)]),
+        ("acd_calls_ended_total", "Connected calls that ended.", null, [(CallCount.Ended, null)]),
+        ("acd_calls_ring_no_answer_total", "Offers the agent did not answer (the call went back to its place).", null, [(CallCount.RingNoAnswer, null)]),
+        ("acd_calls_transferred_total", "Calls transferred into the skill.", null, [(CallCount.TransferredIn, null)]),
+        ("acd_calls_abandoned_total", "Callers who hung up before reaching an agent, by reason.", "reason", [(CallCount.AbandonedCaller, "caller"), (CallCount.AbandonedDisconnected, "disconnected")]),
+        ("acd_calls_rejected_total", "Calls refused at arrival, by reason.", "reason", [(CallCount.RejectedNoAgents, "no-agents"), (CallCount.RejectedQueueFull, "queue-full"), (CallCount.RejectedCapacity, "capacity")]),
+        ("acd_calls_deflected_total", "New arrivals sent to self-service in surge tier 3.", null, [(CallCount.Deflected, null)]),
+        ("acd_callbacks_created_total", "Callbacks owed to callers whose call did not reach an agent, by reason.", "reason",
+            [(CallCount.CallbackAbandoned, "abandoned"), (CallCount.CallbackTimedOut, "timed-out"), (CallCount.CallbackRejected, "rejected"), (CallCount.CallbackDeflected, "deflected"), (CallCount.CallbackDisconnected, "disconnected")]),
+        ("acd_callbacks_completed_total", "Callbacks closed, by outcome (exhausted: out of attempts, an SMS owed).", "outcome",
+            [(CallCount.CallbackReached, "reached"), (CallCount.CallbackExhausted, "exhausted"), (CallCount.CallbackCancelled, "cancelled")]),
+        ("acd_callback_attempts_total", "Callbacks given to an agent to dial.", null, [(CallCount.CallbackAttempts, null)]),
+    ];
+
+    /// <summary>gRPC status names as the metrics label them (OK, INVALID_ARGUMENT, ...), indexed by code.</summary>
+    private static readonly string[] StatusNames = [.. Enum.GetValues<StatusCode>().OrderBy(c => (int)c).Select(c => c == StatusCode.OK ? "OK" : string.Concat(c.ToString().Select((ch, i) => i > 0 && char.IsUpper(ch) ? "_" + ch : ch.ToString())).ToUpperInvariant())];
+
+    private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
     private readonly DomainDirectory _domains;
     private readonly SipServer _sip;
     private readonly EventHub _hub;
-    private readonly DateTimeOffset _started = new(Process.GetCurrentProcess().StartTime.ToUniversalTime(), TimeSpan.Zero);
-    private volatile Snapshot[] _snapshots = [];
-    private volatile DomainFigures[] _domainFigures = [];
+    private readonly Dictionary<string, DomainCallCounters> _counters;
+    private readonly Dictionary<string, Histogram.Child> _decisions;
+    private readonly IDisposable _runtime;
+
+    private readonly Counter[] _callFamilies;
+    private readonly Counter _grpcRequests;
+    private readonly Gauge _callbacksOwed;
+    private readonly Gauge _completionRatio;
+    private readonly Gauge _surgeTier;
+    private readonly Gauge _surgeForced;
+    private readonly Gauge _skillSurgeTier;
+    private readonly Gauge _requiredAgents;
+    private readonly Gauge _waiting;
+    private readonly Gauge _longestWait;
+    private readonly Gauge _serviceLevel;
+    private readonly Gauge _serviceLevelTarget;
+    private readonly Gauge _threshold;
+    private readonly Gauge _maxWait;
+    private readonly Gauge _asa;
+    private readonly Gauge _aht;
+    private readonly Gauge _occupancy;
+    private readonly Gauge _agents;
+    private readonly Gauge _skillAgents;
+    private readonly Gauge _backlog;
+    private readonly Counter _commands;
+    private readonly Counter _sipMessages;
+    private readonly Counter _sipResponses;
+    private readonly Counter _sipRejections;
+    private readonly Gauge _sipConnections;
+    private readonly Counter _sipClosed;
+    private readonly Gauge _watchers;
+    private readonly Gauge _poolThreads;
 
     public AcdMetrics(DomainDirectory domains, SipServer sip, EventHub hub)
     {
@@ -41,262 +91,180 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _domains = domains;
         _sip = sip;
         _hub = hub;
-        _counters = domains.All.ToDictionary(d => d.Name, d => new DomainCallCounters(d), StringComparer.Ordinal);
+        var f = Prometheus.Metrics.WithCustomRegistry(_registry);
+        string[] ds = ["domain", "skill"];
 
-        CallCounter("acd_calls_offered_total", "Calls that arrived at a skill (including refused ones and transfers in).", CallCount.Offered);
-        CallCounter("acd_calls_routed_total", "Calls given to an agent.", CallCount.Routed);
-        CallCounter("acd_calls_answered_total", "Calls answered (gRPC Answered, or a confirmed SIP hand-off).", CallCount.Answered);
-        CallCounter("acd_calls_timed_out_total", "Calls ended by the skill's maximum wait.", CallCount.TimedOut);
-        CallCounter("acd_calls_ended_total", "Connected calls that ended.", CallCount.Ended);
-        CallCounter("acd_calls_ring_no_answer_total", "Offers the agent did not answer (the call went back to its place).", CallCount.RingNoAnswer);
-        CallCounter("acd_calls_transferred_total", "Calls transferred into the skill.", CallCount.TransferredIn);
-        _meter.CreateObservableCounter("acd_calls_abandoned_total", () => Calls(
-            [(CallCount.AbandonedCaller, "caller"), (CallCount.AbandonedDisconnected, "disconnected")]), description: "Callers who hung up before reaching an agent, by reason.");
-        _meter.CreateObservableCounter("acd_calls_rejected_total", () => Calls(
-            [(CallCount.RejectedNoAgents, "no-agents"), (CallCount.RejectedQueueFull, "queue-full"), (CallCount.RejectedCapacity, "capacity")]), description: "Calls refused at arrival, by reason.");
-        CallCounter("acd_calls_deflected_total", "New arrivals sent to self-service in surge tier 3.", CallCount.Deflected);
+        _callFamilies = [.. CallFamilies.Select(c => f.CreateCounter(c.Name, c.Help, c.Label is null ? ds : ["domain", "skill", c.Label]))];
+        _callbacksOwed = f.CreateGauge("acd_callbacks_owed", "Callbacks open or being dialed now.", "domain");
+        _completionRatio = f.CreateGauge("acd_callback_completion_ratio", "Callbacks reached or exhausted over callbacks owed (cancelled excluded) since start; 1 with none.", "domain");
+        _surgeTier = f.CreateGauge("acd_surge_tier", "The domain's surge warning tier (0-3).", "domain");
+        _surgeForced = f.CreateGauge("acd_surge_forced", "1 while a duty manager forces the domain's tier.", "domain");
+        _skillSurgeTier = f.CreateGauge("acd_skill_surge_tier", "A skill's effective surge tier (the higher of the domain's and its own).", ds);
+        _requiredAgents = f.CreateGauge("acd_required_agents", "Erlang C: agents the skill needs to meet its service level target at the arrival rate of the last five minutes and today's handle time.", ds);
 
-        _meter.CreateObservableCounter("acd_callbacks_created_total", () => Calls(
-            [(CallCount.CallbackAbandoned, "abandoned"), (CallCount.CallbackTimedOut, "timed-out"), (CallCount.CallbackRejected, "rejected"),
-             (CallCount.CallbackDeflected, "deflected"), (CallCount.CallbackDisconnected, "disconnected")]), description: "Callbacks owed to callers whose call did not reach an agent, by reason.");
-        _meter.CreateObservableCounter("acd_callbacks_completed_total", () => Calls(
-            [(CallCount.CallbackReached, "reached"), (CallCount.CallbackExhausted, "exhausted"), (CallCount.CallbackCancelled, "cancelled")], "outcome"), description: "Callbacks closed, by outcome (exhausted: out of attempts, an SMS owed).");
-        CallCounter("acd_callback_attempts_total", "Callbacks given to an agent to dial.", CallCount.CallbackAttempts);
-        _meter.CreateObservableGauge("acd_callbacks_owed", () => PerDomain(d => d.Callbacks.Owed), description: "Callbacks open or being dialed now.");
-        _meter.CreateObservableGauge("acd_callback_completion_ratio", () => PerDomain(d => d.Callbacks.CompletionRatio), description: "Callbacks reached or exhausted over callbacks owed (cancelled excluded) since start; 1 with none.");
-        _meter.CreateObservableGauge("acd_surge_tier", () => PerDomain(d => d.Surge.Tier), description: "The domain's surge warning tier (0-3).");
-        _meter.CreateObservableGauge("acd_surge_forced", () => PerDomain(d => d.Surge.Forced ? 1 : 0), description: "1 while a duty manager forces the domain's tier.");
-        _meter.CreateObservableGauge("acd_skill_surge_tier", () => Live(s => s.Queue.SurgeTier), description: "A skill's effective surge tier (the higher of the domain's and its own).");
-        _meter.CreateObservableGauge("acd_required_agents", () => Live(s => s.RequiredAgents), description: "Erlang C: agents the skill needs to meet its service level target at the arrival rate of the last five minutes and today's handle time.");
+        var wait = f.CreateHistogram("acd_call_wait_seconds", "Wait from first enqueue until the call was given to an agent.", ds, new HistogramConfiguration { Buckets = WaitBuckets, ExemplarBehavior = ExemplarBehavior.NoExemplars() });
+        var decision = f.CreateHistogram("acd_routing_decision_seconds", "Time the router took over one offer (enqueue and match).", ["domain"], new HistogramConfiguration { Buckets = DecisionBuckets, ExemplarBehavior = ExemplarBehavior.NoExemplars() });
+        _counters = domains.All.ToDictionary(d => d.Name, d => new DomainCallCounters(d, skill => wait.WithLabels(d.Name, skill)), StringComparer.Ordinal);
+        _decisions = domains.All.ToDictionary(d => d.Name, d => decision.WithLabels(d.Name), StringComparer.Ordinal);
 
-        _wait = _meter.CreateHistogram("acd_call_wait_seconds", unit: "s", description: "Wait from first enqueue until the call was given to an agent.", tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WaitBuckets });
-        _decision = _meter.CreateHistogram("acd_routing_decision_seconds", unit: "s", description: "Time the router took over one offer (enqueue and match).", tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DecisionBuckets });
+        _waiting = f.CreateGauge("acd_calls_waiting", "Calls waiting now.", ds);
+        _longestWait = f.CreateGauge("acd_calls_longest_wait_seconds", "Longest current wait among queued calls.", ds);
+        _serviceLevel = f.CreateGauge("acd_service_level_ratio", "Answered within the threshold over answered plus abandoned after it, by window (5m rolling, today).", "domain", "skill", "window");
+        _serviceLevelTarget = f.CreateGauge("acd_service_level_target_ratio", "The skill's service level target.", ds);
+        _threshold = f.CreateGauge("acd_skill_service_level_threshold_seconds", "The skill's service level threshold T.", ds);
+        _maxWait = f.CreateGauge("acd_skill_max_wait_seconds", "The skill's maximum wait before a call times out.", ds);
+        _asa = f.CreateGauge("acd_average_speed_of_answer_seconds", "Average wait of answered calls today.", ds);
+        _aht = f.CreateGauge("acd_average_handle_time_seconds", "Average talk plus wrap-up time today.", ds);
+        _occupancy = f.CreateGauge("acd_occupancy_ratio", "Agents ringing, talking or in wrap-up over those plus ready agents.", ds);
+        _agents = f.CreateGauge("acd_agents", "Agents by state.", "domain", "state");
+        _skillAgents = f.CreateGauge("acd_skill_agents", "Agents holding the skill, by state.", "domain", "skill", "state");
+        _backlog = f.CreateGauge("acd_engine_backlog", "Commands posted to the routing engine and not yet executed.", "domain");
+        _commands = f.CreateCounter("acd_engine_commands_total", "Commands the routing engine executed.", "domain");
 
-        _meter.CreateObservableGauge("acd_calls_waiting", () => Live(s => s.Queue.Waiting), description: "Calls waiting now.");
-        _meter.CreateObservableGauge("acd_calls_longest_wait_seconds", () => Live(s => s.Queue.LongestWaitMs / 1000.0), description: "Longest current wait among queued calls.");
-        _meter.CreateObservableGauge("acd_service_level_ratio", ServiceLevels, description: "Answered within the threshold over answered plus abandoned after it, by window (5m rolling, today).");
-        _meter.CreateObservableGauge("acd_service_level_target_ratio", () => Live(s => s.Queue.ServiceLevelTarget), description: "The skill's service level target.");
-        _meter.CreateObservableGauge("acd_skill_service_level_threshold_seconds", () => Live(s => s.Queue.ThresholdMs / 1000.0), description: "The skill's service level threshold T.");
-        _meter.CreateObservableGauge("acd_skill_max_wait_seconds", () => _domains.All.SelectMany(d => d.Config.Skills.Select(k => new Measurement<double>(k.MaxWaitMs / 1000.0, Tag("domain", d.Name), Tag("skill", k.Name)))), description: "The skill's maximum wait before a call times out.");
-        _meter.CreateObservableGauge("acd_average_speed_of_answer_seconds", () => Live(s => s.Queue.AsaMs / 1000.0), description: "Average wait of answered calls today.");
-        _meter.CreateObservableGauge("acd_average_handle_time_seconds", () => Live(s => s.Queue.AhtMs / 1000.0), description: "Average talk plus wrap-up time today.");
-        _meter.CreateObservableGauge("acd_occupancy_ratio", () => Live(s => s.Queue.Occupancy), description: "Agents ringing, talking or in wrap-up over those plus ready agents.");
-        _meter.CreateObservableGauge("acd_agents", AgentsByState, description: "Agents by state.");
-        _meter.CreateObservableGauge("acd_skill_agents", SkillAgentsByState, description: "Agents holding the skill, by state.");
-        _meter.CreateObservableGauge("acd_engine_backlog", () => _domains.All.Select(d => new Measurement<long>(d.Engine.Backlog, new KeyValuePair<string, object?>("domain", d.Name))), description: "Commands posted to the routing engine and not yet executed.");
-        _meter.CreateObservableCounter("acd_engine_commands_total", () => _domains.All.Select(d => new Measurement<long>(d.Engine.CommandsExecuted, new KeyValuePair<string, object?>("domain", d.Name))), description: "Commands the routing engine executed.");
+        _sipMessages = f.CreateCounter("acd_sip_messages_total", "SIP messages received, by method (responses as method=response).", "method");
+        _sipResponses = f.CreateCounter("acd_sip_responses_total", "SIP responses sent, by status code.", "code");
+        _sipRejections = f.CreateCounter("acd_sip_rejections_total", "SIP messages refused, by reason.", "reason");
+        _sipConnections = f.CreateGauge("acd_sip_connections", "Open SIP connections.");
+        _sipClosed = f.CreateCounter("acd_sip_connections_closed_total", "SIP connections the daemon closed, by reason.", "reason");
+        _grpcRequests = f.CreateCounter("acd_grpc_requests_total", "gRPC calls, by method (unknown: a path this daemon does not serve) and status code.", "method", "code");
+        _watchers = f.CreateGauge("acd_grpc_watchers", "Open Watch streams.");
 
-        _meter.CreateObservableCounter("acd_sip_messages_total", SipMessages, description: "SIP messages received, by method (responses as method=response).");
-        _meter.CreateObservableCounter("acd_sip_responses_total", SipResponses, description: "SIP responses sent, by status code.");
-        _meter.CreateObservableCounter("acd_sip_rejections_total", SipRejections, description: "SIP messages refused, by reason.");
-        _meter.CreateObservableGauge("acd_sip_connections", () => _sip.OpenConnections, description: "Open SIP connections.");
-        _meter.CreateObservableCounter("acd_sip_connections_closed_total", () => new[]
+        // The library's process figures (process_*, dotnet_collection_count_total) and, through its adapter, the runtime's
+        // own meter (system_runtime_dotnet_*: GC, heap, JIT, locks, thread pool queue). The adapter would name the
+        // runtime's ".count" instruments "..._count", which Prometheus reads as part of a histogram (promtool refuses
+        // them); they are left out, and the one the dashboard needs, the thread pool's threads, is published here.
+        DotNetStats.Register(_registry);
+        _runtime = MeterAdapter.StartListening(new MeterAdapterOptions
         {
-            new Measurement<long>(_sip.Counters.BrokenConnections, new KeyValuePair<string, object?>("reason", "broken-framing")),
-            new Measurement<long>(_sip.Counters.IdleClosed, new KeyValuePair<string, object?>("reason", "idle")),
-        }, description: "SIP connections the daemon closed, by reason.");
-        _grpcRequests = _meter.CreateCounter<long>("acd_grpc_requests_total", description: "gRPC calls, by method and status code.");
-        _meter.CreateObservableGauge("acd_grpc_watchers", () => _hub.Count, description: "Open Watch streams.");
-
-        _meter.CreateObservableCounter("process_cpu_seconds_total", () => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, unit: "s", description: "Total user and system CPU time spent in seconds.");
-        _meter.CreateObservableGauge("process_resident_memory_bytes", () => Environment.WorkingSet, unit: "By", description: "Resident memory size in bytes.");
-        _meter.CreateObservableGauge("process_start_time_seconds", () => _started.ToUnixTimeMilliseconds() / 1000.0, unit: "s", description: "Start time of the process since unix epoch in seconds.");
-        _meter.CreateObservableGauge("process_open_fds", OpenFileDescriptors, description: "Number of open file descriptors.");
+            Registry = _registry,
+            MetricFactory = f,
+            InstrumentFilterPredicate = i => string.Equals(i.Meter.Name, "System.Runtime", StringComparison.Ordinal) && !i.Name.EndsWith(".count", StringComparison.Ordinal),
+        });
+        _poolThreads = f.CreateGauge("dotnet_thread_pool_threads", "Threads in the .NET thread pool now.");
+        _registry.AddBeforeCollectCallback(RefreshAsync);
     }
 
-    /// <summary>This daemon's meter (several daemons in one process, as in tests, each export only their own).</summary>
-    public Meter Meter => _meter;
+    /// <summary>This daemon's registry (several daemons in one process, as in tests, each export only their own).</summary>
+    public CollectorRegistry Registry => _registry;
 
-    /// <summary>Counts a finished gRPC call.</summary>
-    public void GrpcCompleted(string method, GrpcStatus status) =>
-        _grpcRequests.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", StatusName(status)));
+    /// <summary>Counts a finished gRPC call; <paramref name="method"/> is a served method's full name, or "unknown".</summary>
+    public void GrpcCompleted(string method, StatusCode status) =>
+        _grpcRequests.WithLabels(method, (int)status < StatusNames.Length ? StatusNames[(int)status] : "UNKNOWN").Inc();
 
     /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, EngineBatch batch)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(batch);
-        var counters = _counters[domain.Name];
-        counters.Count(batch, (skill, waitMs) => _wait.Record(waitMs / 1000.0, new KeyValuePair<string, object?>("domain", domain.Name), new KeyValuePair<string, object?>("skill", counters.Skills[skill])));
+        _counters[domain.Name].Count(batch);
+        var decisions = _decisions[domain.Name];
         var frequency = (double)domain.Engine.TimestampFrequency;
         foreach (ref readonly var entry in batch.Entries)
         {
             if (entry.Command.Kind == CommandKind.Offer)
             {
-                _decision.Record(entry.ElapsedTicks / frequency, new KeyValuePair<string, object?>("domain", domain.Name));
+                decisions.Observe(entry.ElapsedTicks / frequency);
             }
         }
     }
 
-    /// <summary>Reads the live queue and agent figures of every domain from its engine (before a scrape).</summary>
+    /// <summary>Reads the live figures of every domain from its engine and copies the counters (before a scrape).</summary>
     public async Task RefreshAsync(CancellationToken cancelled)
     {
-        var snapshots = new List<Snapshot>();
-        var figures = new List<DomainFigures>();
         foreach (var d in _domains.All)
         {
-            var queues = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Queues), cancelled).ConfigureAwait(false);
-            var agents = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.AgentStates), cancelled).ConfigureAwait(false);
-            var surge = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Surge), cancelled).ConfigureAwait(false);
-            var callbacks = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.CallbackTotals), cancelled).ConfigureAwait(false);
-            foreach (var q in (IReadOnlyList<QueueSnapshot>)queues.Data!)
+            var queues = (IReadOnlyList<QueueSnapshot>)(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Queues), cancelled).ConfigureAwait(false)).Data!;
+            var agents = (int[])(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.AgentStates), cancelled).ConfigureAwait(false)).Data!;
+            var surge = (SurgeSnapshot)(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Surge), cancelled).ConfigureAwait(false)).Data!;
+            var callbacks = (Acd.Core.Routing.CallbackTotals)(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.CallbackTotals), cancelled).ConfigureAwait(false)).Data!;
+            foreach (var q in queues)
             {
-                snapshots.Add(new Snapshot(d.Name, q, (int[])agents.Data!, RequiredAgents(q, d.Config.DefaultHandleTimeMs)));
+                SetQueue(d, q);
             }
 
-            figures.Add(new DomainFigures(d.Name, (SurgeSnapshot)surge.Data!, (Acd.Core.Routing.CallbackTotals)callbacks.Data!));
+            for (var state = 0; state < agents.Length; state++)
+            {
+                _agents.WithLabels(d.Name, StateNames[state]).Set(agents[state]);
+            }
+
+            _surgeTier.WithLabels(d.Name).Set(surge.Tier);
+            _surgeForced.WithLabels(d.Name).Set(surge.Forced ? 1 : 0);
+            _callbacksOwed.WithLabels(d.Name).Set(callbacks.Owed);
+            _completionRatio.WithLabels(d.Name).Set(callbacks.CompletionRatio);
+            _backlog.WithLabels(d.Name).Set(d.Engine.Backlog);
+            _commands.WithLabels(d.Name).IncTo(d.Engine.CommandsExecuted);
+            foreach (var skill in d.Config.Skills)
+            {
+                _maxWait.WithLabels(d.Name, skill.Name).Set(skill.MaxWaitMs / 1000.0);
+            }
         }
 
-        _snapshots = [.. snapshots];
-        _domainFigures = [.. figures];
-    }
-
-    /// <inheritdoc/>
-    public void Dispose() => _meter.Dispose();
-
-    private void CallCounter(string name, string description, CallCount what) =>
-        _meter.CreateObservableCounter(name, () => Calls([(what, null)]), description: description);
-
-    private IEnumerable<Measurement<double>> PerDomain(Func<DomainFigures, double> value)
-    {
-        foreach (var d in _domainFigures)
-        {
-            yield return new Measurement<double>(value(d), Tag("domain", d.Domain));
-        }
-    }
-
-    private IEnumerable<Measurement<long>> Calls((CallCount What, string? Reason)[] kinds, string label = "reason")
-    {
         foreach (var c in _counters.Values)
         {
-            for (var s = 0; s < c.Skills.Length; s++)
+            for (var family = 0; family < CallFamilies.Length; family++)
             {
-                foreach (var (what, reason) in kinds)
+                for (var s = 0; s < c.Skills.Length; s++)
                 {
-                    yield return reason is null
-                        ? new Measurement<long>(c.Read(s, what), Tag("domain", c.Domain), Tag("skill", c.Skills[s]))
-                        : new Measurement<long>(c.Read(s, what), Tag("domain", c.Domain), Tag("skill", c.Skills[s]), Tag(label, reason));
+                    foreach (var (what, value) in CallFamilies[family].Counts)
+                    {
+                        var child = value is null ? _callFamilies[family].WithLabels(c.Domain, c.Skills[s]) : _callFamilies[family].WithLabels(c.Domain, c.Skills[s], value);
+                        child.IncTo(c.Read(s, what));
+                    }
                 }
             }
         }
+
+        SetSip();
+        _watchers.Set(_hub.Count);
+        _poolThreads.Set(ThreadPool.ThreadCount);
     }
 
-    private IEnumerable<Measurement<double>> Live(Func<Snapshot, double> value)
+    /// <inheritdoc/>
+    public void Dispose() => _runtime.Dispose();
+
+    private void SetQueue(DomainRuntime d, QueueSnapshot q)
     {
-        foreach (var s in _snapshots)
+        var (domain, skill) = (d.Name, q.Skill);
+        _waiting.WithLabels(domain, skill).Set(q.Waiting);
+        _longestWait.WithLabels(domain, skill).Set(q.LongestWaitMs / 1000.0);
+        _serviceLevel.WithLabels(domain, skill, "5m").Set(q.ServiceLevelRolling);
+        _serviceLevel.WithLabels(domain, skill, "today").Set(q.ServiceLevelToday);
+        _serviceLevelTarget.WithLabels(domain, skill).Set(q.ServiceLevelTarget);
+        _threshold.WithLabels(domain, skill).Set(q.ThresholdMs / 1000.0);
+        _asa.WithLabels(domain, skill).Set(q.AsaMs / 1000.0);
+        _aht.WithLabels(domain, skill).Set(q.AhtMs / 1000.0);
+        _occupancy.WithLabels(domain, skill).Set(q.Occupancy);
+        _skillSurgeTier.WithLabels(domain, skill).Set(q.SurgeTier);
+        _requiredAgents.WithLabels(domain, skill).Set(ErlangC.RequiredAgents(q.ArrivalRatePerSecond, q.AhtMs > 0 ? q.AhtMs : d.Config.DefaultHandleTimeMs, q.ThresholdMs, q.ServiceLevelTarget));
+        for (var state = 0; state < q.AgentsByState.Count; state++)
         {
-            yield return new Measurement<double>(value(s), Tag("domain", s.Domain), Tag("skill", s.Queue.Skill));
+            _skillAgents.WithLabels(domain, skill, StateNames[state]).Set(q.AgentsByState[state]);
         }
     }
 
-    private IEnumerable<Measurement<double>> ServiceLevels()
-    {
-        foreach (var s in _snapshots)
-        {
-            yield return new Measurement<double>(s.Queue.ServiceLevelRolling, Tag("domain", s.Domain), Tag("skill", s.Queue.Skill), Tag("window", "5m"));
-            yield return new Measurement<double>(s.Queue.ServiceLevelToday, Tag("domain", s.Domain), Tag("skill", s.Queue.Skill), Tag("window", "today"));
-        }
-    }
-
-    private IEnumerable<Measurement<int>> AgentsByState()
-    {
-        foreach (var s in _snapshots.DistinctBy(s => s.Domain, StringComparer.Ordinal))
-        {
-            for (var state = 0; state < s.Agents.Length; state++)
-            {
-                yield return new Measurement<int>(s.Agents[state], Tag("domain", s.Domain), Tag("state", Acd.Core.Domain.Names.Of((CoreAgentState)state)));
-            }
-        }
-    }
-
-    private IEnumerable<Measurement<int>> SkillAgentsByState()
-    {
-        foreach (var s in _snapshots)
-        {
-            for (var state = 0; state < s.Queue.AgentsByState.Count; state++)
-            {
-                yield return new Measurement<int>(s.Queue.AgentsByState[state], Tag("domain", s.Domain), Tag("skill", s.Queue.Skill), Tag("state", Acd.Core.Domain.Names.Of((CoreAgentState)state)));
-            }
-        }
-    }
-
-    private IEnumerable<Measurement<long>> SipMessages()
+    private void SetSip()
     {
         foreach (var method in Enum.GetValues<SipMethod>())
         {
             var name = method == SipMethod.None ? "response" : method.ToString().ToUpperInvariant();
-            yield return new Measurement<long>(_sip.Counters.Messages(method), Tag("method", name));
+            _sipMessages.WithLabels(name).IncTo(_sip.Counters.Messages(method));
         }
-    }
 
-    private IEnumerable<Measurement<long>> SipResponses()
-    {
         foreach (var (code, count) in _sip.Counters.Responses())
         {
-            yield return new Measurement<long>(count, Tag("code", code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            _sipResponses.WithLabels(code.ToString(System.Globalization.CultureInfo.InvariantCulture)).IncTo(count);
         }
-    }
 
-    private IEnumerable<Measurement<long>> SipRejections()
-    {
         foreach (var reason in Enum.GetValues<SipRejection>())
         {
             if (reason != SipRejection.None)
             {
-                yield return new Measurement<long>(_sip.Counters.Rejections(reason), Tag("reason", Acd.Core.Sip.SipRejections.Label(reason)));
+                _sipRejections.WithLabels(SipRejections.Label(reason)).IncTo(_sip.Counters.Rejections(reason));
             }
         }
+
+        _sipConnections.Set(_sip.OpenConnections);
+        _sipClosed.WithLabels("broken-framing").IncTo(_sip.Counters.BrokenConnections);
+        _sipClosed.WithLabels("idle").IncTo(_sip.Counters.IdleClosed);
     }
-
-    private static int OpenFileDescriptors()
-    {
-        try
-        {
-            return Directory.GetFiles("/proc/self/fd").Length;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return 0;
-        }
-    }
-
-    private static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
-
-    private static string StatusName(GrpcStatus status) => status switch
-    {
-        GrpcStatus.Ok => "OK",
-        GrpcStatus.InvalidArgument => "INVALID_ARGUMENT",
-        GrpcStatus.DeadlineExceeded => "DEADLINE_EXCEEDED",
-        GrpcStatus.NotFound => "NOT_FOUND",
-        GrpcStatus.AlreadyExists => "ALREADY_EXISTS",
-        GrpcStatus.PermissionDenied => "PERMISSION_DENIED",
-        GrpcStatus.ResourceExhausted => "RESOURCE_EXHAUSTED",
-        GrpcStatus.FailedPrecondition => "FAILED_PRECONDITION",
-        GrpcStatus.Unimplemented => "UNIMPLEMENTED",
-        GrpcStatus.Internal => "INTERNAL",
-        GrpcStatus.Unavailable => "UNAVAILABLE",
-        GrpcStatus.Unauthenticated => "UNAUTHENTICATED",
-        GrpcStatus.Cancelled => "CANCELLED",
-        _ => status.ToString().ToUpperInvariant(),
-    };
-
-    /// <summary>Erlang C staffing for a queue at its measured load (0 with no arrivals, or a load beyond the forecast's range).</summary>
-    private static int RequiredAgents(QueueSnapshot q, long defaultHandleTimeMs)
-    {
-        var aht = q.AhtMs > 0 ? q.AhtMs : defaultHandleTimeMs;
-        if (q.ArrivalRatePerSecond <= 0 || q.ArrivalRatePerSecond * aht / 1000.0 > QueueApi.MaxErlangs)
-        {
-            return 0;
-        }
-
-        return QueueApi.Forecast(q.ArrivalRatePerSecond, aht, q.ThresholdMs, q.ServiceLevelTarget).Agents;
-    }
-
-    private sealed record Snapshot(string Domain, QueueSnapshot Queue, int[] Agents, int RequiredAgents);
-
-    private sealed record DomainFigures(string Domain, SurgeSnapshot Surge, Acd.Core.Routing.CallbackTotals Callbacks);
 }

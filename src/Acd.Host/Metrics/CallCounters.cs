@@ -41,13 +41,16 @@ internal sealed class DomainCallCounters
 {
     private readonly Dictionary<string, int> _skillIndex;
     private readonly long[] _counts;
+    private readonly Prometheus.Histogram.Child[] _waits;
 
-    public DomainCallCounters(DomainRuntime domain)
+    /// <summary>Counters for a domain; <paramref name="wait"/> gives each skill's wait histogram (observed as calls are routed).</summary>
+    public DomainCallCounters(DomainRuntime domain, Func<string, Prometheus.Histogram.Child> wait)
     {
         Domain = domain.Name;
         Skills = [.. domain.Config.Skills.Select(s => s.Name)];
         _skillIndex = Skills.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i, StringComparer.Ordinal);
         _counts = new long[Skills.Length * (int)CallCount.Count];
+        _waits = [.. Skills.Select(wait)];
     }
 
     public string Domain { get; }
@@ -56,8 +59,8 @@ internal sealed class DomainCallCounters
 
     public long Read(int skill, CallCount what) => Volatile.Read(ref _counts[(skill * (int)CallCount.Count) + (int)what]);
 
-    /// <summary>Counts the events of a batch (engine thread); returns the skill index of each routed call's wait via <paramref name="routed"/>.</summary>
-    public void Count(EngineBatch batch, Action<int, long>? routed)
+    /// <summary>Counts the events of a batch (delivery thread) and observes each routed call's wait.</summary>
+    public void Count(EngineBatch batch)
     {
         foreach (ref readonly var e in batch.Events.Span)
         {
@@ -101,7 +104,7 @@ internal sealed class DomainCallCounters
                 Interlocked.Increment(ref _counts[(skill * (int)CallCount.Count) + (int)w]);
                 if (w == CallCount.Routed)
                 {
-                    routed?.Invoke(skill, e.WaitMs);
+                    _waits[skill].Observe(e.WaitMs / 1000.0);
                 }
             }
         }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Acd.Api.V1;
-using Acd.Host.Grpc;
+using Grpc.Core;
 using Acd.Host.Tests.Support;
 using SipText = Acd.Host.Tests.Support.Sip;
 
@@ -138,7 +138,7 @@ public sealed class CrashDrill(string directory, int seed)
             {
                 var victim = _grpcWaiting[rng.Next(_grpcWaiting.Count)];
                 _hangUpsInFlight.Add(victim);
-                if (!await TryAsync(() => grpc.UnaryAsync("/acd.v1.CallService/Abandon", new CallRequest { CallId = victim }, Ack.Parser), r => r.Status == GrpcStatus.Ok))
+                if (!await TryAsync(() => grpc.Calls.AbandonAsync(new CallRequest { CallId = victim }), r => r.Status == StatusCode.OK))
                 {
                     return;
                 }
@@ -163,7 +163,7 @@ public sealed class CrashDrill(string directory, int seed)
 
             var id = NewCall("g");
             _offersInFlight.Add(id);
-            if (!await TryAsync(() => grpc.UnaryAsync("/acd.v1.CallService/Offer", new OfferRequest { CallId = id, Caller = CallerOf(id) }, OfferResponse.Parser), r => r.Ok.Outcome == OfferResponse.Types.Outcome.Queued))
+            if (!await TryAsync(() => grpc.Calls.OfferAsync(new OfferRequest { CallId = id, Caller = CallerOf(id) }), r => r.Ok.Outcome == OfferResponse.Types.Outcome.Queued))
             {
                 return;
             }
@@ -242,7 +242,7 @@ public sealed class CrashDrill(string directory, int seed)
             var agent = $"A{rng.Next(1, 5)}";
             var (state, reason) = States[rng.Next(States.Length)];
             _agentsInFlight.Add(agent);
-            if (!await TryAsync(() => grpc.UnaryAsync("/acd.v1.AgentService/SetState", new SetStateRequest { AgentId = agent, State = state, Reason = reason }, Agent.Parser), r => r.Status == GrpcStatus.Ok))
+            if (!await TryAsync(() => grpc.Agents.SetStateAsync(new SetStateRequest { AgentId = agent, State = state, Reason = reason }), r => r.Status == StatusCode.OK))
             {
                 return;
             }
@@ -254,19 +254,10 @@ public sealed class CrashDrill(string directory, int seed)
     }
 
     /// <summary>Runs a request; false when the daemon died before answering (the request stays in flight).</summary>
-    private static async Task<bool> TryAsync<T>(Func<Task<GrpcResult<T>>> call, Func<GrpcResult<T>, bool> acknowledged)
+    private static async Task<bool> TryAsync<T>(Func<AsyncUnaryCall<T>> call, Func<GrpcResult<T>, bool> acknowledged)
     {
-        GrpcResult<T> result;
-        try
-        {
-            result = await call();
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or InvalidOperationException)
-        {
-            return false;
-        }
-
-        if (result.Status is GrpcStatus.Unavailable or GrpcStatus.Internal or GrpcStatus.Cancelled)
+        var result = await GrpcTestClient.Try(call());
+        if (result.Status is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Cancelled)
         {
             return false;
         }
@@ -281,8 +272,8 @@ public sealed class CrashDrill(string directory, int seed)
         using var grpc = new GrpcTestClient(daemon.Grpc!);
         async Task<Acd.Api.V1.Call?> Get(string id)
         {
-            var r = await grpc.UnaryAsync("/acd.v1.CallService/GetCall", new CallRequest { CallId = id }, Acd.Api.V1.Call.Parser);
-            return r.Status == GrpcStatus.NotFound ? null : r.Ok;
+            var r = await GrpcTestClient.Try(grpc.Calls.GetCallAsync(new CallRequest { CallId = id }));
+            return r.Status == StatusCode.NotFound ? null : r.Ok;
         }
 
         // Calls whose offer was in flight: if they exist, they are waiting, and join the model as the newest of their kind.
@@ -339,13 +330,13 @@ public sealed class CrashDrill(string directory, int seed)
         }
 
         // Nothing invented: the queue holds exactly the waiting calls the drill knows, and the callbacks are exactly those owed.
-        var queue = (await grpc.UnaryAsync("/acd.v1.QueueService/GetQueue", new QueueRequest { Skill = "general" }, QueueStats.Parser)).Ok;
+        var queue = (await GrpcTestClient.Try(grpc.Queues.GetQueueAsync(new QueueRequest { Skill = "general" }))).Ok;
         Assert.Equal(_grpcWaiting.Count + _sipWaiting.Count, queue.Waiting);
         var callbacks = new ListCallbacksResponse();
         var token = string.Empty;
         do
         {
-            var page = (await grpc.UnaryAsync("/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { PageToken = token }, ListCallbacksResponse.Parser)).Ok;
+            var page = (await GrpcTestClient.Try(grpc.Callbacks.ListCallbacksAsync(new ListCallbacksRequest { PageToken = token }))).Ok;
             callbacks.Callbacks.AddRange(page.Callbacks);
             token = page.NextPageToken;
         }
@@ -364,7 +355,7 @@ public sealed class CrashDrill(string directory, int seed)
         // Agents: as last acknowledged; one whose change was in flight is as it is.
         foreach (var agent in new[] { "A1", "A2", "A3", "A4" })
         {
-            var now = (await grpc.UnaryAsync("/acd.v1.AgentService/GetAgent", new AgentRequest { AgentId = agent }, Agent.Parser)).Ok;
+            var now = (await GrpcTestClient.Try(grpc.Agents.GetAgentAsync(new AgentRequest { AgentId = agent }))).Ok;
             if (_agentsInFlight.Contains(agent) || !_agents.TryGetValue(agent, out var expected))
             {
                 _agents[agent] = (now.State, now.Reason);

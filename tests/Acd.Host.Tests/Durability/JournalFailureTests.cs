@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Acd.Api.V1;
-using Acd.Host.Grpc;
+using Grpc.Core;
 using Acd.Host.Tests.Support;
 
 namespace Acd.Host.Tests.Durability;
@@ -31,25 +31,16 @@ public sealed class JournalFailureTests
 
                 // Offers are acknowledged while the current journal file has room; the one that needs a new file fails,
                 // and so does everything after it.
-                GrpcStatus status = GrpcStatus.Ok;
+                var status = StatusCode.OK;
                 var watch = Stopwatch.StartNew();
                 while (watch.Elapsed < TimeSpan.FromSeconds(60) && acknowledged < 100_000)
                 {
                     var offer = new OfferRequest { CallId = $"c{acknowledged}-{new string('x', 100)}", Caller = $"1380000{acknowledged:D5}" };
-                    GrpcResult<OfferResponse> result;
-                    try
-                    {
-                        result = await grpc.UnaryAsync("/acd.v1.CallService/Offer", offer, OfferResponse.Parser);
-                    }
-                    catch (HttpRequestException)
-                    {
-                        break; // the daemon went away between two offers
-                    }
-
+                    var result = await GrpcTestClient.Try(grpc.Calls.OfferAsync(offer));
                     status = result.Status;
-                    if (status != GrpcStatus.Ok)
+                    if (status != StatusCode.OK)
                     {
-                        break;
+                        break; // refused, or the daemon went away between two offers
                     }
 
                     Assert.Equal(OfferResponse.Types.Outcome.Queued, result.Ok.Outcome);
@@ -67,11 +58,11 @@ public sealed class JournalFailureTests
             {
                 await restarted.WaitListeningAsync();
                 using var grpc = new GrpcTestClient(restarted.Grpc!);
-                var queue = (await grpc.UnaryAsync("/acd.v1.QueueService/GetQueue", new QueueRequest { Skill = "general" }, QueueStats.Parser)).Ok;
+                var queue = (await GrpcTestClient.Try(grpc.Queues.GetQueueAsync(new QueueRequest { Skill = "general" }))).Ok;
 
                 // Every acknowledged offer is there; the one refused may have been written before the failure or not.
                 Assert.InRange(queue.Waiting, acknowledged, acknowledged + 1);
-                var last = (await grpc.UnaryAsync("/acd.v1.CallService/GetCall", new CallRequest { CallId = $"c{acknowledged - 1}-{new string('x', 100)}" }, Acd.Api.V1.Call.Parser)).Ok;
+                var last = (await GrpcTestClient.Try(grpc.Calls.GetCallAsync(new CallRequest { CallId = $"c{acknowledged - 1}-{new string('x', 100)}" }))).Ok;
                 Assert.Equal(acknowledged, last.Position);
             }
         }

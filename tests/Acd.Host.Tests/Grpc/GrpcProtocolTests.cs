@@ -1,35 +1,24 @@
 using System.Net;
 using Acd.Api.V1;
-using Acd.Host.Grpc;
 using Acd.Host.Tests.Support;
+using Google.Protobuf;
+using Grpc.Core;
 
 namespace Acd.Host.Tests.Grpc;
 
-/// <summary>The gRPC wire protocol's edges, with a real HTTP/2 client.</summary>
+/// <summary>The gRPC port as a standard client sees it (Grpc.Net.Client): statuses, limits, deadlines, auth, compression.</summary>
 public sealed class GrpcProtocolTests
 {
     [Fact]
-    public async Task A_unary_call_returns_one_message_and_ok_in_the_trailers()
+    public async Task A_unary_call_returns_its_message_and_an_error_its_status_and_message()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2));
         using var client = new GrpcTestClient(d.Grpc!);
-        var result = await client.UnaryAsync("/acd.v1.AgentService/GetAgent", new AgentRequest { AgentId = "A0001" }, Agent.Parser);
-        Assert.Equal(GrpcStatus.Ok, result.Status);
-        Assert.False(result.TrailersOnly);
-        Assert.Equal(("A0001", Acd.Api.V1.AgentState.Ready), (result.Response!.AgentId, result.Response.State));
-        Assert.Equal("application/grpc", result.Http.Content.Headers.ContentType!.MediaType);
-        Assert.Equal(HttpStatusCode.OK, result.Http.StatusCode);
-    }
+        var agent = (await GrpcTestClient.Try(client.Agents.GetAgentAsync(new AgentRequest { AgentId = "A0001" }))).Ok;
+        Assert.Equal(("A0001", Acd.Api.V1.AgentState.Ready), (agent.AgentId, agent.State));
 
-    [Fact]
-    public async Task An_error_before_any_message_is_a_trailers_only_response()
-    {
-        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2));
-        using var client = new GrpcTestClient(d.Grpc!);
-        var result = await client.UnaryAsync("/acd.v1.AgentService/GetAgent", new AgentRequest { AgentId = "nobody" }, Agent.Parser);
-        Assert.Equal(GrpcStatus.NotFound, result.Status);
-        Assert.True(result.TrailersOnly);
-        Assert.Equal("unknown agent 'nobody'", result.Message);
+        var missing = await GrpcTestClient.Try(client.Agents.GetAgentAsync(new AgentRequest { AgentId = "nobody" }));
+        Assert.Equal((StatusCode.NotFound, "unknown agent 'nobody'"), (missing.Status, missing.Message));
     }
 
     [Fact]
@@ -37,9 +26,9 @@ public sealed class GrpcProtocolTests
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
         using var client = new GrpcTestClient(d.Grpc!);
-        var result = await client.UnaryAsync("/acd.v1.AgentService/Fly", new AgentRequest(), Agent.Parser);
-        Assert.Equal((GrpcStatus.Unimplemented, true), (result.Status, result.TrailersOnly));
-        Assert.Contains("/acd.v1.AgentService/Fly", result.Message, StringComparison.Ordinal);
+        var fly = new Method<AgentRequest, Agent>(MethodType.Unary, "acd.v1.AgentService", "Fly", Marshallers.Create(m => m.ToByteArray(), AgentRequest.Parser.ParseFrom), Marshallers.Create(m => m.ToByteArray(), Agent.Parser.ParseFrom));
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(fly, null, default, new AgentRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
     }
 
     [Fact]
@@ -47,34 +36,49 @@ public sealed class GrpcProtocolTests
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(), "--Acd:Grpc:MaxMessageBytes=1024");
         using var client = new GrpcTestClient(d.Grpc!);
-        var result = await client.UnaryAsync("/acd.v1.AgentService/GetAgent", new AgentRequest { AgentId = new string('x', 2000) }, Agent.Parser);
-        Assert.Equal(GrpcStatus.ResourceExhausted, result.Status);
-        Assert.Contains("over the limit of 1024", result.Message, StringComparison.Ordinal);
+        var result = await GrpcTestClient.Try(client.Agents.GetAgentAsync(new AgentRequest { AgentId = new string('x', 2000) }));
+        Assert.Equal(StatusCode.ResourceExhausted, result.Status);
+        Assert.Contains("exceeds the maximum", result.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task A_compressed_message_is_unimplemented_and_an_unknown_encoding_too()
+    public async Task A_gzip_compressed_request_is_accepted_and_answered()
     {
-        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
-        using var client = new GrpcTestClient(d.Grpc!);
-        var (compressed, _) = await client.CallAsync(client.Request("/acd.v1.AgentService/GetAgent", GrpcTestClient.Frame(new AgentRequest { AgentId = "A0001" }, flag: 1)), Agent.Parser);
-        Assert.Equal(GrpcStatus.Unimplemented, compressed.Status);
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready"));
+        using var client = new GrpcTestClient(d.Grpc!, compression: "gzip");
 
-        var request = client.Request("/acd.v1.AgentService/GetAgent", GrpcTestClient.Frame(new AgentRequest { AgentId = "A0001" }));
-        request.Headers.TryAddWithoutValidation("grpc-encoding", "gzip");
-        var (gzip, _) = await client.CallAsync(request, Agent.Parser);
-        Assert.Equal(GrpcStatus.Unimplemented, gzip.Status);
-        Assert.Equal("identity", gzip.Http.Headers.GetValues("grpc-accept-encoding").Single());
+        var callId = "gz-" + new string('7', 200);
+        var offer = (await GrpcTestClient.Try(client.Calls.OfferAsync(new OfferRequest { CallId = callId, Caller = "13800138000" }))).Ok;
+        Assert.Equal(OfferResponse.Types.Outcome.Queued, offer.Outcome);
+        Assert.Equal(callId, (await d.CallAsync(callId))!.CallId);
     }
 
     [Fact]
-    public async Task A_request_that_is_not_grpc_is_refused_with_415()
+    public async Task Responses_are_gzip_compressed_when_configured_and_the_client_accepts_it()
     {
-        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 200), "--Acd:Grpc:ResponseCompression=gzip");
+        using var http = new HttpClient();
+        var payload = new ListAgentsRequest().ToByteArray();
+        var body = new byte[5 + payload.Length];
+        payload.CopyTo(body, 5);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://{d.Grpc}/acd.v1.AgentService/ListAgents")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("grpc-accept-encoding", "gzip");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        using var response = await http.SendAsync(request);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal("gzip", response.Headers.GetValues("grpc-encoding").Single());
+        Assert.Equal(1, bytes[0]); // the compressed flag of the frame
+
+        // And a standard client reads it back whole.
         using var client = new GrpcTestClient(d.Grpc!);
-        var response = await client.SendAsync(client.Request("/acd.v1.AgentService/GetAgent", [1, 2, 3], contentType: "application/json"));
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        Assert.False(response.Headers.Contains("grpc-status"));
+        Assert.Equal(200, (await GrpcTestClient.Try(client.Agents.ListAgentsAsync(new ListAgentsRequest()))).Ok.Agents.Count);
     }
 
     [Fact]
@@ -84,7 +88,7 @@ public sealed class GrpcProtocolTests
         using var http1 = new HttpClient { DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(10) };
         var request = new HttpRequestMessage(HttpMethod.Post, $"http://{d.Grpc}/acd.v1.AgentService/GetAgent")
         {
-            Content = new ByteArrayContent(GrpcTestClient.Frame(new AgentRequest { AgentId = "A0001" })),
+            Content = new ByteArrayContent(new byte[5]),
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
@@ -93,22 +97,22 @@ public sealed class GrpcProtocolTests
 
         // The port speaks HTTP/2 only: Kestrel answers an HTTP/1.1 request with 400 and closes; no gRPC status, no routing.
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(new Version(1, 1), response.Version);
         Assert.False(response.Headers.Contains("grpc-status"));
     }
 
     [Fact]
-    public async Task A_request_without_a_message_or_with_two_is_refused()
+    public async Task The_ports_are_apart_metrics_not_on_the_grpc_port_and_grpc_not_on_the_http_port()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
-        using var client = new GrpcTestClient(d.Grpc!);
-        var (none, _) = await client.CallAsync(client.Request("/acd.v1.AgentService/GetAgent", []), Agent.Parser);
-        Assert.Equal(GrpcStatus.Internal, none.Status);
-        var two = GrpcTestClient.Frame(new AgentRequest { AgentId = "A0001" }).Concat(GrpcTestClient.Frame(new AgentRequest { AgentId = "A0002" })).ToArray();
-        var (twice, _) = await client.CallAsync(client.Request("/acd.v1.AgentService/GetAgent", two), Agent.Parser);
-        Assert.Equal(GrpcStatus.Unimplemented, twice.Status);
-        var (garbage, _) = await client.CallAsync(client.Request("/acd.v1.AgentService/GetAgent", [0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF]), Agent.Parser);
-        Assert.Equal(GrpcStatus.Internal, garbage.Status);
+        using var h2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var metricsOnGrpc = await h2.GetAsync(new Uri($"http://{d.Grpc}/metrics"));
+        Assert.Equal(HttpStatusCode.NotFound, metricsOnGrpc.StatusCode);
+
+        using var http = new HttpClient();
+        using var content = new ByteArrayContent(new byte[5]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        using var grpcOnHttp = await http.PostAsync(new Uri($"http://{d.Http}/acd.v1.AgentService/GetAgent"), content);
+        Assert.Equal(HttpStatusCode.NotFound, grpcOnHttp.StatusCode);
     }
 
     [Fact]
@@ -117,12 +121,10 @@ public sealed class GrpcProtocolTests
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
         using var client = new GrpcTestClient(d.Grpc!);
         var started = DateTime.UtcNow;
-        var (result, _) = await client.CallAsync(client.Request("/acd.v1.EventService/Watch", GrpcTestClient.Frame(new WatchRequest()), timeout: "300m"), Event.Parser);
-        Assert.Equal(GrpcStatus.DeadlineExceeded, result.Status);
+        using var watch = client.Events.Watch(new WatchRequest(), deadline: DateTime.UtcNow.AddMilliseconds(300));
+        var error = await Assert.ThrowsAsync<RpcException>(() => watch.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.InRange((DateTime.UtcNow - started).TotalSeconds, 0.25, 5);
-
-        var (malformed, _) = await client.CallAsync(client.Request("/acd.v1.EventService/Watch", GrpcTestClient.Frame(new WatchRequest()), timeout: "soon"), Event.Parser);
-        Assert.Equal(GrpcStatus.InvalidArgument, malformed.Status);
     }
 
     [Fact]
@@ -131,39 +133,37 @@ public sealed class GrpcProtocolTests
         const string Token = "s3cret-token-0123456789";
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(), "--api-token", Token);
         using var anonymous = new GrpcTestClient(d.Grpc!);
-        Assert.Equal(GrpcStatus.Unauthenticated, (await anonymous.UnaryAsync("/acd.v1.AgentService/GetAgent", new AgentRequest { AgentId = "A0001" }, Agent.Parser)).Status);
-        var health = await anonymous.UnaryAsync("/grpc.health.v1.Health/Check", new global::Grpc.Health.V1.HealthCheckRequest(), global::Grpc.Health.V1.HealthCheckResponse.Parser);
-        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Ok.Status);
+        Assert.Equal(StatusCode.Unauthenticated, await GrpcTestClient.StatusOf(anonymous.Agents.GetAgentAsync(new AgentRequest { AgentId = "A0001" })));
+        var health = (await GrpcTestClient.Try(anonymous.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest()))).Ok;
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
 
         using var wrong = new GrpcTestClient(d.Grpc!, "not-the-token-at-all");
-        Assert.Equal(GrpcStatus.PermissionDenied, (await wrong.UnaryAsync("/acd.v1.AgentService/GetAgent", new AgentRequest { AgentId = "A0001" }, Agent.Parser)).Status);
+        Assert.Equal(StatusCode.PermissionDenied, await GrpcTestClient.StatusOf(wrong.Agents.GetAgentAsync(new AgentRequest { AgentId = "A0001" })));
 
         using var right = new GrpcTestClient(d.Grpc!, Token);
-        Assert.Equal(GrpcStatus.Ok, (await right.UnaryAsync("/acd.v1.AgentService/GetAgent", new AgentRequest { AgentId = "A0001" }, Agent.Parser)).Status);
+        Assert.Equal(StatusCode.OK, await GrpcTestClient.StatusOf(right.Agents.GetAgentAsync(new AgentRequest { AgentId = "A0001" })));
     }
 
-    [Theory]
-    [InlineData("plain text", "plain text")]
-    [InlineData("100% sure", "100%25 sure")]
-    [InlineData("agent '工号7' busy\n", "agent '%E5%B7%A5%E5%8F%B77' busy%0A")]
-    public void Status_messages_are_percent_encoded(string message, string encoded)
+    [Fact]
+    public async Task Health_follows_readiness_and_knows_each_service()
     {
-        Assert.Equal(encoded, GrpcMessageEncoding.Encode(message));
-        Assert.Equal(message, GrpcMessageEncoding.Decode(encoded));
-    }
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre());
+        using var client = new GrpcTestClient(d.Grpc!);
+        foreach (var service in new[] { string.Empty, "acd.v1.CallService", "acd.v1.EventService", "acd.v1.CallbackService" })
+        {
+            var status = (await GrpcTestClient.Try(client.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = service }))).Ok.Status;
+            Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, status);
+        }
 
-    [Theory]
-    [InlineData("1H", 3600_000)]
-    [InlineData("2M", 120_000)]
-    [InlineData("3S", 3000)]
-    [InlineData("250m", 250)]
-    [InlineData("5000u", 5)]
-    [InlineData("7000000n", 7)]
-    public void Timeouts_are_read_in_every_unit(string text, double milliseconds)
-    {
-        Assert.True(GrpcTimeout.TryParse(text, out var timeout));
-        Assert.Equal(milliseconds, timeout.TotalMilliseconds);
-        Assert.False(GrpcTimeout.TryParse("123456789S", out _));
-        Assert.False(GrpcTimeout.TryParse("10x", out _));
+        Assert.Equal(StatusCode.NotFound, await GrpcTestClient.StatusOf(client.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "acd.v1.Nothing" })));
+
+        // A Watch of the health sees NOT_SERVING as the daemon stops.
+        using var watch = client.Health.Watch(new global::Grpc.Health.V1.HealthCheckRequest());
+        Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
+        var stopping = d.DisposeAsync().AsTask();
+        Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        await stopping;
     }
 }

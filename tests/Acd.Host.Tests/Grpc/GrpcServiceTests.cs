@@ -1,5 +1,5 @@
 using Acd.Api.V1;
-using Acd.Host.Grpc;
+using Grpc.Core;
 using Acd.Host.Tests.Support;
 
 namespace Acd.Host.Tests.Grpc;
@@ -7,33 +7,32 @@ namespace Acd.Host.Tests.Grpc;
 /// <summary>The services of SPEC section 6 over HTTP/2, and a call offered over gRPC routing like one over SIP.</summary>
 public sealed class GrpcServiceTests
 {
-    private static Task<GrpcResult<T>> Call<T>(GrpcTestClient c, string path, Google.Protobuf.IMessage request, Google.Protobuf.MessageParser<T> parser)
-        where T : Google.Protobuf.IMessage<T> => c.UnaryAsync(path, request, parser);
+    private static Task<GrpcResult<T>> Try<T>(AsyncUnaryCall<T> call) => GrpcTestClient.Try(call);
 
     [Fact]
     public async Task Agents_log_in_change_state_and_are_listed()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 3, state: "logged-out"));
         using var c = new GrpcTestClient(d.Grpc!);
-        var login = (await Call(c, "/acd.v1.AgentService/Login", new LoginRequest { AgentId = "A0002", Contact = "sip:a2@desk" }, Agent.Parser)).Ok;
+        var login = (await Try(c.Agents.LoginAsync(new LoginRequest { AgentId = "A0002", Contact = "sip:a2@desk" }))).Ok;
         Assert.Equal((Acd.Api.V1.AgentState.Ready, "sip:a2@desk", 5), (login.State, login.Contact, login.Skills["general"]));
 
-        var notReady = (await Call(c, "/acd.v1.AgentService/SetState", new SetStateRequest { AgentId = "A0002", State = Acd.Api.V1.AgentState.NotReady, Reason = "lunch" }, Agent.Parser)).Ok;
+        var notReady = (await Try(c.Agents.SetStateAsync(new SetStateRequest { AgentId = "A0002", State = Acd.Api.V1.AgentState.NotReady, Reason = "lunch" }))).Ok;
         Assert.Equal((Acd.Api.V1.AgentState.NotReady, "lunch"), (notReady.State, notReady.Reason));
 
-        var illegal = await Call(c, "/acd.v1.AgentService/Login", new LoginRequest { AgentId = "A0002" }, Agent.Parser);
-        Assert.Equal(GrpcStatus.FailedPrecondition, illegal.Status);
-        var talking = await Call(c, "/acd.v1.AgentService/SetState", new SetStateRequest { AgentId = "A0002", State = Acd.Api.V1.AgentState.Talking }, Agent.Parser);
-        Assert.Equal(GrpcStatus.InvalidArgument, talking.Status);
-        var unknown = await Call(c, "/acd.v1.AgentService/Logout", new AgentRequest { AgentId = "ghost" }, Agent.Parser);
-        Assert.Equal(GrpcStatus.NotFound, unknown.Status);
+        var illegal = await Try(c.Agents.LoginAsync(new LoginRequest { AgentId = "A0002" }));
+        Assert.Equal(StatusCode.FailedPrecondition, illegal.Status);
+        var talking = await Try(c.Agents.SetStateAsync(new SetStateRequest { AgentId = "A0002", State = Acd.Api.V1.AgentState.Talking }));
+        Assert.Equal(StatusCode.InvalidArgument, talking.Status);
+        var unknown = await Try(c.Agents.LogoutAsync(new AgentRequest { AgentId = "ghost" }));
+        Assert.Equal(StatusCode.NotFound, unknown.Status);
 
-        var extra = (await Call(c, "/acd.v1.AgentService/Login", new LoginRequest { AgentId = "temp-9", Skills = { ["general"] = 8 }, Role = AgentRole.TeamLead, InitialState = Acd.Api.V1.AgentState.Standby }, Agent.Parser)).Ok;
+        var extra = (await Try(c.Agents.LoginAsync(new LoginRequest { AgentId = "temp-9", Skills = { ["general"] = 8 }, Role = AgentRole.TeamLead, InitialState = Acd.Api.V1.AgentState.Standby }))).Ok;
         Assert.Equal((Acd.Api.V1.AgentState.Standby, AgentRole.TeamLead), (extra.State, extra.Role));
 
-        var list = (await Call(c, "/acd.v1.AgentService/ListAgents", new ListAgentsRequest { State = Acd.Api.V1.AgentState.LoggedOut }, ListAgentsResponse.Parser)).Ok;
+        var list = (await Try(c.Agents.ListAgentsAsync(new ListAgentsRequest { State = Acd.Api.V1.AgentState.LoggedOut }))).Ok;
         Assert.Equal(["A0001", "A0003"], list.Agents.Select(a => a.AgentId));
-        var logout = (await Call(c, "/acd.v1.AgentService/Logout", new AgentRequest { AgentId = "A0002" }, Agent.Parser)).Ok;
+        var logout = (await Try(c.Agents.LogoutAsync(new AgentRequest { AgentId = "A0002" }))).Ok;
         Assert.Equal(Acd.Api.V1.AgentState.LoggedOut, logout.State);
     }
 
@@ -42,25 +41,25 @@ public sealed class GrpcServiceTests
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, wrapUp: 0));
         using var c = new GrpcTestClient(d.Grpc!);
-        var first = (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "g1", Caller = "13800000001" }, OfferResponse.Parser)).Ok;
+        var first = (await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "g1", Caller = "13800000001" }))).Ok;
         Assert.Equal((OfferResponse.Types.Outcome.Routed, "A0001", "sip:A0001@agents.test"), (first.Outcome, first.AgentId, first.Contact));
-        var second = (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "g2" }, OfferResponse.Parser)).Ok;
+        var second = (await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "g2" }))).Ok;
         Assert.Equal((OfferResponse.Types.Outcome.Queued, 1), (second.Outcome, second.Position));
-        Assert.Equal(GrpcStatus.AlreadyExists, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "g2" }, OfferResponse.Parser)).Status);
+        Assert.Equal(StatusCode.AlreadyExists, (await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "g2" }))).Status);
 
-        var answered = (await Call(c, "/acd.v1.CallService/Answered", new CallRequest { CallId = "g1" }, Acd.Api.V1.Call.Parser)).Ok;
+        var answered = (await Try(c.Calls.AnsweredAsync(new CallRequest { CallId = "g1" }))).Ok;
         Assert.Equal((Acd.Api.V1.CallState.Talking, "A0001"), (answered.State, answered.AgentId));
-        Assert.Equal(GrpcStatus.FailedPrecondition, (await Call(c, "/acd.v1.CallService/Answered", new CallRequest { CallId = "g2" }, Acd.Api.V1.Call.Parser)).Status);
+        Assert.Equal(StatusCode.FailedPrecondition, (await Try(c.Calls.AnsweredAsync(new CallRequest { CallId = "g2" }))).Status);
 
-        await Call(c, "/acd.v1.CallService/End", new CallRequest { CallId = "g1" }, Ack.Parser);
-        var g2 = (await Call(c, "/acd.v1.CallService/GetCall", new CallRequest { CallId = "g2" }, Acd.Api.V1.Call.Parser)).Ok;
+        await Try(c.Calls.EndAsync(new CallRequest { CallId = "g1" }));
+        var g2 = (await Try(c.Calls.GetCallAsync(new CallRequest { CallId = "g2" }))).Ok;
         Assert.Equal((Acd.Api.V1.CallState.Offered, "A0001"), (g2.State, g2.AgentId));
-        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.CallService/GetCall", new CallRequest { CallId = "g1" }, Acd.Api.V1.Call.Parser)).Status);
+        Assert.Equal(StatusCode.NotFound, (await Try(c.Calls.GetCallAsync(new CallRequest { CallId = "g1" }))).Status);
 
-        var queues = (await Call(c, "/acd.v1.QueueService/ListQueues", new ListQueuesRequest(), ListQueuesResponse.Parser)).Ok;
+        var queues = (await Try(c.Queues.ListQueuesAsync(new ListQueuesRequest()))).Ok;
         var general = Assert.Single(queues.Queues);
         Assert.Equal(("general", 2L, 1L, 1), (general.Skill, general.Offered, general.Answered, general.AgentsByState["reserved"]));
-        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.QueueService/GetQueue", new QueueRequest { Skill = "nope" }, QueueStats.Parser)).Status);
+        Assert.Equal(StatusCode.NotFound, (await Try(c.Queues.GetQueueAsync(new QueueRequest { Skill = "nope" }))).Status);
     }
 
     [Fact]
@@ -68,9 +67,9 @@ public sealed class GrpcServiceTests
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", maxQueue: 1, extraSkills: ", { \"Name\": \"english\" }"));
         using var c = new GrpcTestClient(d.Grpc!);
-        Assert.Equal(OfferResponse.Types.Outcome.Queued, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "q1" }, OfferResponse.Parser)).Ok.Outcome);
-        Assert.Equal(GrpcStatus.ResourceExhausted, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "q2" }, OfferResponse.Parser)).Status);
-        var rejected = (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "e1", Skill = "english" }, OfferResponse.Parser)).Ok;
+        Assert.Equal(OfferResponse.Types.Outcome.Queued, (await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "q1" }))).Ok.Outcome);
+        Assert.Equal(StatusCode.ResourceExhausted, (await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "q2" }))).Status);
+        var rejected = (await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "e1", Skill = "english" }))).Ok;
         Assert.Equal((OfferResponse.Types.Outcome.Rejected, "no-agents"), (rejected.Outcome, rejected.Reason));
     }
 
@@ -81,19 +80,15 @@ public sealed class GrpcServiceTests
             .Replace("\"Skills\": { \"general\": 5 }", "\"Skills\": { \"general\": 5, \"data\": 5 }", StringComparison.Ordinal));
         using var watcher = new GrpcTestClient(d.Grpc!);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var request = watcher.Request("/acd.v1.EventService/Watch", GrpcTestClient.Frame(new WatchRequest { Kinds = { EventKind.CallRouted }, Skills = { "data" } }));
-        var response = await watcher.SendAsync(request, cancel.Token);
-        var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
+        using var watch = watcher.Events.Watch(new WatchRequest { Kinds = { EventKind.CallRouted }, Skills = { "data" } }, cancellationToken: cancel.Token);
+        await watch.ResponseHeadersAsync;
 
         using var c = new GrpcTestClient(d.Grpc!);
-        await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "w-general" }, OfferResponse.Parser);
-        await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = "w-data", Skill = "data" }, OfferResponse.Parser);
+        await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "w-general" }));
+        await Try(c.Calls.OfferAsync(new OfferRequest { CallId = "w-data", Skill = "data" }));
 
-        var header = new byte[5];
-        await stream.ReadExactlyAsync(header, cancel.Token);
-        var payload = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1))];
-        await stream.ReadExactlyAsync(payload, cancel.Token);
-        var e = Event.Parser.ParseFrom(payload);
+        Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+        var e = watch.ResponseStream.Current;
         Assert.Equal((EventKind.CallRouted, "w-data", "data"), (e.Kind, e.CallRouted.CallId, e.CallRouted.Skill));
         Assert.Equal(Event.PayloadOneofCase.CallRouted, e.PayloadCase);
         Assert.True(e.Sequence > 0 && e.TimeUnixMs > 0);
@@ -104,14 +99,15 @@ public sealed class GrpcServiceTests
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", maxQueue: 100_000, domainExtras: "\"MaxLiveCalls\": 100000,"), "--Acd:Grpc:WatchBuffer=16");
         using var slow = new GrpcTestClient(d.Grpc!);
-        var response = await slow.SendAsync(slow.Request("/acd.v1.EventService/Watch", GrpcTestClient.Frame(new WatchRequest())));
+        using var watch = slow.Events.Watch(new WatchRequest());
+        await watch.ResponseHeadersAsync;
 
         // The watcher reads nothing; offers keep being routed (queued) at full speed.
         using var c = new GrpcTestClient(d.Grpc!);
         var started = DateTime.UtcNow;
         await Parallel.ForEachAsync(Enumerable.Range(0, 6000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
         {
-            var r = await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = $"s{i}" }, OfferResponse.Parser);
+            var r = await Try(c.Calls.OfferAsync(new OfferRequest { CallId = $"s{i}" }));
             Assert.Equal(OfferResponse.Types.Outcome.Queued, r.Ok.Outcome);
         });
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(60));
@@ -119,16 +115,14 @@ public sealed class GrpcServiceTests
 
         // Now it reads: what was buffered, then the end of the stream with RESOURCE_EXHAUSTED.
         var messages = 0;
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        var header = new byte[5];
-        while (await stream.ReadAtLeastAsync(header, 5, throwOnEndOfStream: false) == 5)
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
         {
-            var payload = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1))];
-            await stream.ReadExactlyAsync(payload);
-            messages++;
-        }
-
-        Assert.Equal("8", response.TrailingHeaders.GetValues("grpc-status").Single());
+            while (await watch.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                messages++;
+            }
+        });
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.InRange(messages, 16, 11_999);
     }
 
@@ -137,29 +131,29 @@ public sealed class GrpcServiceTests
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, state: "not-ready"));
         using var c = new GrpcTestClient(d.Grpc!);
-        var given = (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general", ArrivalRatePerS = 360 / 1800.0, AhtMs = 240_000, ThresholdMs = 15_000, Target = 0.7 }, ForecastResponse.Parser)).Ok;
+        var given = (await Try(c.Queues.ForecastAsync(new ForecastRequest { Skill = "general", ArrivalRatePerS = 360 / 1800.0, AhtMs = 240_000, ThresholdMs = 15_000, Target = 0.7 }))).Ok;
         Assert.Equal((53, 48.0, 15_000L, 0.7), (given.AgentsRequired, Math.Round(given.TrafficErlangs, 9), given.ThresholdMs, given.Target));
         Assert.Equal(given.AgentsRequired / given.TrafficErlangs, 1 / given.Occupancy, 9);
 
         // Measured: no arrivals yet, so nobody is required; the skill's own threshold and target are used.
-        var idle = (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general" }, ForecastResponse.Parser)).Ok;
+        var idle = (await Try(c.Queues.ForecastAsync(new ForecastRequest { Skill = "general" }))).Ok;
         Assert.Equal((0, 0.0, 20_000L, 0.8, 180_000L), (idle.AgentsRequired, idle.ArrivalRatePerS, idle.ThresholdMs, idle.Target, idle.AhtMs));
 
         // Three arrivals in the last five minutes: 0.01 per second at the default handle time of 180 s.
         for (var i = 0; i < 3; i++)
         {
-            await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = $"f{i}" }, OfferResponse.Parser);
+            await Try(c.Calls.OfferAsync(new OfferRequest { CallId = $"f{i}" }));
         }
 
-        var measured = (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general" }, ForecastResponse.Parser)).Ok;
+        var measured = (await Try(c.Queues.ForecastAsync(new ForecastRequest { Skill = "general" }))).Ok;
         Assert.Equal(0.01, measured.ArrivalRatePerS, 9);
         Assert.Equal(Acd.Core.Statistics.ErlangC.Required(0.01, 180, 20, 0.8).Agents, measured.AgentsRequired);
         Assert.Equal(0, measured.AgentsNow); // both agents are not ready
 
-        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general", Target = 1.5 }, ForecastResponse.Parser)).Status);
-        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "general", ArrivalRatePerS = 1e9, AhtMs = 1000 }, ForecastResponse.Parser)).Status);
-        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest(), ForecastResponse.Parser)).Status);
-        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.QueueService/Forecast", new ForecastRequest { Skill = "nope" }, ForecastResponse.Parser)).Status);
+        Assert.Equal(StatusCode.InvalidArgument, (await Try(c.Queues.ForecastAsync(new ForecastRequest { Skill = "general", Target = 1.5 }))).Status);
+        Assert.Equal(StatusCode.InvalidArgument, (await Try(c.Queues.ForecastAsync(new ForecastRequest { Skill = "general", ArrivalRatePerS = 1e9, AhtMs = 1000 }))).Status);
+        Assert.Equal(StatusCode.InvalidArgument, (await Try(c.Queues.ForecastAsync(new ForecastRequest()))).Status);
+        Assert.Equal(StatusCode.NotFound, (await Try(c.Queues.ForecastAsync(new ForecastRequest { Skill = "nope" }))).Status);
     }
 
     [Fact]
@@ -167,16 +161,16 @@ public sealed class GrpcServiceTests
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, extraSkills: ", { \"Name\": \"complaint\" }"));
         using var c = new GrpcTestClient(d.Grpc!);
-        var forced = (await Call(c, "/acd.v1.SurgeService/ForceTier", new ForceTierRequest { Skill = "complaint", Tier = 2, DurationSeconds = 60 }, SurgeStatus.Parser)).Ok;
+        var forced = (await Try(c.Surge.ForceTierAsync(new ForceTierRequest { Skill = "complaint", Tier = 2, DurationSeconds = 60 }))).Ok;
         Assert.Equal((2, true, "complaint", "forced by a duty manager"), (forced.Tier, forced.Forced, forced.Skill, forced.Reason));
-        var domain = (await Call(c, "/acd.v1.SurgeService/GetSurge", new SurgeRequest(), SurgeStatus.Parser)).Ok;
+        var domain = (await Try(c.Surge.GetSurgeAsync(new SurgeRequest()))).Ok;
         Assert.Equal((0, 2, 0), (domain.Tier, domain.EffectiveTiers["complaint"], domain.EffectiveTiers["general"]));
-        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.SurgeService/GetSurge", new SurgeRequest { Skill = "nope" }, SurgeStatus.Parser)).Status);
-        Assert.Equal(GrpcStatus.FailedPrecondition, (await Call(c, "/acd.v1.SurgeService/ClearOverride", new SurgeRequest(), SurgeStatus.Parser)).Status);
-        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.SurgeService/ForceTier", new ForceTierRequest { Tier = 1, DurationSeconds = 0 }, SurgeStatus.Parser)).Status);
-        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.CallbackService/CompleteCallback", new CompleteCallbackRequest { CallbackId = "cb-1@test" }, Callback.Parser)).Status);
-        Assert.Equal(GrpcStatus.NotFound, (await Call(c, "/acd.v1.CallbackService/CompleteCallback", new CompleteCallbackRequest { CallbackId = "cb-1@test", Outcome = CallbackOutcome.Reached }, Callback.Parser)).Status);
-        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.CallService/SetVip", new SetVipRequest { Caller = "1", Vip = 10 }, Ack.Parser)).Status);
+        Assert.Equal(StatusCode.NotFound, (await Try(c.Surge.GetSurgeAsync(new SurgeRequest { Skill = "nope" }))).Status);
+        Assert.Equal(StatusCode.FailedPrecondition, (await Try(c.Surge.ClearOverrideAsync(new SurgeRequest()))).Status);
+        Assert.Equal(StatusCode.InvalidArgument, (await Try(c.Surge.ForceTierAsync(new ForceTierRequest { Tier = 1, DurationSeconds = 0 }))).Status);
+        Assert.Equal(StatusCode.InvalidArgument, (await Try(c.Callbacks.CompleteCallbackAsync(new CompleteCallbackRequest { CallbackId = "cb-1@test" }))).Status);
+        Assert.Equal(StatusCode.NotFound, (await Try(c.Callbacks.CompleteCallbackAsync(new CompleteCallbackRequest { CallbackId = "cb-1@test", Outcome = CallbackOutcome.Reached }))).Status);
+        Assert.Equal(StatusCode.InvalidArgument, (await Try(c.Calls.SetVipAsync(new SetVipRequest { Caller = "1", Vip = 10 }))).Status);
     }
 
     [Fact]
@@ -186,22 +180,22 @@ public sealed class GrpcServiceTests
         using var c = new GrpcTestClient(d.Grpc!);
         for (var i = 1; i <= 7; i++)
         {
-            Assert.Equal(OfferResponse.Types.Outcome.Queued, (await Call(c, "/acd.v1.CallService/Offer", new OfferRequest { CallId = $"p{i}", Caller = $"1380000000{i}" }, OfferResponse.Parser)).Ok.Outcome);
-            await Call(c, "/acd.v1.CallService/Abandon", new CallRequest { CallId = $"p{i}" }, Ack.Parser);
+            Assert.Equal(OfferResponse.Types.Outcome.Queued, (await Try(c.Calls.OfferAsync(new OfferRequest { CallId = $"p{i}", Caller = $"1380000000{i}" }))).Ok.Outcome);
+            await Try(c.Calls.AbandonAsync(new CallRequest { CallId = $"p{i}" }));
         }
 
-        var first = (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { Limit = 3 }, ListCallbacksResponse.Parser)).Ok;
+        var first = (await Try(c.Callbacks.ListCallbacksAsync(new ListCallbacksRequest { Limit = 3 }))).Ok;
         Assert.Equal(["13800000001", "13800000002", "13800000003"], first.Callbacks.Select(x => x.Caller));
         Assert.Equal(7, first.Totals.Owed);
         Assert.NotEmpty(first.NextPageToken);
 
         // The last one listed closes between pages: the next page still starts right after it.
-        await Call(c, "/acd.v1.CallbackService/CancelCallback", new CallbackRequest { CallbackId = first.Callbacks[2].CallbackId }, Callback.Parser);
-        var second = (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { Limit = 3, PageToken = first.NextPageToken }, ListCallbacksResponse.Parser)).Ok;
+        await Try(c.Callbacks.CancelCallbackAsync(new CallbackRequest { CallbackId = first.Callbacks[2].CallbackId }));
+        var second = (await Try(c.Callbacks.ListCallbacksAsync(new ListCallbacksRequest { Limit = 3, PageToken = first.NextPageToken }))).Ok;
         Assert.Equal(["13800000004", "13800000005", "13800000006"], second.Callbacks.Select(x => x.Caller));
-        var third = (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { Limit = 3, PageToken = second.NextPageToken }, ListCallbacksResponse.Parser)).Ok;
+        var third = (await Try(c.Callbacks.ListCallbacksAsync(new ListCallbacksRequest { Limit = 3, PageToken = second.NextPageToken }))).Ok;
         Assert.Equal(["13800000007"], third.Callbacks.Select(x => x.Caller));
         Assert.Empty(third.NextPageToken);
-        Assert.Equal(GrpcStatus.InvalidArgument, (await Call(c, "/acd.v1.CallbackService/ListCallbacks", new ListCallbacksRequest { PageToken = "nonsense" }, ListCallbacksResponse.Parser)).Status);
+        Assert.Equal(StatusCode.InvalidArgument, (await Try(c.Callbacks.ListCallbacksAsync(new ListCallbacksRequest { PageToken = "nonsense" }))).Status);
     }
 }

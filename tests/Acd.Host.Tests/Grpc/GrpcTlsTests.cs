@@ -24,19 +24,13 @@ public sealed class GrpcTlsTests
         }
 
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(), $"--Acd:Grpc:CertificatePath={pfx}", "--Acd:Grpc:CertificatePassword=pw");
-        using var http = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } });
-        var message = new HttpRequestMessage(HttpMethod.Post, $"https://{d.Grpc}/acd.v1.AgentService/GetAgent")
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(GrpcTestClient.Frame(new AgentRequest { AgentId = "A0001" })),
-        };
-        message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
-        using var response = await http.SendAsync(message);
-        var body = await response.Content.ReadAsByteArrayAsync();
-        Assert.Equal(new Version(2, 0), response.Version);
-        Assert.Equal("0", response.TrailingHeaders.GetValues("grpc-status").Single());
-        Assert.Equal("A0001", Agent.Parser.ParseFrom(body.AsSpan(5).ToArray()).AgentId);
+        using var client = new GrpcTestClient(d.Grpc!, tls: true);
+        var agent = (await GrpcTestClient.Try(client.Agents.GetAgentAsync(new AgentRequest { AgentId = "A0001" }))).Ok;
+        Assert.Equal("A0001", agent.AgentId);
+
+        // Plain HTTP/2 (h2c) is not spoken on a TLS port.
+        using var plain = new GrpcTestClient(d.Grpc!);
+        Assert.NotEqual(global::Grpc.Core.StatusCode.OK, await GrpcTestClient.StatusOf(plain.Agents.GetAgentAsync(new AgentRequest { AgentId = "A0001" })));
         Directory.Delete(directory, recursive: true);
     }
 }

@@ -49,6 +49,24 @@ public sealed class PythonInteropTests
         Assert.Equal(19, output.Split('\n').Count(l => l.StartsWith("PASS ", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task A_standard_python_grpc_client_finds_the_api_by_reflection_and_sends_gzip()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready"), "--api-token", Token);
+        var generated = GeneratePython();
+        var (exit, output) = await RunAsync("/usr/bin/python3", Path.Combine(AppContext.BaseDirectory, "interop", "reflection_client.py"), generated, d.Grpc!.ToString(), Token);
+        Assert.True(exit == 0, output);
+        foreach (var check in new[]
+        {
+            "reflection lists every service", "reflection describes CallService.Offer", "reflection without the token is UNAUTHENTICATED", "a gzip-compressed Offer is answered",
+        })
+        {
+            Assert.Contains("PASS " + check, output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, (await d.QueueAsync()).Waiting);
+    }
+
     /// <summary>Runs protoc on the repository's protos; the health proto goes to a module of its own (its path would shadow grpcio's package).</summary>
     internal static string GeneratePython()
     {
@@ -59,6 +77,7 @@ public sealed class PythonInteropTests
         var acd = Directory.GetFiles(Path.Combine(protos, "acd/v1"), "*.proto").Select(f => Path.GetRelativePath(protos, f));
         Run("protoc", ["-I", protos, "--python_out", output, .. acd]);
         Run("protoc", ["-I", healthDir, "--python_out", output, "health.proto"]);
+        Run("protoc", ["-I", Path.Combine(AppContext.BaseDirectory, "interop"), "--python_out", output, "reflection.proto"]);
         return output;
     }
 

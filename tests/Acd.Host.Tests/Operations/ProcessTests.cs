@@ -54,7 +54,7 @@ public sealed class ProcessTests
         await using var daemon = DaemonProcess.Start("--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data", Directory.CreateTempSubdirectory("acd-data-").FullName);
         await daemon.WaitListeningAsync();
         using var grpc = new GrpcTestClient(daemon.Grpc!);
-        var status = await grpc.UnaryAsync("/acd.v1.SurgeService/ForceTier", new Acd.Api.V1.ForceTierRequest { Tier = 2, DurationSeconds = 60, Reason = "typhoon drill" }, Acd.Api.V1.SurgeStatus.Parser);
+        var status = await GrpcTestClient.Try(grpc.Surge.ForceTierAsync(new Acd.Api.V1.ForceTierRequest { Tier = 2, DurationSeconds = 60, Reason = "typhoon drill" }));
         Assert.Equal(2, status.Ok.Tier);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (!daemon.Lines.Any(l => l.Contains("Surge tier of 10086/(domain): 0 -> 2 (forced: True; forced: typhoon drill)", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)

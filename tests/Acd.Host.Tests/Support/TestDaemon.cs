@@ -10,6 +10,7 @@ public sealed class TestDaemon : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string _directory;
     private readonly bool _ownsDirectory;
+    private int _disposed;
 
     private TestDaemon(WebApplication app, string directory, bool ownsDirectory)
     {
@@ -101,6 +102,11 @@ public sealed class TestDaemon : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _app.StopAsync();
         await _app.DisposeAsync();
         if (!_ownsDirectory)
