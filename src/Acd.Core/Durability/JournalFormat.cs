@@ -46,6 +46,46 @@ public static class JournalFormat
     }
 }
 
+/// <summary>
+/// The header a journal file begins with (from format 2 on): "ACD-JRNL", the format version, and the CRC-32C of both.
+/// The first release wrote no header — its files begin with their first record, or zeros — and is read as format 1
+/// (its records are the same). A file of a newer format is refused by name rather than taken for damage.
+/// </summary>
+public static class JournalSegment
+{
+    /// <summary>The format this release writes.</summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>Bytes of the header.</summary>
+    public const int HeaderBytes = 16;
+
+    private static ReadOnlySpan<byte> Magic => "ACD-JRNL"u8;
+
+    /// <summary>Writes the header of a file of the current format.</summary>
+    public static void WriteHeader(Span<byte> into)
+    {
+        Magic.CopyTo(into);
+        BinaryPrimitives.WriteUInt32LittleEndian(into[8..], CurrentVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(into[12..], Crc32C.Compute(into[..12]));
+    }
+
+    /// <summary>A file's format and the offset of its first record; throws <see cref="InvalidDataException"/> for a damaged header.</summary>
+    public static (int Version, int RecordsStart) ReadHeader(ReadOnlySpan<byte> file)
+    {
+        if (file.Length < Magic.Length || !file.StartsWith(Magic))
+        {
+            return (1, 0);
+        }
+
+        if (file.Length < HeaderBytes || Crc32C.Compute(file[..12]) != BinaryPrimitives.ReadUInt32LittleEndian(file[12..]))
+        {
+            throw new InvalidDataException("the journal file's header is damaged");
+        }
+
+        return ((int)BinaryPrimitives.ReadUInt32LittleEndian(file[8..]), HeaderBytes);
+    }
+}
+
 /// <summary>How a scan of journal bytes ended.</summary>
 public enum JournalScanEnd
 {
@@ -64,12 +104,12 @@ public enum JournalScanEnd
 /// it tells apart the prepared end of a file (zeros to the end), a write a crash cut short (anything else, as long as
 /// no valid record follows), and damage in the middle (a valid record follows the bad bytes).
 /// </summary>
-public sealed class JournalScanner(ReadOnlyMemory<byte> data)
+public sealed class JournalScanner(ReadOnlyMemory<byte> data, int start = 0)
 {
     private readonly ReadOnlyMemory<byte> _data = data;
 
-    /// <summary>Offset just after the last good record.</summary>
-    public int GoodLength { get; private set; }
+    /// <summary>Offset just after the last good record (the records begin at the start given).</summary>
+    public int GoodLength { get; private set; } = start;
 
     /// <summary>Offset just after the last non-zero byte (the end of what a torn tail left), once the scan ended.</summary>
     public int UsedLength { get; private set; }

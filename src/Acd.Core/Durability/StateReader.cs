@@ -3,6 +3,9 @@ using System.Text;
 
 namespace Acd.Core.Durability;
 
+/// <summary>Data of a format newer than this release reads: written by a later release, not damaged.</summary>
+public sealed class NewerFormatException(string message) : IOException(message);
+
 /// <summary>Reads what a <see cref="StateWriter"/> wrote; malformed input throws <see cref="InvalidDataException"/>, never reads out of range.</summary>
 public sealed class StateReader(ReadOnlyMemory<byte> data)
 {
@@ -95,6 +98,16 @@ public sealed class StateReader(ReadOnlyMemory<byte> data)
     /// <summary>A string that must be present.</summary>
     public string ReadRequiredString() => ReadString() ?? throw new InvalidDataException("a required string is missing");
 
+    /// <summary>A byte-sized enum value; one the enum does not define is refused.</summary>
+    public T ReadEnum<T>()
+        where T : struct, Enum
+    {
+        var value = ReadByte();
+        var e = (T)Enum.ToObject(typeof(T), value);
+        return Enum.IsDefined(e) ? e : throw new InvalidDataException($"{value} is not a {typeof(T).Name}");
+    }
+
+    /// <summary>The next <paramref name="count"/> bytes.</summary>
     public ReadOnlySpan<byte> ReadBytes(int count)
     {
         Need(count);

@@ -47,8 +47,9 @@ public sealed partial class DomainStore : IDisposable
     private readonly Lock _files = new();
     private SafeFileHandle? _segment;
     private long _segmentLength;
+    private long _recordsStart;
     private bool _disposed;
-    private (string Path, long End)? _recoveredEnd;
+    private (string Path, long Start, long End)? _recoveredEnd;
     private Task<string?>? _spare;
 
     public DomainStore(string dataDirectory, DomainConfig config, JournalSettings settings, ILogger logger)
@@ -108,6 +109,10 @@ public sealed partial class DomainStore : IDisposable
             {
                 return (ReadSnapshot(path, index), index);
             }
+            catch (NewerFormatException e)
+            {
+                throw new DurableStateException($"the snapshot {path} of domain '{_config.Name}' was written by a newer release ({e.Message}). Run the release that wrote it (or a newer one); nothing was changed.", e);
+            }
             catch (InvalidDataException e) when (!e.Message.Contains("another configuration", StringComparison.Ordinal))
             {
                 LogBadSnapshot(_logger, path, e.Message);
@@ -136,6 +141,11 @@ public sealed partial class DomainStore : IDisposable
         var written = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(12));
         var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(20));
         var crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(24));
+        if (version > 1)
+        {
+            throw new NewerFormatException($"snapshot file format {version}; this release reads format 1");
+        }
+
         if (version != 1 || written != index || length != bytes.Length - Header || Crc32C.Compute(bytes.AsSpan(Header)) != crc)
         {
             throw new InvalidDataException("the snapshot file is damaged (header or checksum)");
@@ -171,7 +181,7 @@ public sealed partial class DomainStore : IDisposable
             }
 
             var data = ReadShared(path);
-            var scanner = new JournalScanner(data);
+            var scanner = new JournalScanner(data, RecordsStart(path, data));
             var index = first - 1;
             while (expected <= upTo && scanner.TryNext(out var payload))
             {
@@ -209,7 +219,7 @@ public sealed partial class DomainStore : IDisposable
 
             if (s + 1 == segments.Count && truncateTornTail)
             {
-                _recoveredEnd = (path, scanner.GoodLength);
+                _recoveredEnd = (path, RecordsStart(path, data), scanner.GoodLength);
             }
 
             switch (scanner.End)
@@ -233,6 +243,29 @@ public sealed partial class DomainStore : IDisposable
         }
 
         return (expected - 1, replayed, cut);
+    }
+
+    /// <summary>Where a journal file's records begin; a file of a format this release does not read is refused.</summary>
+    private int RecordsStart(string path, ReadOnlySpan<byte> data)
+    {
+        int version, start;
+        try
+        {
+            (version, start) = JournalSegment.ReadHeader(data);
+        }
+        catch (InvalidDataException e)
+        {
+            throw Damaged(path, 0, e.Message);
+        }
+
+        if (version > JournalSegment.CurrentVersion)
+        {
+            throw new DurableStateException(
+                $"the journal file {path} of domain '{_config.Name}' is of format {version}, written by a newer release; this release reads formats 1 to {JournalSegment.CurrentVersion}. " +
+                "Run the release that wrote it (or a newer one); nothing was changed.");
+        }
+
+        return start;
     }
 
     private DurableStateException Damaged(string path, int offset, string problem) => new(
@@ -287,7 +320,7 @@ public sealed partial class DomainStore : IDisposable
                 OpenNewest();
             }
 
-            if (_segment is null || (_segmentLength > 0 && _segmentLength + records.Length > SegmentBytes))
+            if (_segment is null || (_segmentLength > _recordsStart && _segmentLength + records.Length > SegmentBytes))
             {
                 BeginSegment(LastIndex + 1);
             }
@@ -316,6 +349,7 @@ public sealed partial class DomainStore : IDisposable
         }
 
         _segment = File.OpenHandle(end.Path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete);
+        _recordsStart = end.Start;
         _segmentLength = end.End;
     }
 
@@ -342,7 +376,8 @@ public sealed partial class DomainStore : IDisposable
 
         SyncDirectory();
         _segment = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete);
-        _segmentLength = 0;
+        _recordsStart = JournalSegment.HeaderBytes;
+        _segmentLength = JournalSegment.HeaderBytes;
     }
 
     /// <summary>Prepares the next journal file in the background while the current one fills.</summary>
@@ -365,6 +400,7 @@ public sealed partial class DomainStore : IDisposable
         });
     }
 
+    /// <summary>A journal file of the current format: its header, then zeros to its size.</summary>
     private static void Prepare(SafeFileHandle handle, long size)
     {
         var zeros = new byte[1 << 20];
@@ -373,6 +409,9 @@ public sealed partial class DomainStore : IDisposable
             RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, size - offset)), offset);
         }
 
+        Span<byte> header = stackalloc byte[JournalSegment.HeaderBytes];
+        JournalSegment.WriteHeader(header);
+        RandomAccess.Write(handle, header, 0);
         RandomAccess.FlushToDisk(handle);
     }
 

@@ -109,4 +109,29 @@ public sealed class JournalScannerTests
         var (good, end, _) = Scan(bad);
         Assert.Equal((4, JournalScanEnd.TornTail), (good, end));
     }
+
+    [Fact]
+    public void A_journal_file_says_its_format_and_one_of_the_first_release_has_no_header()
+    {
+        var header = new byte[JournalSegment.HeaderBytes];
+        JournalSegment.WriteHeader(header);
+        var current = header.Concat(Journal(3)).Concat(new byte[64]).ToArray();
+        Assert.Equal((JournalSegment.CurrentVersion, JournalSegment.HeaderBytes), JournalSegment.ReadHeader(current));
+        var scanner = new JournalScanner(current, JournalSegment.HeaderBytes);
+        var n = 0;
+        while (scanner.TryNext(out _))
+        {
+            n++;
+        }
+
+        Assert.Equal((3, JournalScanEnd.Clean), (n, scanner.End));
+
+        // The first release's files begin with their first record, or with zeros (prepared, empty).
+        Assert.Equal((1, 0), JournalSegment.ReadHeader(Journal(2)));
+        Assert.Equal((1, 0), JournalSegment.ReadHeader(new byte[1024]));
+
+        // A header whose checksum fails is damage, not an old file.
+        current[9] ^= 1;
+        Assert.Throws<InvalidDataException>(() => JournalSegment.ReadHeader(current));
+    }
 }

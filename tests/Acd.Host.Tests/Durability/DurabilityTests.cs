@@ -36,7 +36,7 @@ public sealed class DurabilityTests
         Assert.True((await d.ExecuteAsync(new AgentCommand(CommandKind.SetState, "A1") { State = AgentState.NotReady, Reason = "lunch" })).IsOk);
         Assert.True((await d.ExecuteAsync(new AgentCommand(CommandKind.SetState, "A2") { State = AgentState.Standby })).IsOk);
         Assert.True((await d.ExecuteAsync(new CallCommand(CommandKind.Abandon, $"{prefix}2"))).IsOk);
-        Assert.True((await d.ExecuteAsync(new SetVipCommand("13912345678", 3))).IsOk);
+        Assert.True((await d.ExecuteAsync(new SetCallerVip("13912345678", 3))).IsOk);
     }
 
     private static EngineHost Engines(TestDaemon d) => d.Services.GetRequiredService<EngineHost>();
@@ -68,7 +68,7 @@ public sealed class DurabilityTests
         {
             Assert.True(Engines(d).Recovered["dur"].Fresh);
             await DriveAsync(d, 5);
-            Assert.True((await d.ExecuteAsync(new ForceTierCommand { Tier = 2, DurationSeconds = 3600, Reason = "exam" })).IsOk);
+            Assert.True((await d.ExecuteAsync(new ForceSurgeTier { Tier = 2, DurationSeconds = 3600, Reason = "exam" })).IsOk);
             digest = await d.DigestAsync();
         }
 
@@ -86,9 +86,9 @@ public sealed class DurabilityTests
             Assert.Equal((AgentState.NotReady, "lunch"), ((await d.AgentAsync("A1")).State, (await d.AgentAsync("A1")).Reason));
             Assert.Equal(AgentState.Standby, (await d.AgentAsync("A2")).State);
             Assert.Equal(AgentState.Ready, (await d.AgentAsync("A3")).State);
-            var callbacks = (IReadOnlyList<CallbackSnapshot>)(await d.ExecuteAsync(new QueryCommand(QueryKind.Callbacks))).Data!;
+            var callbacks = (await d.Domains.Default.Engine.AskAsync(new CallbacksQuery()))!;
             Assert.Equal("13800000002", Assert.Single(callbacks).Caller);
-            var surge = (SurgeSnapshot)(await d.ExecuteAsync(new QueryCommand(QueryKind.Surge))).Data!;
+            var surge = (await d.Domains.Default.Engine.AskAsync(new SurgeQuery()))!;
             Assert.Equal((2, true, "forced: exam"), (surge.Tier, surge.Forced, surge.Reason));
         }
 
@@ -131,7 +131,7 @@ public sealed class DurabilityTests
 
         // The crash came in the middle of writing a record: half of it reached the disk, after the last whole one.
         var journal = NewestJournal(image);
-        var scan = new JournalScanner(await File.ReadAllBytesAsync(journal));
+        var scan = Scan(await File.ReadAllBytesAsync(journal));
         while (scan.TryNext(out _))
         {
         }
@@ -155,7 +155,7 @@ public sealed class DurabilityTests
 
         // The journal goes on from the cut: every record in it is whole again.
         Assert.Equal(OfferOutcome.Queued, (await restarted.ExecuteAsync(new OfferCall { CallId = "after", Caller = "2" })).Outcome);
-        var scanner = new JournalScanner(await File.ReadAllBytesAsync(journal));
+        var scanner = Scan(await File.ReadAllBytesAsync(journal));
         var indexes = new List<long>();
         while (scanner.TryNext(out var payload))
         {
@@ -180,7 +180,7 @@ public sealed class DurabilityTests
         // One bit flips halfway through the records (not in the zeros prepared after them).
         var journal = NewestJournal(image);
         var bytes = await File.ReadAllBytesAsync(journal);
-        var scan = new JournalScanner(bytes);
+        var scan = Scan(bytes);
         while (scan.TryNext(out _))
         {
         }
@@ -284,11 +284,7 @@ public sealed class DurabilityTests
         Assert.True(d.Domains.Default.Journal!.Snapshots >= 2, $"{d.Domains.Default.Journal.Snapshots} snapshots");
 
         // Two are kept (a third exists only between a new one's rename and the pruning after it).
-        while (Directory.GetFiles(store, "snapshot-*.snap").Length > 2 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
+        await Eventually.TrueAsync(() => Directory.GetFiles(store, "snapshot-*.snap").Length <= 2, "old snapshots pruned");
         Assert.InRange(Directory.GetFiles(store, "snapshot-*.snap").Length, 1, 2);
         Assert.True(d.Domains.Default.Journal.DurableIndex >= 8000);
         Assert.False(File.Exists(first), "the first journal file is before every kept snapshot and should be gone: " + string.Join(", ", Directory.GetFiles(store).Select(f => $"{Path.GetFileName(f)} {new FileInfo(f).Length}")));
@@ -301,4 +297,7 @@ public sealed class DurabilityTests
         Assert.True(recovered.SnapshotIndex >= 1000);
         Assert.Equal(live, Engines(restarted).RecoveredDigests["dur"]);
     }
+
+    /// <summary>A scanner over a journal file's records (after its header).</summary>
+    private static JournalScanner Scan(byte[] file) => new(file, JournalSegment.ReadHeader(file).RecordsStart);
 }
