@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections;
 using Acd.Host.Configuration;
 using Acd.Host.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 
 namespace Acd.Host;
@@ -93,7 +94,7 @@ public static partial class AcdProgram
         }
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System); // a test may give its own clock first (customize)
         builder.Services.AddSingleton<DomainDirectory>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<DomainDirectory>());
         builder.Services.AddSingleton<IBatchListener, SurgeWarnings>();
@@ -111,7 +112,10 @@ public static partial class AcdProgram
             o.MaxReceiveMessageSize = settings.Options.Grpc.MaxMessageBytes;
             o.MaxSendMessageSize = settings.Options.Grpc.MaxMessageBytes;
             o.ResponseCompressionAlgorithm = string.IsNullOrEmpty(settings.Options.Grpc.ResponseCompression) ? null : settings.Options.Grpc.ResponseCompression;
-            o.Interceptors.Add<Acd.Host.Grpc.ApiTokenInterceptor>();
+            if (!string.IsNullOrEmpty(settings.Options.Api.Token))
+            {
+                o.Interceptors.Add<Acd.Host.Grpc.ApiTokenInterceptor>();
+            }
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<Acd.Host.Grpc.HealthReporter>();
@@ -192,12 +196,12 @@ public static partial class AcdProgram
             var body = new Dictionary<string, object?>(StringComparer.Ordinal);
             foreach (var d in domains.All)
             {
-                var digest = await d.Engine.ExecuteAsync(new Acd.Core.Routing.QueryCommand(Acd.Core.Routing.QueryKind.Digest), context.RequestAborted).ConfigureAwait(false);
+                var digest = await d.Engine.AskAsync(Acd.Core.Routing.DigestQuery.Instance, context.RequestAborted).ConfigureAwait(false);
                 engines.Recovered.TryGetValue(d.Name, out var recovered);
                 engines.RecoveredDigests.TryGetValue(d.Name, out var recoveredDigest);
                 body[d.Name] = new Dictionary<string, object?>(StringComparer.Ordinal)
                 {
-                    ["digest"] = digest.Data,
+                    ["digest"] = digest,
                     ["journalIndex"] = d.Journal?.DurableIndex,
                     ["recoveredIndex"] = recovered?.LastIndex,
                     ["recoveredFromSnapshot"] = recovered?.SnapshotIndex,

@@ -96,7 +96,7 @@ public sealed class RoutingEngineTests
         })).ToArray();
 
         await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
-        var last = await engine.ExecuteAsync(new QueryCommand(QueryKind.Queues, "general")).WaitAsync(TimeSpan.FromSeconds(30));
+        var last = await engine.AskAsync(new QueueQuery("general")).WaitAsync(TimeSpan.FromSeconds(30));
         await engine.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Empty(failures);
@@ -114,7 +114,7 @@ public sealed class RoutingEngineTests
         Assert.Equal(producers * perProducer, events.Where(e => e.Kind == EventKind.CallQueued).Select(e => e.CallId).Distinct().Count());
         Assert.Equal(0, sink.OutOfOrderBatches);
         Assert.Equal(0, sink.OutOfOrderEvents);
-        Assert.Equal(producers * perProducer, ((IReadOnlyList<QueueSnapshot>)last.Data!)[0].Waiting);
+        Assert.Equal(producers * perProducer, last!.Waiting);
         // The offers, the login, the query, and the journaled tick that started the router's clock.
         Assert.Equal(producers * perProducer + 3, engine.CommandsExecuted);
     }
@@ -131,11 +131,7 @@ public sealed class RoutingEngineTests
         await engine.ExecuteAsync(new OfferCall { CallId = "c1" });
         time.Advance(TimeSpan.FromSeconds(5));
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!sink.Snapshot().Events.Any(e => e.Kind == EventKind.CallTimedOut) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(5);
-        }
+        await Eventually.TrueAsync(() => sink.Snapshot().Events.Any(e => e.Kind == EventKind.CallTimedOut), "the time-out fired by a tick");
 
         var timedOut = sink.Snapshot().Events.Single(e => e.Kind == EventKind.CallTimedOut);
         Assert.Equal(Harness.Start + 5000, timedOut.TimeMs);
@@ -148,6 +144,6 @@ public sealed class RoutingEngineTests
         var engine = new RoutingEngine(new Router(config), TimeProvider.System, new RecordingSink());
         engine.Start();
         await engine.StopAsync();
-        Assert.False(engine.TryPost(TickCommand.Instance));
+        Assert.False(engine.TryPost(Tick.Instance));
     }
 }

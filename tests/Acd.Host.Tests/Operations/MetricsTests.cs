@@ -182,29 +182,25 @@ public sealed partial class MetricsTests
         try
         {
             using var http = new HttpClient();
-            var deadline = DateTime.UtcNow.AddSeconds(60);
             double? value = null;
-            while (DateTime.UtcNow < deadline)
-            {
-                try
+            await Eventually.TrueAsync(
+                async () =>
                 {
-                    var json = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/api/v1/query?query=sum(acd_calls_offered_total)"));
-                    using var doc = JsonDocument.Parse(json);
-                    var result = doc.RootElement.GetProperty("data").GetProperty("result");
-                    if (result.GetArrayLength() == 1)
+                    try
                     {
-                        value = double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
-                        break;
+                        var json = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/api/v1/query?query=sum(acd_calls_offered_total)"));
+                        using var doc = JsonDocument.Parse(json);
+                        var result = doc.RootElement.GetProperty("data").GetProperty("result");
+                        value = result.GetArrayLength() == 1 ? double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) : null;
+                        return value is not null;
                     }
-                }
-                catch (HttpRequestException)
-                {
-                    // Prometheus is still starting.
-                }
-
-                await Task.Delay(250);
-            }
-
+                    catch (HttpRequestException)
+                    {
+                        return false; // Prometheus is still starting.
+                    }
+                },
+                "Prometheus answering with the daemon's figures",
+                seconds: 60);
             Assert.Equal(10, value);
         }
         finally

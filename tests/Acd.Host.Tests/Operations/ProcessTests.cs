@@ -56,11 +56,7 @@ public sealed class ProcessTests
         using var grpc = new GrpcTestClient(daemon.Grpc!);
         var status = await GrpcTestClient.Try(grpc.Surge.ForceTierAsync(new Acd.Api.V1.ForceTierRequest { Tier = 2, DurationSeconds = 60, Reason = "typhoon drill" }));
         Assert.Equal(2, status.Ok.Tier);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!daemon.Lines.Any(l => l.Contains("Surge tier of 10086/(domain): 0 -> 2 (forced: True; forced: typhoon drill)", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(() => daemon.Lines.Any(l => l.Contains("Surge tier of 10086/(domain): 0 -> 2 (forced: True; forced: typhoon drill)", StringComparison.Ordinal)), "the surge warning line");
 
         var lines = daemon.Lines.ToList();
         var at = lines.FindIndex(l => l.Contains("Surge tier of 10086/(domain): 0 -> 2", StringComparison.Ordinal));

@@ -1,6 +1,7 @@
 using System.Net;
 using Acd.Core.Routing;
 using Acd.Host.Routing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Acd.Host.Tests.Support;
 
@@ -38,14 +39,25 @@ public sealed class TestDaemon : IAsyncDisposable
     public string DataDirectory => Path.Combine(_directory, "data");
 
     /// <summary>The live state digest of the default domain (taken on its engine).</summary>
-    public async Task<string> DigestAsync() => (string)(await ExecuteAsync(new QueryCommand(QueryKind.Digest))).Data!;
+    public async Task<string> DigestAsync() => (await Domains.Default.Engine.AskAsync(DigestQuery.Instance))!;
 
     /// <summary>Starts a daemon; <paramref name="configJson"/> replaces the demo centre; extra switches follow.</summary>
     public static Task<TestDaemon> StartAsync(string? configJson = null, params string[] extra)
         => StartInAsync(Directory.CreateTempSubdirectory("acd-test-").FullName, configJson, ownsDirectory: true, extra);
 
+    /// <summary>Starts a daemon on a clock the test moves (<see cref="FakeTimeProvider.Advance"/>): timers fire when it says.</summary>
+    public static Task<TestDaemon> StartWithClockAsync(FakeTimeProvider clock, string? configJson = null, params string[] extra)
+        => StartInAsync(Directory.CreateTempSubdirectory("acd-test-").FullName, configJson, ownsDirectory: true, clock, extra);
+
     /// <summary>Starts a daemon whose data directory is <c>DIRECTORY/data</c>; the directory outlives it (a restart finds its state there).</summary>
-    public static async Task<TestDaemon> StartInAsync(string directory, string? configJson, bool ownsDirectory = false, params string[] extra)
+    public static Task<TestDaemon> StartInAsync(string directory, string? configJson, bool ownsDirectory = false, params string[] extra)
+        => StartInAsync(directory, configJson, ownsDirectory, null, extra);
+
+    /// <summary>Starts a daemon on <c>DIRECTORY/data</c> on a clock the test moves; the directory outlives it.</summary>
+    public static Task<TestDaemon> StartInAsync(string directory, string? configJson, FakeTimeProvider clock, params string[] extra)
+        => StartInAsync(directory, configJson, false, clock, extra);
+
+    private static async Task<TestDaemon> StartInAsync(string directory, string? configJson, bool ownsDirectory, TimeProvider? clock, string[] extra)
     {
         var args = new List<string> { "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--data", Path.Combine(directory, "data"), "--Logging:LogLevel:Default=Warning", "--Acd:Journal:SegmentMegabytes=2" };
         if (configJson is not null)
@@ -57,7 +69,7 @@ public sealed class TestDaemon : IAsyncDisposable
         }
 
         args.AddRange(extra);
-        var app = AcdProgram.Build([.. args]);
+        var app = AcdProgram.Build([.. args], clock is null ? null : builder => builder.Services.AddSingleton(clock));
         try
         {
             await app.StartAsync();
@@ -82,22 +94,19 @@ public sealed class TestDaemon : IAsyncDisposable
 
     public Task<CommandResult> ExecuteAsync(Command command) => Domains.Default.Engine.ExecuteAsync(command);
 
-    public async Task<AgentSnapshot> AgentAsync(string id)
+    public async Task<AgentView> AgentAsync(string id)
     {
-        var r = await ExecuteAsync(new QueryCommand(QueryKind.Agent, id));
-        return (AgentSnapshot)r.Data!;
+        return (await Domains.Default.Engine.AskAsync(new AgentQuery(id)))!;
     }
 
-    public async Task<CallSnapshot?> CallAsync(string id)
+    public async Task<CallView?> CallAsync(string id)
     {
-        var r = await ExecuteAsync(new QueryCommand(QueryKind.Call, id));
-        return r.Data as CallSnapshot;
+        return await Domains.Default.Engine.AskAsync(new CallQuery(id));
     }
 
-    public async Task<QueueSnapshot> QueueAsync(string skill = "general")
+    public async Task<QueueView> QueueAsync(string skill = "general")
     {
-        var r = await ExecuteAsync(new QueryCommand(QueryKind.Queues, skill));
-        return ((IReadOnlyList<QueueSnapshot>)r.Data!)[0];
+        return (await Domains.Default.Engine.AskAsync(new QueueQuery(skill)))!;
     }
 
     public async ValueTask DisposeAsync()
