@@ -78,7 +78,7 @@ public class RecoveryBenchmarks
             }
         }
 
-        Run(LoginRosterCommand.Instance);
+        Run(LoginRoster.Instance);
         while (index < Records)
         {
             now += rng.Next(0, 20);

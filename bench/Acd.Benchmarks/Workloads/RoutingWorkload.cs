@@ -49,7 +49,7 @@ public sealed class RoutingWorkload
 
         Router = new Router(DomainCompiler.Compile(options));
         Now = 1_793_581_200_000;
-        Router.Execute(LoginRosterCommand.Instance, Now, _events);
+        Router.Execute(LoginRoster.Instance, Now, _events);
         _events.Clear();
 
         // Ids: per skill, enough for all its waiting calls plus every agent talking one of them.

@@ -387,7 +387,7 @@ public static class DomainCompiler
         {
             var t = tiers[i];
             var k = $"{key}:{i}";
-            range($"{k}:Tier", t.Tier, 1, 3);
+            range($"{k}:Tier", t.Tier, 1, Acd.Core.Routing.SurgeMonitor.MaxTier);
             if (tiers.Take(i).Any(x => x.Tier == t.Tier))
             {
                 error($"{k}:Tier", $"tier {t.Tier} is defined twice");

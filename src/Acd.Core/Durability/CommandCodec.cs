@@ -25,7 +25,7 @@ public static class CommandCodec
         w.WriteByte((byte)command.Kind);
         switch (command)
         {
-            case TickCommand or LoginRosterCommand:
+            case Tick or LoginRoster:
                 break;
             case OfferCall o:
                 w.WriteString(o.CallId);
@@ -81,24 +81,24 @@ public static class CommandCodec
                 w.WriteString(a.Reason);
                 w.WriteVarInt(a.Seconds);
                 break;
-            case SetVipCommand v:
+            case SetCallerVip v:
                 w.WriteString(v.Caller);
                 w.WriteVarInt(v.VipClass);
                 break;
-            case ForceTierCommand f:
+            case ForceSurgeTier f:
                 w.WriteString(f.Skill);
                 w.WriteVarInt(f.Tier);
                 w.WriteVarInt(f.DurationSeconds);
                 w.WriteString(f.Reason);
                 break;
-            case ClearSurgeCommand c:
+            case ClearSurgeOverride c:
                 w.WriteString(c.Skill);
                 break;
-            case CompleteCallbackCommand c:
+            case ReportCallbackOutcome c:
                 w.WriteString(c.CallbackId);
                 w.WriteBool(c.Reached);
                 break;
-            case CancelCallbackCommand c:
+            case CancelCallback c:
                 w.WriteString(c.CallbackId);
                 break;
             default:
@@ -114,9 +114,9 @@ public static class CommandCodec
         switch (kind)
         {
             case CommandKind.Tick:
-                return TickCommand.Instance;
+                return Tick.Instance;
             case CommandKind.LoginRoster:
-                return LoginRosterCommand.Instance;
+                return LoginRoster.Instance;
             case CommandKind.Offer:
                 return new OfferCall
                 {
@@ -166,15 +166,15 @@ public static class CommandCodec
             case CommandKind.Logout or CommandKind.SetState or CommandKind.EndWrapUp or CommandKind.ExtendWrapUp:
                 return new AgentCommand(kind, r.ReadRequiredString()) { State = ReadEnum<AgentState>(r), Reason = r.ReadString(), Seconds = r.ReadInt() };
             case CommandKind.SetVip:
-                return new SetVipCommand(r.ReadRequiredString(), r.ReadInt());
+                return new SetCallerVip(r.ReadRequiredString(), r.ReadInt());
             case CommandKind.ForceTier:
-                return new ForceTierCommand { Skill = r.ReadString(), Tier = r.ReadInt(), DurationSeconds = r.ReadInt(), Reason = r.ReadString() };
+                return new ForceSurgeTier { Skill = r.ReadString(), Tier = r.ReadInt(), DurationSeconds = r.ReadInt(), Reason = r.ReadString() };
             case CommandKind.ClearSurge:
-                return new ClearSurgeCommand { Skill = r.ReadString() };
+                return new ClearSurgeOverride { Skill = r.ReadString() };
             case CommandKind.CompleteCallback:
-                return new CompleteCallbackCommand(r.ReadRequiredString(), r.ReadBool());
+                return new ReportCallbackOutcome(r.ReadRequiredString(), r.ReadBool());
             case CommandKind.CancelCallback:
-                return new CancelCallbackCommand(r.ReadRequiredString());
+                return new CancelCallback(r.ReadRequiredString());
             default:
                 throw new InvalidDataException($"unknown command kind {(byte)kind}");
         }

@@ -151,6 +151,14 @@ public sealed class RoutingEngine : IAsyncDisposable
         return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Asks a question of the router; its answer, or default when it was refused (an unknown agent, call or skill).</summary>
+    public async Task<T?> AskAsync<T>(Query<T> query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var result = await ExecuteAsync(query, cancellationToken).ConfigureAwait(false);
+        return query.Answer(result);
+    }
+
     /// <summary>Stops taking commands, executes what was posted, and waits for the loop to end.</summary>
     public async Task StopAsync()
     {
@@ -253,8 +261,8 @@ public sealed class RoutingEngine : IAsyncDisposable
             if (_router.NextDueMs <= now)
             {
                 var started = _time.GetTimestamp();
-                var result = _router.Execute(TickCommand.Instance, now, events);
-                batch.Add(new BatchEntry(TickCommand.Instance, null, now, result, 0, events.Count, _time.GetTimestamp() - started));
+                var result = _router.Execute(Tick.Instance, now, events);
+                batch.Add(new BatchEntry(Tick.Instance, null, now, result, 0, events.Count, _time.GetTimestamp() - started));
                 n = 1;
             }
 

@@ -160,10 +160,30 @@ internal sealed class AgentTable
     public Agent? Find(string? id) => id is not null && _byId.TryGetValue(id, out var i) ? Items[i] : null;
 }
 
-/// <summary>Pool positions: an entry id is agent index × 32 + membership index.</summary>
+/// <summary>
+/// An entry of a skill's agent pool packs the agent's index and the index of the membership (skill and level) it is
+/// in the pool for: agent × 32 + membership (an agent has at most <see cref="Agent.MaxSkills"/> = 32 skills).
+/// </summary>
+internal static class PoolEntry
+{
+    private const int MembershipBits = 5;
+
+    static PoolEntry() => System.Diagnostics.Debug.Assert(Agent.MaxSkills == 1 << MembershipBits, "a pool entry holds 5 bits of membership");
+
+    /// <summary>The entry of an agent's membership.</summary>
+    public static int Of(int agent, int membership) => (agent << MembershipBits) | membership;
+
+    /// <summary>The agent of an entry.</summary>
+    public static int AgentOf(int entry) => entry >> MembershipBits;
+
+    /// <summary>The membership of an entry.</summary>
+    public static int MembershipOf(int entry) => entry & ((1 << MembershipBits) - 1);
+}
+
+/// <summary>Pool positions, by <see cref="PoolEntry"/>.</summary>
 internal readonly struct AgentPoolIndex(AgentTable agents) : IHeapIndex
 {
-    public void Set(int id, int position) => agents.Items[id >> 5].Skills[id & 31].PoolPos = position;
+    public void Set(int id, int position) => agents.Items[PoolEntry.AgentOf(id)].Skills[PoolEntry.MembershipOf(id)].PoolPos = position;
 }
 
 /// <summary>Timer positions: a call slot (id ≥ 0) or an agent (id = ~index).</summary>

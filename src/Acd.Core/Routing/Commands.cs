@@ -80,20 +80,20 @@ public abstract class Command
 }
 
 /// <summary>Advance the clock only.</summary>
-public sealed class TickCommand : Command
+public sealed class Tick : Command
 {
     /// <summary>The one instance.</summary>
-    public static readonly TickCommand Instance = new();
+    public static readonly Tick Instance = new();
 
     /// <inheritdoc/>
     public override CommandKind Kind => CommandKind.Tick;
 }
 
 /// <summary>Log in the roster's initial states (done once, on a fresh start).</summary>
-public sealed class LoginRosterCommand : Command
+public sealed class LoginRoster : Command
 {
     /// <summary>The one instance.</summary>
-    public static readonly LoginRosterCommand Instance = new();
+    public static readonly LoginRoster Instance = new();
 
     /// <inheritdoc/>
     public override CommandKind Kind => CommandKind.LoginRoster;
@@ -258,7 +258,7 @@ public sealed class AgentCommand : Command
 }
 
 /// <summary>Sets a caller's VIP class (0 removes it).</summary>
-public sealed class SetVipCommand(string caller, int vipClass) : Command
+public sealed class SetCallerVip(string caller, int vipClass) : Command
 {
     /// <inheritdoc/>
     public override CommandKind Kind => CommandKind.SetVip;
@@ -271,7 +271,7 @@ public sealed class SetVipCommand(string caller, int vipClass) : Command
 }
 
 /// <summary>Forces a surge tier (of the domain, or of one skill) for a time.</summary>
-public sealed class ForceTierCommand : Command
+public sealed class ForceSurgeTier : Command
 {
     /// <inheritdoc/>
     public override CommandKind Kind => CommandKind.ForceTier;
@@ -290,7 +290,7 @@ public sealed class ForceTierCommand : Command
 }
 
 /// <summary>Clears a forced surge tier: the load decides again.</summary>
-public sealed class ClearSurgeCommand : Command
+public sealed class ClearSurgeOverride : Command
 {
     /// <inheritdoc/>
     public override CommandKind Kind => CommandKind.ClearSurge;
@@ -300,7 +300,7 @@ public sealed class ClearSurgeCommand : Command
 }
 
 /// <summary>The outcome of a callback attempt.</summary>
-public sealed class CompleteCallbackCommand(string callbackId, bool reached) : Command
+public sealed class ReportCallbackOutcome(string callbackId, bool reached) : Command
 {
     /// <inheritdoc/>
     public override CommandKind Kind => CommandKind.CompleteCallback;
@@ -313,77 +313,11 @@ public sealed class CompleteCallbackCommand(string callbackId, bool reached) : C
 }
 
 /// <summary>Cancels an open callback.</summary>
-public sealed class CancelCallbackCommand(string callbackId) : Command
+public sealed class CancelCallback(string callbackId) : Command
 {
     /// <inheritdoc/>
     public override CommandKind Kind => CommandKind.CancelCallback;
 
     /// <summary>The callback.</summary>
     public string CallbackId { get; } = callbackId;
-}
-
-/// <summary>A read-only question answered on the writer's thread from its state.</summary>
-public sealed class QueryCommand : Command
-{
-    /// <summary>Creates a query.</summary>
-    public QueryCommand(QueryKind query, string? key = null)
-    {
-        Query = query;
-        Key = key;
-    }
-
-    /// <inheritdoc/>
-    public override CommandKind Kind => CommandKind.Query;
-
-    /// <summary>What is asked.</summary>
-    public QueryKind Query { get; }
-
-    /// <summary>The agent, call or skill asked about (null: all).</summary>
-    public string? Key { get; }
-
-    /// <summary>Most items a list answers with.</summary>
-    public int Limit { get; init; } = 10_000;
-
-    /// <summary>Lists that page: start after this item (for callbacks, the N of <c>cb-N@domain</c>).</summary>
-    public long After { get; init; }
-}
-
-/// <summary>The questions a <see cref="QueryCommand"/> may ask.</summary>
-public enum QueryKind : byte
-{
-    /// <summary>One agent (Key = agent id) → <see cref="AgentSnapshot"/>.</summary>
-    Agent,
-
-    /// <summary>All agents → list of <see cref="AgentSnapshot"/>.</summary>
-    Agents,
-
-    /// <summary>One call (Key = call id) → <see cref="CallSnapshot"/>.</summary>
-    Call,
-
-    /// <summary>Queues (Key = skill or null for all) → list of <see cref="QueueSnapshot"/>.</summary>
-    Queues,
-
-    /// <summary>Agents by state (index = <see cref="Domain.AgentState"/>) → int[], without a snapshot per agent.</summary>
-    AgentStates,
-
-    /// <summary>Surge status (Key = skill, or null for the domain) → <see cref="SurgeSnapshot"/>.</summary>
-    Surge,
-
-    /// <summary>Open and assigned callbacks, oldest first, up to Limit (Key = "all" adds recently closed ones) → list of <see cref="CallbackSnapshot"/>.</summary>
-    Callbacks,
-
-    /// <summary>One callback, open or recently closed (Key = its id) → <see cref="CallbackSnapshot"/>.</summary>
-    Callback,
-
-    /// <summary>The state digest (<see cref="Router.StateDigest"/>) → string.</summary>
-    Digest,
-
-    /// <summary>Callback figures → <see cref="CallbackTotals"/>.</summary>
-    CallbackTotals,
-
-    /// <summary>
-    /// The whole state as a snapshot body (<see cref="Router.WriteState"/>) → byte[], for snapshots taken at a batch
-    /// boundary; null when more calls are live than Limit (serializing them would pause routing too long).
-    /// </summary>
-    State,
 }

@@ -66,7 +66,7 @@ public sealed partial class Router
         }
     }
 
-    private CommandResult LoginRoster()
+    private CommandResult LoginRosterAgents()
     {
         for (var i = 0; i < _agents.Count; i++)
         {
@@ -383,5 +383,5 @@ public sealed partial class Router
         ResultCode.FailedPrecondition,
         a.Call >= 0
             ? $"agent '{a.Id}' cannot {what} while {Names.Of(a.State)} on call '{_calls.Records[a.Call].Id}'"
-            : $"agent '{a.Id}' cannot {what} while dialing callback '{_callbackTable[a.Callback]!.Id}'");
+            : $"agent '{a.Id}' cannot {what} while dialing callback '{_callbacks[a.Callback].Id}'");
 }

@@ -93,7 +93,7 @@ public sealed partial class Router
             return Reject(cmd, s, priority, refusal);
         }
 
-        if (agent < 0 && waitFor < 0 && k.Vip == 0 && _effectiveTier[skillIndex] >= 3)
+        if (agent < 0 && waitFor < 0 && k.Vip == 0 && _surge.EffectiveTier(skillIndex) >= SurgeMonitor.MaxTier)
         {
             var estimate = EstimateWait(s, WaitingAtOrAbove(s, priority) + 1);
             if (estimate > _config.Hotline.DeflectWaitMs)
@@ -160,7 +160,7 @@ public sealed partial class Router
             e.Priority = priority;
             e.Contact = hotline.IvrUri;
             e.EstimatedWaitMs = estimate;
-            e.Tier = _effectiveTier[s.Index];
+            e.Tier = _surge.EffectiveTier(s.Index);
             e.Owner = cmd.Owner;
         }
 
@@ -171,7 +171,7 @@ public sealed partial class Router
             Contact = hotline.IvrUri,
             Skill = s.Definition.Name,
             EstimatedWaitMs = estimate,
-            Message = $"surge tier {_effectiveTier[s.Index]}: predicted wait {estimate / 1000} s is over {hotline.DeflectWaitMs / 1000} s; sent to self-service",
+            Message = $"surge tier {_surge.EffectiveTier(s.Index)}: predicted wait {estimate / 1000} s is over {hotline.DeflectWaitMs / 1000} s; sent to self-service",
         };
     }
 

@@ -158,7 +158,7 @@ public sealed partial class Router
         return a.State is AgentState.Reserved or AgentState.Talking or AgentState.WrapUp && hotline.OwnershipWaitMs > 0 ? (-1, last) : (-1, -1);
     }
 
-    private CommandResult SetVip(SetVipCommand cmd)
+    private CommandResult SetVip(SetCallerVip cmd)
     {
         if (string.IsNullOrEmpty(cmd.Caller) || cmd.Caller.Length > MaxFieldLength)
         {

@@ -19,7 +19,7 @@ public sealed partial class Router
                 problems.Add($"agent {a.Id} is {a.State} with call slot {a.Call} and callback {a.Callback}");
             }
 
-            if (a.Callback >= 0 && (_callbackTable[a.Callback] is not { State: CallbackState.Assigned } t || t.Agent != i))
+            if (a.Callback >= 0 && (_callbacks.At(a.Callback) is not { State: CallbackState.Assigned } t || t.Agent != i))
             {
                 problems.Add($"agent {a.Id} dials callback {a.Callback} which is not assigned to it");
             }
@@ -44,7 +44,7 @@ public sealed partial class Router
                 problems.Add($"agent {a.Id} is {a.State} with InPool={a.InPool}");
             }
 
-            if (a.InPool && (BestCallFor(a) >= 0 || (_callbacksDue > 0 && BestCallbackFor(a, escalatedOnly: false) is not null)))
+            if (a.InPool && (BestCallFor(a) >= 0 || BestCallbackFor(a, escalatedOnly: false) is not null))
             {
                 problems.Add($"agent {a.Id} is available while a call or a callback it may take waits");
             }
@@ -55,7 +55,7 @@ public sealed partial class Router
                 foreach (var m in a.Skills)
                 {
                     var heap = _skills[m.Skill].Pool[m.Level];
-                    if (m.PoolPos < 0 || m.PoolPos >= heap.Count || heap[m.PoolPos].Id >> 5 != i)
+                    if (m.PoolPos < 0 || m.PoolPos >= heap.Count || PoolEntry.AgentOf(heap[m.PoolPos].Id) != i)
                     {
                         problems.Add($"agent {a.Id} is not where it thinks in pool {m.Skill}/{m.Level}");
                     }
@@ -174,78 +174,16 @@ public sealed partial class Router
             problems.Add($"totals do not conserve: {Totals}");
         }
 
-        CheckCallbacks(problems);
-
-        return problems;
-    }
-
-    private void CheckCallbacks(List<string> problems)
-    {
-        var open = 0;
-        var due = 0;
-        foreach (var task in _callbackTable)
+        _callbacks.Check(problems);
+        foreach (var task in _callbacks.Tasks)
         {
-            if (task is null)
-            {
-                continue;
-            }
-
-            open++;
-            if (!_callbacksById.TryGetValue(task.Id, out var byId) || byId != task
-                || !_openByCaller.TryGetValue(task.Caller, out var byCaller) || byCaller != task)
-            {
-                problems.Add($"callback {task.Id} is not indexed");
-            }
-
-            if (task.DuePos >= 0)
-            {
-                due++;
-                if (task.State != CallbackState.Open || _dueCallbacks[task.Skill][task.DuePos].Id != task.Handle)
-                {
-                    problems.Add($"callback {task.Id} ({task.State}) is not where it thinks among the due");
-                }
-            }
-
-            if (task.State == CallbackState.Assigned && (task.Agent < 0 || _agents.Items[task.Agent].Callback != task.Handle))
+            if (task.State == CallbackState.Assigned && _agents.Items[task.Agent].Callback != task.Handle)
             {
                 problems.Add($"callback {task.Id} is assigned to agent {task.Agent} which does not hold it");
             }
-
-            var dueAt = CallbackDue(task);
-            if ((dueAt != long.MaxValue) != (task.TimerPos >= 0) || (task.TimerPos >= 0 && task.TimerDueMs != dueAt))
-            {
-                problems.Add($"callback {task.Id} ({task.State}) should be due at {dueAt}, its timer is at {task.TimerDueMs} (pos {task.TimerPos})");
-            }
         }
 
-        var listed = 0;
-        for (var t = _oldestCallback; t is not null && listed <= open; t = t.Newer)
-        {
-            listed++;
-            if ((t.Newer is null ? _newestCallback : t.Newer.Older) != t || (t.Newer is not null && t.Newer.Seq <= t.Seq))
-            {
-                problems.Add($"callback {t.Id} is out of the creation-order list");
-            }
-        }
-
-        if (listed != open)
-        {
-            problems.Add($"{listed} callbacks in the creation-order list, {open} open");
-        }
-
-        if (open != _callbacksById.Count || open != _openByCaller.Count)
-        {
-            problems.Add($"{open} callbacks in the table, {_callbacksById.Count} by id, {_openByCaller.Count} by caller");
-        }
-
-        if (due != _callbacksDue || due != _dueCallbacks.Sum(h => h.Count))
-        {
-            problems.Add($"{due} callbacks due, counter {_callbacksDue}, heaps {_dueCallbacks.Sum(h => h.Count)}");
-        }
-
-        if (_callbacksCreated - _callbacksReached - _callbacksExhausted - _callbacksCancelled != open)
-        {
-            problems.Add($"callbacks do not conserve: {CallbackFigures}");
-        }
+        _surge.Check(problems);
+        return problems;
     }
 }

@@ -34,7 +34,7 @@ public sealed partial class Router
             return agent;
         }
 
-        if (_supportActive && skill == _config.Hotline.SupportTarget)
+        if (_surge.SupportActive && skill == _config.Hotline.SupportTarget)
         {
             foreach (var support in _config.Hotline.SupportSkills)
             {
@@ -144,7 +144,7 @@ public sealed partial class Router
             }
         }
 
-        if (_supportActive && a.Supporter)
+        if (_surge.SupportActive && a.Supporter)
         {
             // Tier 1: a support seat takes calls of the supported skill as if it held it.
             var s = _skills[_config.Hotline.SupportTarget];
@@ -171,7 +171,7 @@ public sealed partial class Router
     private void BecomeAvailable(Agent a)
     {
         a.ReadySeq = ++_readySeq;
-        if (_callbacksDue > 0 && BestCallbackFor(a, escalatedOnly: !a.Outbound) is { } first)
+        if (BestCallbackFor(a, escalatedOnly: !a.Outbound) is { } first)
         {
             AssignCallback(a, first);
             return;
@@ -184,7 +184,7 @@ public sealed partial class Router
             return;
         }
 
-        if (_callbacksDue > 0 && !a.Outbound && BestCallbackFor(a, escalatedOnly: false) is { } callback)
+        if (!a.Outbound && BestCallbackFor(a, escalatedOnly: false) is { } callback)
         {
             AssignCallback(a, callback);
             return;
@@ -213,7 +213,7 @@ public sealed partial class Router
             var s = _skills[skills[i].Skill];
             s.PoolKey(a, out var k1, out var k2);
             var level = skills[i].Level;
-            s.Pool[level].Push(k1, k2, (a.Index << 5) | i);
+            s.Pool[level].Push(k1, k2, PoolEntry.Of(a.Index, i));
             s.PoolMask |= 1 << level;
         }
 

@@ -2,23 +2,23 @@ using Acd.Core.Domain;
 
 namespace Acd.Core.Routing;
 
-/// <summary>Read-only views of the router's state, for queries (answered on the writer's thread) and tests.</summary>
+/// <summary>Read-only views of the router's state, for queries (<see cref="Query"/>, answered on the writer's thread) and tests.</summary>
 public sealed partial class Router
 {
     /// <summary>One agent, or null.</summary>
-    public AgentSnapshot? GetAgent(string agentId)
+    public AgentView? GetAgent(string agentId)
     {
         var a = _agents.Find(agentId);
-        return a is null ? null : Snapshot(a);
+        return a is null ? null : View(a);
     }
 
     /// <summary>Every agent in roster order.</summary>
-    public IReadOnlyList<AgentSnapshot> ListAgents()
+    public IReadOnlyList<AgentView> ListAgents()
     {
-        var list = new List<AgentSnapshot>(_agents.Count);
+        var list = new List<AgentView>(_agents.Count);
         for (var i = 0; i < _agents.Count; i++)
         {
-            list.Add(Snapshot(_agents.Items[i]));
+            list.Add(View(_agents.Items[i]));
         }
 
         return list;
@@ -41,7 +41,7 @@ public sealed partial class Router
     }
 
     /// <summary>One live call, or null.</summary>
-    public CallSnapshot? GetCall(string callId)
+    public CallView? GetCall(string callId)
     {
         if (!TryFindCall(callId, out var slot))
         {
@@ -50,7 +50,7 @@ public sealed partial class Router
 
         ref readonly var c = ref _calls.Records[slot];
         var position = c.State == CallState.Queued && _calls.QueuePos[slot] != -1 ? PositionOf(slot) : 0;
-        return new CallSnapshot(
+        return new CallView(
             c.Id,
             c.Caller,
             c.ServiceNumber,
@@ -68,93 +68,34 @@ public sealed partial class Router
     }
 
     /// <summary>The statistics of one skill, or null for an unknown skill.</summary>
-    public QueueSnapshot? GetQueue(string skill)
+    public QueueView? GetQueue(string skill)
     {
         var index = _config.FindSkill(skill);
-        return index < 0 ? null : Snapshot(_skills[index]);
+        return index < 0 ? null : View(_skills[index]);
     }
 
     /// <summary>The statistics of every skill.</summary>
-    public IReadOnlyList<QueueSnapshot> ListQueues()
+    public IReadOnlyList<QueueView> ListQueues()
     {
-        var list = new List<QueueSnapshot>(_skills.Length);
+        var list = new List<QueueView>(_skills.Length);
         foreach (var s in _skills)
         {
-            list.Add(Snapshot(s));
+            list.Add(View(s));
         }
 
         return list;
     }
 
-    /// <summary>
-    /// Writes the queues' live figures into <paramref name="into"/> (one entry per skill, reused) without allocating:
-    /// for metrics scraped every few seconds.
-    /// </summary>
-    public void CopyQueueFigures(Span<QueueFigures> into)
+    /// <summary>How many agents are in each state.</summary>
+    public AgentStateCounts CountAgentStates()
     {
-        for (var i = 0; i < _skills.Length && i < into.Length; i++)
+        var counts = new int[Enum.GetValues<AgentState>().Length];
+        for (var i = 0; i < _agents.Count; i++)
         {
-            var s = _skills[i];
-            var st = s.Stats;
-            into[i] = new QueueFigures(
-                s.Waiting,
-                LongestWait(s),
-                st.ServiceLevelRolling(_now),
-                st.ServiceLevelToday,
-                st.AverageSpeedOfAnswerMs,
-                st.AverageHandleTimeMs);
+            counts[(int)_agents.Items[i].State]++;
         }
-    }
 
-    private CommandResult Query(QueryCommand q)
-    {
-        switch (q.Query)
-        {
-            case QueryKind.Agent:
-                var agent = GetAgent(q.Key ?? string.Empty);
-                return agent is null ? UnknownAgent(q.Key ?? string.Empty) : new CommandResult { Data = agent };
-            case QueryKind.Agents:
-                return new CommandResult { Data = ListAgents() };
-            case QueryKind.Call:
-                var call = GetCall(q.Key ?? string.Empty);
-                return call is null ? UnknownCall(q.Key ?? string.Empty) : new CommandResult { Data = call };
-            case QueryKind.Queues when q.Key is not null:
-                var queue = GetQueue(q.Key);
-                return queue is null ? Fail(ResultCode.NotFound, $"unknown skill '{q.Key}'") : new CommandResult { Data = new[] { queue } };
-            case QueryKind.Queues:
-                return new CommandResult { Data = ListQueues() };
-            case QueryKind.AgentStates:
-                var counts = new int[7];
-                for (var i = 0; i < _agents.Count; i++)
-                {
-                    counts[(int)_agents.Items[i].State]++;
-                }
-
-                return new CommandResult { Data = counts };
-            case QueryKind.Surge:
-                var surge = GetSurge(q.Key);
-                return surge is null ? Fail(ResultCode.NotFound, $"unknown skill '{q.Key}'") : new CommandResult { Data = surge };
-            case QueryKind.Callbacks:
-                return new CommandResult { Data = ListCallbacks(string.Equals(q.Key, "all", StringComparison.Ordinal), q.Limit, q.After) };
-            case QueryKind.Digest:
-                return new CommandResult { Data = StateDigest() };
-            case QueryKind.State:
-                if (LiveCalls > q.Limit)
-                {
-                    return new CommandResult { Data = null };
-                }
-
-                var state = new Acd.Core.Durability.StateWriter(1 << 20);
-                WriteState(state);
-                return new CommandResult { Data = state.Written.ToArray() };
-            case QueryKind.Callback:
-                var callback = GetCallback(q.Key ?? string.Empty);
-                return callback is null ? Fail(ResultCode.NotFound, $"unknown callback '{q.Key}'") : new CommandResult { Data = callback };
-            case QueryKind.CallbackTotals:
-                return new CommandResult { Data = CallbackFigures };
-            default:
-                return Fail(ResultCode.InvalidArgument, $"unknown query {q.Query}");
-        }
+        return new AgentStateCounts(counts);
     }
 
     private long LongestWait(SkillRuntime s)
@@ -171,13 +112,13 @@ public sealed partial class Router
         return oldest == long.MaxValue ? 0 : _now - oldest;
     }
 
-    private QueueSnapshot Snapshot(SkillRuntime s)
+    private QueueView View(SkillRuntime s)
     {
         var st = s.Stats;
         var byState = s.AgentsByState;
         var ready = byState[(int)AgentState.Ready];
         var busy = byState[(int)AgentState.Reserved] + byState[(int)AgentState.Talking] + byState[(int)AgentState.WrapUp];
-        return new QueueSnapshot
+        return new QueueView
         {
             Skill = s.Definition.Name,
             Waiting = s.Waiting,
@@ -200,11 +141,11 @@ public sealed partial class Router
             Occupancy = busy + ready == 0 ? 0 : (double)busy / (busy + ready),
             ArrivalRatePerSecond = st.ArrivalRate(_now),
             Deflected = st.Deflected,
-            SurgeTier = _effectiveTier[s.Index],
+            SurgeTier = _surge.EffectiveTier(s.Index),
         };
     }
 
-    private AgentSnapshot Snapshot(Agent a)
+    private AgentView View(Agent a)
     {
         var skills = new Dictionary<string, int>(a.Skills.Length, StringComparer.Ordinal);
         foreach (var m in a.Skills)
@@ -212,18 +153,9 @@ public sealed partial class Router
             skills[_skills[m.Skill].Definition.Name] = m.Level;
         }
 
-        return new AgentSnapshot(
+        return new AgentView(
             a.Id, a.Name, a.Team, a.Role, a.Outbound, a.State, a.Reason, a.StateSinceMs, skills, a.Contact,
-            a.Call >= 0 ? _calls.Records[a.Call].Id : a.Callback >= 0 ? _callbackTable[a.Callback]!.Id : null,
+            a.Call >= 0 ? _calls.Records[a.Call].Id : a.Callback >= 0 ? _callbacks[a.Callback].Id : null,
             a.CallsHandled);
     }
 }
-
-/// <summary>The live figures of one queue, copied without allocation.</summary>
-/// <param name="Waiting">Calls waiting.</param>
-/// <param name="LongestWaitMs">Longest current wait.</param>
-/// <param name="ServiceLevelRolling">Five-minute service level.</param>
-/// <param name="ServiceLevelToday">Service level since the day boundary.</param>
-/// <param name="AsaMs">Average speed of answer.</param>
-/// <param name="AhtMs">Average handle time.</param>
-public readonly record struct QueueFigures(int Waiting, long LongestWaitMs, double ServiceLevelRolling, double ServiceLevelToday, long AsaMs, long AhtMs);

@@ -43,9 +43,20 @@ public sealed partial class Router
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(r);
-        if (r.ReadUInt32() != SnapshotMagic || r.ReadVarInt() != SnapshotVersion)
+        if (r.ReadUInt32() != SnapshotMagic)
         {
-            throw new InvalidDataException("not a router snapshot of this version");
+            throw new InvalidDataException("not a router snapshot");
+        }
+
+        var version = r.ReadVarInt();
+        if (version > SnapshotVersion)
+        {
+            throw new NewerFormatException($"the router state is of format {version}, written by a newer release; this release reads format {SnapshotVersion}");
+        }
+
+        if (version != SnapshotVersion)
+        {
+            throw new InvalidDataException($"unknown router state format {version}");
         }
 
         var router = new Router(config);
@@ -72,14 +83,7 @@ public sealed partial class Router
             s.Stats.Write(w);
         }
 
-        w.WriteBool(_surgeStarted);
-        w.WriteVarInt(_surgeSlot.Position >= 0 ? _opsTimers[_surgeSlot.Position].K1 : -1);
-        WriteScope(w, _domainSurge);
-        foreach (var scope in _skillSurge)
-        {
-            WriteScope(w, scope);
-        }
-
+        _surge.Write(w);
         _history.Write(w);
         w.WriteVarInt(_vipClass.Count);
         foreach (var (caller, vip) in _vipClass.OrderBy(v => v.Key, StringComparer.Ordinal))
@@ -161,89 +165,7 @@ public sealed partial class Router
         }
 
         // Callbacks in creation order, then the recently closed ones.
-        foreach (var v in (ReadOnlySpan<long>)[_callbackSeq, _callbacksCreated, _callbacksMerged, _callbacksReached, _callbacksExhausted, _callbacksCancelled, _callbacksDropped])
-        {
-            w.WriteVarInt(v);
-        }
-
-        w.WriteVarInt(_callbacksById.Count);
-        for (var t = _oldestCallback; t is not null; t = t.Newer)
-        {
-            w.WriteString(t.Id);
-            w.WriteString(t.Caller);
-            w.WriteVarInt(t.Skill);
-            w.WriteVarInt(t.CreatedMs);
-            w.WriteVarInt(t.Seq);
-            w.WriteVarInt(t.Attempts);
-            w.WriteByte((byte)t.State);
-            w.WriteVarInt(t.Agent);
-            w.WriteString(t.Reason);
-            w.WriteVarInt(t.NextAttemptMs);
-            w.WriteVarInt(t.AssignedMs);
-            w.WriteBool(t.DuePos >= 0);
-        }
-
-        w.WriteVarInt(_closedCallbacks.Count);
-        foreach (var c in _closedCallbacks)
-        {
-            w.WriteString(c.CallbackId);
-            w.WriteString(c.Caller);
-            w.WriteString(c.Skill);
-            w.WriteVarInt(c.CreatedMs);
-            w.WriteVarInt(c.Attempts);
-            w.WriteByte((byte)c.State);
-            w.WriteString(c.AgentId);
-            w.WriteString(c.Reason);
-            w.WriteVarInt(c.NextAttemptMs);
-        }
-    }
-
-    private static void WriteScope(StateWriter w, SurgeScope s)
-    {
-        w.WriteVarInt(s.Tier);
-        w.WriteVarInt(s.SinceMs);
-        w.WriteString(s.Reason);
-        w.WriteVarInt(s.ForcedTier);
-        w.WriteVarInt(s.ForcedUntilMs);
-        w.WriteVarInt(s.Arrivals);
-        w.WriteVarInt(s.Window.Length);
-        foreach (var n in s.Window)
-        {
-            w.WriteVarInt(n);
-        }
-
-        w.WriteVarInt(s.WindowNext);
-        w.WriteVarInt(s.WindowFilled);
-        w.WriteVarInt(s.WindowSum);
-        w.WriteDouble(s.ArrivalRate);
-        w.WriteDouble(s.Baseline);
-        w.WriteVarInt(s.LearnedMs);
-    }
-
-    private static void ReadScope(StateReader r, SurgeScope s)
-    {
-        s.Tier = r.ReadInt(0, 3);
-        s.SinceMs = r.ReadVarInt();
-        s.Reason = r.ReadRequiredString();
-        s.ForcedTier = r.ReadInt(-1, 3);
-        s.ForcedUntilMs = r.ReadVarInt();
-        s.Arrivals = r.ReadVarInt();
-        if (r.ReadInt() != s.Window.Length)
-        {
-            throw new InvalidDataException("the surge arrival window was written with another length");
-        }
-
-        for (var i = 0; i < s.Window.Length; i++)
-        {
-            s.Window[i] = r.ReadVarInt();
-        }
-
-        s.WindowNext = r.ReadInt(0, s.Window.Length - 1);
-        s.WindowFilled = r.ReadInt(0, s.Window.Length);
-        s.WindowSum = r.ReadVarInt();
-        s.ArrivalRate = r.ReadDouble();
-        s.Baseline = r.ReadDouble();
-        s.LearnedMs = r.ReadVarInt();
+        _callbacks.Write(w);
     }
 
     private void ReadLogicalState(StateReader r)
@@ -268,15 +190,7 @@ public sealed partial class Router
             s.Stats.Read(r);
         }
 
-        _surgeStarted = r.ReadBool();
-        var surgeDue = r.ReadVarInt();
-        ReadScope(r, _domainSurge);
-        foreach (var scope in _skillSurge)
-        {
-            ReadScope(r, scope);
-        }
-
-        RecomputeSurgeEffects();
+        _surge.Read(r);
         _history.Read(r);
         var vips = r.ReadInt(0, _config.Hotline.MaxVipCallers);
         _vipClass.Clear();
@@ -287,9 +201,16 @@ public sealed partial class Router
 
         ReadAgents(r);
         ReadCalls(r);
-        ReadCallbacks(r);
+        _callbacks.Read(r, _agents.Count);
+        foreach (var task in _callbacks.Tasks)
+        {
+            if (task.State == CallbackState.Assigned)
+            {
+                _agents.Items[task.Agent].Callback = task.Handle;
+            }
+        }
 
-        // What is derived: pools of available agents, wrap-up timers, the surge evaluation.
+        // What is derived: pools of available agents and wrap-up timers.
         for (var i = 0; i < _agents.Count; i++)
         {
             var a = _agents.Items[i];
@@ -299,11 +220,6 @@ public sealed partial class Router
             }
 
             ScheduleAgent(a);
-        }
-
-        if (surgeDue >= 0)
-        {
-            _opsTimers.Push(surgeDue, SurgeTimerKey, SurgeTimerId);
         }
     }
 
@@ -335,7 +251,7 @@ public sealed partial class Router
                 _skills[m.Skill].AgentsByState[(int)AgentState.LoggedOut]--;
             }
 
-            a.Role = ReadEnum<AgentRole>(r);
+            a.Role = r.ReadEnum<AgentRole>();
             a.Outbound = r.ReadBool();
             a.Contact = r.ReadRequiredString();
             var skills = new Membership[r.ReadInt(0, Agent.MaxSkills)];
@@ -345,7 +261,7 @@ public sealed partial class Router
             }
 
             a.Skills = skills;
-            a.State = ReadEnum<AgentState>(r);
+            a.State = r.ReadEnum<AgentState>();
             a.Reason = r.ReadString();
             a.StateSinceMs = r.ReadVarInt();
             a.ReadySeq = r.ReadVarInt();
@@ -399,7 +315,7 @@ public sealed partial class Router
             c.StepsFired = r.ReadByte();
             c.Priority = r.ReadByte();
             c.Vip = r.ReadByte();
-            c.State = ReadEnum<CallState>(r);
+            c.State = r.ReadEnum<CallState>();
             c.Flags = (CallFlags)r.ReadByte();
             c.TimerDueMs = long.MaxValue;
             c.Owner = null;
@@ -439,86 +355,5 @@ public sealed partial class Router
 
             ScheduleCall(slot);
         }
-    }
-
-    private void ReadCallbacks(StateReader r)
-    {
-        _callbackSeq = r.ReadVarInt();
-        _callbacksCreated = r.ReadVarInt();
-        _callbacksMerged = r.ReadVarInt();
-        _callbacksReached = r.ReadVarInt();
-        _callbacksExhausted = r.ReadVarInt();
-        _callbacksCancelled = r.ReadVarInt();
-        _callbacksDropped = r.ReadVarInt();
-        var open = r.ReadInt(0, _config.Hotline.CallbackMaxOpen);
-        for (var i = 0; i < open; i++)
-        {
-            var task = new CallbackTask
-            {
-                Id = r.ReadRequiredString(),
-                Caller = r.ReadRequiredString(),
-                Skill = r.ReadInt(0, _skills.Length - 1),
-                CreatedMs = r.ReadVarInt(),
-                Seq = r.ReadVarInt(),
-                Attempts = r.ReadInt(0),
-                State = ReadEnum<CallbackState>(r),
-                Agent = r.ReadInt(-1, _agents.Count - 1),
-                Reason = r.ReadRequiredString(),
-                NextAttemptMs = r.ReadVarInt(),
-                AssignedMs = r.ReadVarInt(),
-                Handle = i,
-            };
-            var due = r.ReadBool();
-            _callbackTable.Add(task);
-            if (!_callbacksById.TryAdd(task.Id, task) || !_openByCaller.TryAdd(task.Caller, task))
-            {
-                throw new InvalidDataException($"callback '{task.Id}' is in the snapshot twice");
-            }
-
-            task.Older = _newestCallback;
-            if (_newestCallback is null)
-            {
-                _oldestCallback = task;
-            }
-            else
-            {
-                _newestCallback.Newer = task;
-            }
-
-            _newestCallback = task;
-            if (task.State == CallbackState.Assigned)
-            {
-                if (task.Agent < 0)
-                {
-                    throw new InvalidDataException($"callback '{task.Id}' is assigned to nobody");
-                }
-
-                _agents.Items[task.Agent].Callback = task.Handle;
-            }
-
-            if (due)
-            {
-                _dueCallbacks[task.Skill].Push(task.CreatedMs, task.Seq, task.Handle);
-                _callbacksDue++;
-            }
-
-            ScheduleCallback(task);
-        }
-
-        var closed = r.ReadInt(0, ClosedCallbacksKept);
-        for (var i = 0; i < closed; i++)
-        {
-            _closedCallbacks.Enqueue(new CallbackSnapshot(
-                r.ReadRequiredString(), r.ReadRequiredString(), r.ReadRequiredString(), r.ReadVarInt(), r.ReadInt(0),
-                ReadEnum<CallbackState>(r), r.ReadString(), r.ReadRequiredString(), r.ReadVarInt()));
-        }
-    }
-
-    private static T ReadEnum<T>(StateReader r)
-        where T : struct, Enum
-    {
-        var value = r.ReadByte();
-        var e = (T)Enum.ToObject(typeof(T), value);
-        return Enum.IsDefined(e) ? e : throw new InvalidDataException($"{value} is not a {typeof(T).Name}");
     }
 }

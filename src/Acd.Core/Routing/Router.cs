@@ -28,18 +28,17 @@ public readonly record struct RouterTotals(long Offered, long Rejected, long Def
 public sealed partial class Router
 {
     private const long CallTimerBase = 1L << 40;
-    private const long CallbackTimerBase = 1L << 41;
     private const long DayMs = 86_400_000;
 
     private readonly DomainConfig _config;
     private readonly SkillRuntime[] _skills;
+    private readonly string[] _skillNames;
     private readonly AgentTable _agents;
     private readonly CallTable _calls;
     private readonly CallIndex _callIndex;
-    private readonly IndexedHeap<TimerIndex> _timers;
 
-    /// <summary>Timers of callbacks and of the surge evaluation, kept apart from the call and agent timers of the hot path.</summary>
-    private readonly IndexedHeap<OpsTimerIndex> _opsTimers;
+    /// <summary>Call and agent timers (ring, wrap-up, overflow, maximum wait, grace); callbacks and the surge evaluation keep their own.</summary>
+    private readonly IndexedHeap<TimerIndex> _timers;
     private EventBuffer _events = new(4);
     private long _now;
     private long _eventSeq;
@@ -70,9 +69,9 @@ public sealed partial class Router
             _skills[i] = new SkillRuntime(config.Skills[i], _calls, _agents);
         }
 
+        _skillNames = [.. config.Skills.Select(s => s.Name)];
         _callIndex = new CallIndex(_calls, 1024);
         _timers = new IndexedHeap<TimerIndex>(new TimerIndex(_calls, _agents), 1024);
-        _opsTimers = new IndexedHeap<OpsTimerIndex>(new OpsTimerIndex(_callbackTable, _surgeSlot), 16);
         var hotline = config.Hotline;
         _history = new CallerHistory(hotline.RepeatEnabled || hotline.OwnershipEnabled ? hotline.CallerHistoryCapacity : 0, hotline.RepeatCalls - 1);
         foreach (var caller in hotline.VipCallers.Take(hotline.MaxVipCallers))
@@ -80,8 +79,9 @@ public sealed partial class Router
             _vipClass[caller] = 1;
         }
 
-        InitCallbacks();
-        InitSurge();
+        _callbacks = new CallbackBook(config.Name, hotline, _skillNames, i => _agents.Items[i].Id);
+        _outboundPool = new IndexedHeap<OutboundPoolIndex>(new OutboundPoolIndex(_agents), 16);
+        _surge = new SurgeMonitor(hotline, _skills.Length);
         foreach (var definition in config.Roster)
         {
             AddAgent(definition);
@@ -94,13 +94,10 @@ public sealed partial class Router
     /// <summary>The router's clock (Unix milliseconds): the latest time it was given.</summary>
     public long Now => _now;
 
-    /// <summary>Sequence number of the last event emitted.</summary>
-    public long LastEventSequence => _eventSeq;
-
     /// <summary>Due time of the earliest pending timer, or <see cref="long.MaxValue"/>.</summary>
     public long NextTimerDueMs => Math.Min(
         _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue,
-        _opsTimers.Count > 0 ? _opsTimers.Top.K1 : long.MaxValue);
+        Math.Min(_callbacks.NextTimer.DueMs, _surge.NextEvaluationMs));
 
     /// <summary>
     /// When the router next has something to do on its own: its earliest timer, or the day boundary of the statistics
@@ -108,14 +105,8 @@ public sealed partial class Router
     /// </summary>
     public long NextDueMs => Math.Min(NextTimerDueMs, _nextDayMs);
 
-    /// <summary>Pending timers (ring, wrap-up, overflow, max wait, grace, callbacks, surge evaluation).</summary>
-    public int PendingTimers => _timers.Count + _opsTimers.Count;
-
     /// <summary>Live calls (waiting, ringing, talking).</summary>
     public int LiveCalls => _calls.Live;
-
-    /// <summary>Agents known (roster and logged-in extras).</summary>
-    public int AgentCount => _agents.Count;
 
     /// <summary>Call counts.</summary>
     public RouterTotals Totals => new(_offered, _rejected, _deflected, _abandoned, _timedOut, _ended, _waiting, _ringing, _talking);
@@ -133,7 +124,7 @@ public sealed partial class Router
         return command.Kind switch
         {
             CommandKind.Tick => CommandResult.Ok,
-            CommandKind.LoginRoster => LoginRoster(),
+            CommandKind.LoginRoster => LoginRosterAgents(),
             CommandKind.Offer => Offer((OfferCall)command),
             CommandKind.Answered => Answered(((CallCommand)command).CallId),
             CommandKind.NoAnswer => NoAnswer(((CallCommand)command).CallId),
@@ -146,12 +137,12 @@ public sealed partial class Router
             CommandKind.SetState => SetState((AgentCommand)command),
             CommandKind.EndWrapUp => EndWrapUp(((AgentCommand)command).AgentId),
             CommandKind.ExtendWrapUp => ExtendWrapUp((AgentCommand)command),
-            CommandKind.SetVip => SetVip((SetVipCommand)command),
-            CommandKind.ForceTier => ForceTier((ForceTierCommand)command),
-            CommandKind.ClearSurge => ClearSurge((ClearSurgeCommand)command),
-            CommandKind.CompleteCallback => CompleteCallback((CompleteCallbackCommand)command),
-            CommandKind.CancelCallback => CancelCallback((CancelCallbackCommand)command),
-            CommandKind.Query => Query((QueryCommand)command),
+            CommandKind.SetVip => SetVip((SetCallerVip)command),
+            CommandKind.ForceTier => ForceTier((ForceSurgeTier)command),
+            CommandKind.ClearSurge => ClearSurge((ClearSurgeOverride)command),
+            CommandKind.CompleteCallback => ReportOutcome((ReportCallbackOutcome)command),
+            CommandKind.CancelCallback => CancelOwed((CancelCallback)command),
+            CommandKind.Query => ((Query)command).Run(this),
             _ => new CommandResult(ResultCode.InvalidArgument, $"unknown command {command.Kind}"),
         };
     }
@@ -173,53 +164,54 @@ public sealed partial class Router
             nowMs = _now;
         }
 
-        if (!_surgeStarted)
+        if (!_surge.Started)
         {
-            StartSurgeClock(nowMs);
+            _surge.Start(nowMs);
         }
 
+        // The earliest timer of the three kinds; at the same time agents, then calls, then callbacks, then the surge
+        // evaluation (their keys sort so), as one heap would give them.
         while (true)
         {
-            // The earlier of the two heaps' tops; at the same time agents, then calls, then callbacks, then surge.
-            var hot = _timers.Count > 0 && _timers.Top.K1 <= nowMs;
-            var ops = _opsTimers.Count > 0 && _opsTimers.Top.K1 <= nowMs;
-            if (hot && ops)
+            var (due, key) = _timers.Count > 0 ? (_timers.Top.K1, _timers.Top.K2) : (long.MaxValue, long.MaxValue);
+            var source = 0;
+            var (callbackDue, callbackKey) = _callbacks.NextTimer;
+            if (callbackDue < due || (callbackDue == due && callbackKey < key))
             {
-                ref readonly var x = ref _timers.Top;
-                ref readonly var y = ref _opsTimers.Top;
-                hot = x.K1 < y.K1 || (x.K1 == y.K1 && x.K2 < y.K2);
-                ops = !hot;
+                (due, key, source) = (callbackDue, callbackKey, 1);
             }
 
-            if (hot)
+            if (_surge.NextEvaluationMs < due || (_surge.NextEvaluationMs == due && SurgeMonitor.TimerKey < key))
             {
-                var timer = _timers.Pop();
-                SetClock(timer.K1);
-                if (timer.Id >= 0)
-                {
-                    FireCallTimer(timer.Id);
-                }
-                else
-                {
-                    FireAgentTimer(_agents.Items[~timer.Id]);
-                }
+                (due, source) = (_surge.NextEvaluationMs, 2);
             }
-            else if (ops)
-            {
-                var timer = _opsTimers.Pop();
-                SetClock(timer.K1);
-                if (timer.Id >= 0)
-                {
-                    FireCallbackTimer(_callbackTable[timer.Id]!);
-                }
-                else
-                {
-                    FireSurgeTimer();
-                }
-            }
-            else
+
+            if (due > nowMs)
             {
                 break;
+            }
+
+            SetClock(due);
+            switch (source)
+            {
+                case 0:
+                    var timer = _timers.Pop();
+                    if (timer.Id >= 0)
+                    {
+                        FireCallTimer(timer.Id);
+                    }
+                    else
+                    {
+                        FireAgentTimer(_agents.Items[~timer.Id]);
+                    }
+
+                    break;
+                case 1:
+                    FireCallbackTimer();
+                    break;
+                default:
+                    FireSurgeTimer();
+                    break;
             }
         }
 

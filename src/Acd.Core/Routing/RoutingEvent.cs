@@ -182,8 +182,8 @@ public readonly record struct CommandResult
     /// <summary>For rejected offers: why.</summary>
     public RejectReason RejectReason { get; init; }
 
-    /// <summary>For queries: the snapshot(s).</summary>
-    public object? Data { get; init; }
+    /// <summary>For queries: the answer, read back typed through the query (<see cref="Query{T}.Answer"/>).</summary>
+    internal object? Data { get; init; }
 
     /// <summary>Whether the command succeeded.</summary>
     public bool IsOk => Code == ResultCode.Ok;

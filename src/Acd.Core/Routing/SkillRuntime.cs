@@ -108,9 +108,9 @@ internal sealed class SkillRuntime
         switch (Strategy)
         {
             case SelectionStrategy.MostSkilled:
-                return Pool[31 - BitOperations.LeadingZeroCount((uint)mask)].Top.Id >> 5;
+                return PoolEntry.AgentOf(Pool[31 - BitOperations.LeadingZeroCount((uint)mask)].Top.Id);
             case SelectionStrategy.LeastSkilled:
-                return Pool[BitOperations.TrailingZeroCount(mask)].Top.Id >> 5;
+                return PoolEntry.AgentOf(Pool[BitOperations.TrailingZeroCount(mask)].Top.Id);
             default:
                 var bestLevel = BitOperations.TrailingZeroCount(mask);
                 mask &= mask - 1;
@@ -124,7 +124,7 @@ internal sealed class SkillRuntime
                     }
                 }
 
-                return Pool[bestLevel].Top.Id >> 5;
+                return PoolEntry.AgentOf(Pool[bestLevel].Top.Id);
         }
     }
 }

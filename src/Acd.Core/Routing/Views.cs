@@ -3,7 +3,7 @@ using Acd.Core.Domain;
 namespace Acd.Core.Routing;
 
 /// <summary>An agent as seen from outside at one moment.</summary>
-public sealed record AgentSnapshot(
+public sealed record AgentView(
     string AgentId,
     string Name,
     string? Team,
@@ -18,7 +18,7 @@ public sealed record AgentSnapshot(
     int CallsHandled);
 
 /// <summary>A call as seen from outside at one moment.</summary>
-public sealed record CallSnapshot(
+public sealed record CallView(
     string CallId,
     string? Caller,
     string? ServiceNumber,
@@ -42,7 +42,7 @@ public sealed record CallSnapshot(
 /// <param name="SinceMs">When it took this value.</param>
 /// <param name="ForcedUntilMs">When a forced tier ends (0: not forced).</param>
 /// <param name="EffectiveTiers">For the domain: each skill's effective tier (max of the domain's and its own).</param>
-public sealed record SurgeSnapshot(string? Skill, int Tier, bool Forced, string Reason, long SinceMs, long ForcedUntilMs, IReadOnlyDictionary<string, int> EffectiveTiers)
+public sealed record SurgeView(string? Skill, int Tier, bool Forced, string Reason, long SinceMs, long ForcedUntilMs, IReadOnlyDictionary<string, int> EffectiveTiers)
 {
     /// <summary>Arrivals per second over the arrival window, at the last evaluation.</summary>
     public double ArrivalRatePerSecond { get; init; }
@@ -52,7 +52,7 @@ public sealed record SurgeSnapshot(string? Skill, int Tier, bool Forced, string 
 }
 
 /// <summary>A callback task.</summary>
-public sealed record CallbackSnapshot(
+public sealed record CallbackView(
     string CallbackId,
     string Caller,
     string Skill,
@@ -97,7 +97,7 @@ public readonly record struct CallbackTotals(long Created, long Merged, long Rea
 }
 
 /// <summary>The statistics of one skill at one moment (SPEC 4.5).</summary>
-public sealed record QueueSnapshot
+public sealed record QueueView
 {
     /// <summary>Skill name.</summary>
     public required string Skill { get; init; }

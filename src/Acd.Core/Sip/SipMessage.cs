@@ -100,6 +100,43 @@ public enum SipHeader : byte
     Event,
 }
 
+/// <summary>The names of the headers ACD reads: one table, which the parser and the message's index are derived from.</summary>
+public static class SipHeaders
+{
+    /// <summary>How many kinds of header there are (<see cref="SipHeader.Other"/> included).</summary>
+    public static readonly int Count = Enum.GetValues<SipHeader>().Length;
+
+    /// <summary>Every header ACD reads (all but <see cref="SipHeader.Other"/>).</summary>
+    public static readonly IReadOnlyList<SipHeader> Known = [.. Enum.GetValues<SipHeader>().Where(h => h != SipHeader.Other)];
+
+    /// <summary>A header's names: the full one, then the compact form where RFC 3261 or its extensions give one.</summary>
+    public static IReadOnlyList<string> NamesOf(SipHeader header) => header switch
+    {
+        SipHeader.Via => ["Via", "v"],
+        SipHeader.From => ["From", "f"],
+        SipHeader.To => ["To", "t"],
+        SipHeader.CallId => ["Call-ID", "i"],
+        SipHeader.CSeq => ["CSeq"],
+        SipHeader.ContentLength => ["Content-Length", "l"],
+        SipHeader.Contact => ["Contact", "m"],
+        SipHeader.Expires => ["Expires"],
+        SipHeader.ContentType => ["Content-Type", "c"],
+        SipHeader.MaxForwards => ["Max-Forwards"],
+        SipHeader.AcceptLanguage => ["Accept-Language"],
+        SipHeader.XAcdSkill => ["X-Acd-Skill"],
+        SipHeader.XAcdPriority => ["X-Acd-Priority"],
+        SipHeader.XAcdVip => ["X-Acd-Vip"],
+        SipHeader.XAcdLanguage => ["X-Acd-Language"],
+        SipHeader.XAcdIvr => ["X-Acd-Ivr"],
+        SipHeader.XAcdDomain => ["X-Acd-Domain"],
+        SipHeader.Supported => ["Supported", "k"],
+        SipHeader.ContentEncoding => ["Content-Encoding", "e"],
+        SipHeader.Subject => ["Subject", "s"],
+        SipHeader.Event => ["Event", "o"],
+        _ => throw new ArgumentOutOfRangeException(nameof(header), header, "no names for this header"),
+    };
+}
+
 /// <summary>A range of bytes inside <see cref="SipMessage.Frame"/>.</summary>
 /// <param name="Start">Offset from the start of the frame.</param>
 /// <param name="Length">Length in bytes.</param>
@@ -121,8 +158,7 @@ public readonly record struct SipHeaderLine(SipHeader Header, SipRange Name, Sip
 /// </summary>
 public sealed class SipMessage
 {
-    private const int KnownHeaders = 22;
-    private readonly short[] _first = new short[KnownHeaders];
+    private readonly short[] _first = new short[SipHeaders.Count];
     private SipHeaderLine[] _headers = new SipHeaderLine[32];
 
     /// <summary>The whole message: start line, headers, blank line, body.</summary>

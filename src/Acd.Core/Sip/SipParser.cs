@@ -31,27 +31,13 @@ public enum SipParseResult : byte
 /// </summary>
 public static class SipParser
 {
-    private static readonly (byte[] Name, SipHeader Header)[] KnownNames =
-    [
-        ("v"u8.ToArray(), SipHeader.Via), ("f"u8.ToArray(), SipHeader.From), ("t"u8.ToArray(), SipHeader.To),
-        ("i"u8.ToArray(), SipHeader.CallId), ("l"u8.ToArray(), SipHeader.ContentLength), ("m"u8.ToArray(), SipHeader.Contact),
-        ("c"u8.ToArray(), SipHeader.ContentType), ("k"u8.ToArray(), SipHeader.Supported), ("e"u8.ToArray(), SipHeader.ContentEncoding),
-        ("s"u8.ToArray(), SipHeader.Subject), ("o"u8.ToArray(), SipHeader.Event),
-        ("To"u8.ToArray(), SipHeader.To), ("Via"u8.ToArray(), SipHeader.Via), ("From"u8.ToArray(), SipHeader.From),
-        ("CSeq"u8.ToArray(), SipHeader.CSeq), ("Event"u8.ToArray(), SipHeader.Event), ("Call-ID"u8.ToArray(), SipHeader.CallId),
-        ("Contact"u8.ToArray(), SipHeader.Contact), ("Expires"u8.ToArray(), SipHeader.Expires), ("Subject"u8.ToArray(), SipHeader.Subject),
-        ("Supported"u8.ToArray(), SipHeader.Supported), ("X-Acd-Vip"u8.ToArray(), SipHeader.XAcdVip), ("X-Acd-Ivr"u8.ToArray(), SipHeader.XAcdIvr),
-        ("X-Acd-Skill"u8.ToArray(), SipHeader.XAcdSkill), ("Content-Type"u8.ToArray(), SipHeader.ContentType),
-        ("Max-Forwards"u8.ToArray(), SipHeader.MaxForwards), ("X-Acd-Domain"u8.ToArray(), SipHeader.XAcdDomain),
-        ("Content-Length"u8.ToArray(), SipHeader.ContentLength), ("X-Acd-Priority"u8.ToArray(), SipHeader.XAcdPriority),
-        ("X-Acd-Language"u8.ToArray(), SipHeader.XAcdLanguage), ("Accept-Language"u8.ToArray(), SipHeader.AcceptLanguage),
-        ("Content-Encoding"u8.ToArray(), SipHeader.ContentEncoding),
-    ];
-
-    /// <summary>Known names by length (the longest is 16), so a lookup compares against a handful at most.</summary>
-    private static readonly (byte[] Name, SipHeader Header)[][] KnownByLength = Enumerable.Range(0, 17)
-        .Select(n => KnownNames.Where(k => k.Name.Length == n).ToArray())
-        .ToArray();
+    /// <summary>
+    /// Every name of every known header (full and compact), derived from <see cref="SipHeaders.NamesOf"/>, grouped by
+    /// length up to the longest known name, so a lookup compares against a handful at most. A name longer than the
+    /// longest known one is no known header.
+    /// </summary>
+    private static readonly (byte[] Name, SipHeader Header)[][] KnownByLength = GroupByLength(
+        [.. SipHeaders.Known.SelectMany(h => SipHeaders.NamesOf(h).Select(n => (System.Text.Encoding.ASCII.GetBytes(n), h)))]);
 
     private static readonly SearchValues<byte> TokenChars = SearchValues.Create(
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"u8);
@@ -450,6 +436,9 @@ public static class SipParser
 
     /// <summary>Classifies a header name, full or compact, in any case.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (byte[] Name, SipHeader Header)[][] GroupByLength((byte[] Name, SipHeader Header)[] names) =>
+        [.. Enumerable.Range(0, names.Max(k => k.Name.Length) + 1).Select(n => names.Where(k => k.Name.Length == n).ToArray())];
+
     public static SipHeader Classify(ReadOnlySpan<byte> name)
     {
         if (name.Length >= KnownByLength.Length)

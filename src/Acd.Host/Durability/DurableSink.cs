@@ -12,7 +12,7 @@ namespace Acd.Host.Durability;
 /// the batches' answers — SIP 182/302/200, gRPC replies, events — in order. So nothing is acknowledged before it is
 /// durable, and the cost of a flush is shared by everything that arrived meanwhile. The engine's small pool of
 /// batches is the backpressure: when flushes fall behind, the engine waits for a batch, and producers for the ring.
-/// Snapshots: the engine serializes its state at a batch boundary (a <see cref="QueryKind.State"/> query, one pass over
+/// Snapshots: the engine serializes its state at a batch boundary (a <see cref="StateQuery"/>, one pass over
 /// the state, no replay), the query's answer is released once every record before it is durable, and the bytes are
 /// written to the snapshot file in the background. The last snapshot at a stop is made from the files
 /// (<see cref="DomainStore.TakeSnapshot"/>), the engine being stopped by then.
@@ -35,7 +35,7 @@ public sealed partial class DurableSink : IDisposable
     private Task _snapshot = Task.CompletedTask;
     private readonly Action _failedCallback;
     private readonly Func<Command, Task<CommandResult>> _execute;
-    private QueryCommand? _capture;
+    private StateQuery? _capture;
     private long _captureIndex = -1;
     private volatile bool _failed;
     private int _snapshots;
@@ -206,7 +206,7 @@ public sealed partial class DurableSink : IDisposable
 
         // The engine captures its state between two batches; the answer comes back (on this thread, in Commit) once
         // the records before it are durable; the file is written off both threads.
-        var capture = new QueryCommand(QueryKind.State) { Limit = _settings.SnapshotCaptureMaxCalls };
+        var capture = new StateQuery(_settings.SnapshotCaptureMaxCalls);
         _capture = capture;
         Volatile.Write(ref _captureIndex, -1);
         _snapshot = Task.Run(async () =>
@@ -225,7 +225,7 @@ public sealed partial class DurableSink : IDisposable
             }
 
             var index = Volatile.Read(ref _captureIndex);
-            if (state.Data is null)
+            if (capture.Answer(state)?.Body is not { } body)
             {
                 // Too many live calls to capture without a long pause: replay the journal in the background instead.
                 SnapshotByReplay();
@@ -234,7 +234,7 @@ public sealed partial class DurableSink : IDisposable
 
             Snapshot(() => index < 0
                 ? throw new InvalidOperationException("the captured state was answered without passing the journal")
-                : (_store.WriteSnapshot((byte[])state.Data!, index), index));
+                : (_store.WriteSnapshot(body, index), index));
         });
     }
 

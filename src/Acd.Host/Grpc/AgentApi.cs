@@ -25,7 +25,7 @@ public sealed class AgentApi(DomainDirectory domains) : AgentService.AgentServic
             InitialState = state,
             Reason = Given(request.Reason),
         };
-        var agent = await RunThenQueryAsync<AgentSnapshot>(domain, command, new QueryCommand(QueryKind.Agent, request.AgentId), context.CancellationToken).ConfigureAwait(false);
+        var agent = await RunThenQueryAsync(domain, command, new AgentQuery(request.AgentId), context.CancellationToken).ConfigureAwait(false);
         domains.RememberAgent(request.AgentId, domain);
         return ApiMapping.ToApi(agent, domain.Name);
     }
@@ -53,8 +53,7 @@ public sealed class AgentApi(DomainDirectory domains) : AgentService.AgentServic
     {
         Require(request.AgentId, "agent_id");
         var domain = domains.ForAgent(request.AgentId);
-        var result = await RunAsync(domain, new QueryCommand(QueryKind.Agent, request.AgentId), context.CancellationToken).ConfigureAwait(false);
-        return ApiMapping.ToApi((AgentSnapshot)result.Data!, domain.Name);
+        return ApiMapping.ToApi(await AskAsync(domain, new AgentQuery(request.AgentId), context.CancellationToken).ConfigureAwait(false), domain.Name);
     }
 
     public override async Task<ListAgentsResponse> ListAgents(ListAgentsRequest request, ServerCallContext context)
@@ -63,8 +62,7 @@ public sealed class AgentApi(DomainDirectory domains) : AgentService.AgentServic
         var wanted = ApiMapping.ToCore(request.State);
         foreach (var domain in string.IsNullOrEmpty(request.Domain) ? domains.All : [Domain(domains, request.Domain)])
         {
-            var result = await RunAsync(domain, new QueryCommand(QueryKind.Agents), context.CancellationToken).ConfigureAwait(false);
-            foreach (var a in (IReadOnlyList<AgentSnapshot>)result.Data!)
+            foreach (var a in await AskAsync(domain, AgentsQuery.Instance, context.CancellationToken).ConfigureAwait(false))
             {
                 if ((wanted is null || a.State == wanted) && (string.IsNullOrEmpty(request.Skill) || a.Skills.ContainsKey(request.Skill)))
                 {
@@ -80,7 +78,7 @@ public sealed class AgentApi(DomainDirectory domains) : AgentService.AgentServic
     {
         Require(agentId, "agent_id");
         var domain = domains.ForAgent(agentId);
-        var agent = await RunThenQueryAsync<AgentSnapshot>(domain, command(agentId), new QueryCommand(QueryKind.Agent, agentId), context.CancellationToken).ConfigureAwait(false);
+        var agent = await RunThenQueryAsync(domain, command(agentId), new AgentQuery(agentId), context.CancellationToken).ConfigureAwait(false);
         return ApiMapping.ToApi(agent, domain.Name);
     }
 }

@@ -78,7 +78,7 @@ public static class ApiMapping
         _ => StatusCode.Unknown,
     };
 
-    public static Agent ToApi(AgentSnapshot a, string domain)
+    public static Agent ToApi(AgentView a, string domain)
     {
         ArgumentNullException.ThrowIfNull(a);
         var agent = new Agent
@@ -100,7 +100,7 @@ public static class ApiMapping
         return agent;
     }
 
-    public static Call ToApi(CallSnapshot c)
+    public static Call ToApi(CallView c)
     {
         ArgumentNullException.ThrowIfNull(c);
         return new Call
@@ -122,7 +122,7 @@ public static class ApiMapping
         };
     }
 
-    public static QueueStats ToApi(QueueSnapshot q, string domain)
+    public static QueueStats ToApi(QueueView q, string domain)
     {
         ArgumentNullException.ThrowIfNull(q);
         var stats = new QueueStats
@@ -264,7 +264,7 @@ public static class ApiMapping
         return result;
     }
 
-    public static SurgeStatus ToApi(SurgeSnapshot s, string domain)
+    public static SurgeStatus ToApi(SurgeView s, string domain)
     {
         ArgumentNullException.ThrowIfNull(s);
         var status = new SurgeStatus
@@ -297,7 +297,7 @@ public static class ApiMapping
         _ => CallbackState.Unspecified,
     };
 
-    public static Callback ToApi(CallbackSnapshot c, string domain)
+    public static Callback ToApi(CallbackView c, string domain)
     {
         ArgumentNullException.ThrowIfNull(c);
         return new Callback

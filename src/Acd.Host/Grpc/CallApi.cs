@@ -81,14 +81,13 @@ public sealed class CallApi(DomainDirectory domains) : CallService.CallServiceBa
     {
         Require(request.CallId, "call_id");
         var domain = Domain(domains, request.Domain, domains.ForCall(request.CallId));
-        var result = await RunAsync(domain, new QueryCommand(QueryKind.Call, request.CallId), context.CancellationToken).ConfigureAwait(false);
-        return ApiMapping.ToApi((CallSnapshot)result.Data!);
+        return ApiMapping.ToApi(await AskAsync(domain, new CallQuery(request.CallId), context.CancellationToken).ConfigureAwait(false));
     }
 
     public override async Task<Ack> SetVip(SetVipRequest request, ServerCallContext context)
     {
         var domain = Domain(domains, request.Domain);
-        await RunAsync(domain, new SetVipCommand(request.Caller, request.Vip), context.CancellationToken).ConfigureAwait(false);
+        await RunAsync(domain, new SetCallerVip(request.Caller, request.Vip), context.CancellationToken).ConfigureAwait(false);
         return new Ack();
     }
 
@@ -96,7 +95,7 @@ public sealed class CallApi(DomainDirectory domains) : CallService.CallServiceBa
     {
         Require(callId, "call_id");
         var domain = Domain(domains, domainName, domains.ForCall(callId));
-        var call = await RunThenQueryAsync<CallSnapshot>(domain, command(callId), new QueryCommand(QueryKind.Call, callId), context.CancellationToken).ConfigureAwait(false);
+        var call = await RunThenQueryAsync(domain, command(callId), new CallQuery(callId), context.CancellationToken).ConfigureAwait(false);
         return ApiMapping.ToApi(call);
     }
 

@@ -23,7 +23,7 @@ public sealed class CallbackApi(DomainDirectory domains) : CallbackService.Callb
         var next = new List<string>();
         foreach (var domain in string.IsNullOrEmpty(request.Domain) ? domains.All : [Domain(domains, request.Domain)])
         {
-            var totals = ApiMapping.ToApi((Acd.Core.Routing.CallbackTotals)(await RunAsync(domain, new QueryCommand(QueryKind.CallbackTotals), context.CancellationToken).ConfigureAwait(false)).Data!);
+            var totals = ApiMapping.ToApi(await AskAsync(domain, CallbackTotalsQuery.Instance, context.CancellationToken).ConfigureAwait(false));
             Add(response.Totals, totals);
             long after = 0;
             if (resume is not null && !resume.TryGetValue(domain.Name, out after))
@@ -32,8 +32,8 @@ public sealed class CallbackApi(DomainDirectory domains) : CallbackService.Callb
             }
 
             // One more than asked, to know whether another page follows.
-            var query = new QueryCommand(QueryKind.Callbacks, closed ? "all" : null) { Limit = closed ? limit : limit + 1, After = after };
-            var list = (IReadOnlyList<CallbackSnapshot>)(await RunAsync(domain, query, context.CancellationToken).ConfigureAwait(false)).Data!;
+            var query = new CallbacksQuery { ClosedToo = closed, Limit = closed ? limit : limit + 1, After = after };
+            var list = await AskAsync(domain, query, context.CancellationToken).ConfigureAwait(false);
             if (!closed && list.Count > limit)
             {
                 list = [.. list.Take(limit)];
@@ -75,11 +75,11 @@ public sealed class CallbackApi(DomainDirectory domains) : CallbackService.Callb
             CallbackOutcome.NotReached => false,
             _ => throw Fail(StatusCode.InvalidArgument, "outcome must be REACHED or NOT_REACHED"),
         };
-        return CloseAsync(request.CallbackId, request.Domain, new CompleteCallbackCommand(request.CallbackId, reached), context);
+        return CloseAsync(request.CallbackId, request.Domain, new ReportCallbackOutcome(request.CallbackId, reached), context);
     }
 
     public override Task<Callback> CancelCallback(CallbackRequest request, ServerCallContext context) =>
-        CloseAsync(request.CallbackId, request.Domain, new CancelCallbackCommand(request.CallbackId), context);
+        CloseAsync(request.CallbackId, request.Domain, new CancelCallback(request.CallbackId), context);
 
     /// <summary>"domain=N;domain=N": where each domain with more open callbacks resumes; null for a first page.</summary>
     private static Dictionary<string, long>? ParsePageToken(string token)
@@ -112,7 +112,7 @@ public sealed class CallbackApi(DomainDirectory domains) : CallbackService.Callb
     {
         Require(callbackId, "callback_id");
         var domain = Domain(domains, domainName, domains.ForCallback(callbackId));
-        var snapshot = await RunThenQueryAsync<CallbackSnapshot>(domain, command, new QueryCommand(QueryKind.Callback, callbackId), context.CancellationToken).ConfigureAwait(false);
+        var snapshot = await RunThenQueryAsync(domain, command, new CallbackQuery(callbackId), context.CancellationToken).ConfigureAwait(false);
         return ApiMapping.ToApi(snapshot, domain.Name);
     }
 }

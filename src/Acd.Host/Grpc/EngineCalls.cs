@@ -31,10 +31,17 @@ internal static class EngineCalls
         }
     }
 
+    /// <summary>Asks a question; a refusal (an unknown agent, call, skill) becomes an <see cref="RpcException"/> with the router's message.</summary>
+    public static async Task<T> AskAsync<T>(DomainRuntime domain, Query<T> query, CancellationToken cancelled)
+    {
+        var result = await RunAsync(domain, query, cancelled).ConfigureAwait(false);
+        return query.Answer(result)!;
+    }
+
     /// <summary>
     /// Runs a command and, right behind it in the same engine, a query: the query sees the state the command left.
     /// </summary>
-    public static async Task<T> RunThenQueryAsync<T>(DomainRuntime domain, Command command, QueryCommand query, CancellationToken cancelled)
+    public static async Task<T> RunThenQueryAsync<T>(DomainRuntime domain, Command command, Query<T> query, CancellationToken cancelled)
     {
         var first = new TaskReply();
         var second = new TaskReply();
@@ -56,7 +63,7 @@ internal static class EngineCalls
         }
 
         var answer = await second.Task.WaitAsync(cancelled).ConfigureAwait(false);
-        return answer.Data is T data ? data : throw Fail(ApiMapping.ToStatus(answer.Code), answer.Message ?? "not found");
+        return query.Answer(answer) is { } data ? data : throw Fail(ApiMapping.ToStatus(answer.Code), answer.Message ?? "not found");
     }
 
     /// <summary>A domain by the name a request gives (empty: the fallback).</summary>

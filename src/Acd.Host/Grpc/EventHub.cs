@@ -8,7 +8,7 @@ namespace Acd.Host.Grpc;
 /// <summary>What a watcher wants: event kinds (none: all), skills (none: all), a domain (null: all).</summary>
 public sealed record EventFilter(IReadOnlySet<EventKind> Kinds, IReadOnlySet<string> Skills, string? Domain);
 
-/// <summary>One watcher: a bounded buffer of events, filled on the engine threads and drained by its stream.</summary>
+/// <summary>One watcher: a bounded buffer of events, filled on the domains' delivery threads and drained by its stream.</summary>
 public sealed class EventSubscription
 {
     private readonly Channel<(string Domain, RoutingEvent Event)> _channel;
@@ -45,7 +45,7 @@ public sealed class EventSubscription
 }
 
 /// <summary>
-/// Fans every domain's events out to the Watch streams. Runs on the engine threads, so it never waits: each watcher
+/// Fans every domain's events out to the Watch streams. Runs on the domains' delivery threads, so it never waits: each watcher
 /// has a bounded buffer, and one that is full is dropped (its stream ends with RESOURCE_EXHAUSTED) while routing goes on.
 /// </summary>
 public sealed class EventHub : IBatchListener

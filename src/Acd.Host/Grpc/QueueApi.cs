@@ -57,8 +57,7 @@ public sealed class QueueApi(DomainDirectory domains) : QueueService.QueueServic
         var response = new ListQueuesResponse();
         foreach (var domain in string.IsNullOrEmpty(request.Domain) ? domains.All : [Domain(domains, request.Domain)])
         {
-            var result = await RunAsync(domain, new QueryCommand(QueryKind.Queues), context.CancellationToken).ConfigureAwait(false);
-            foreach (var q in (IReadOnlyList<QueueSnapshot>)result.Data!)
+            foreach (var q in await AskAsync(domain, QueuesQuery.Instance, context.CancellationToken).ConfigureAwait(false))
             {
                 response.Queues.Add(ApiMapping.ToApi(q, domain.Name));
             }
@@ -74,9 +73,6 @@ public sealed class QueueApi(DomainDirectory domains) : QueueService.QueueServic
         return ApiMapping.ToApi(await QueueAsync(domain, request.Skill, context).ConfigureAwait(false), domain.Name);
     }
 
-    private static async Task<QueueSnapshot> QueueAsync(DomainRuntime domain, string skill, ServerCallContext context)
-    {
-        var result = await RunAsync(domain, new QueryCommand(QueryKind.Queues, skill), context.CancellationToken).ConfigureAwait(false);
-        return ((IReadOnlyList<QueueSnapshot>)result.Data!)[0];
-    }
+    private static Task<QueueView> QueueAsync(DomainRuntime domain, string skill, ServerCallContext context) =>
+        AskAsync(domain, new QueueQuery(skill), context.CancellationToken);
 }

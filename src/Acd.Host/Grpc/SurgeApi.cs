@@ -14,26 +14,21 @@ public sealed class SurgeApi(DomainDirectory domains) : SurgeService.SurgeServic
 
     public override Task<SurgeStatus> ForceTier(ForceTierRequest request, ServerCallContext context)
     {
-        if (request.Tier is < 0 or > 3)
-        {
-            throw Fail(StatusCode.InvalidArgument, $"a surge tier is 0 to 3, not {request.Tier}");
-        }
-
-        var command = new ForceTierCommand { Skill = Given(request.Skill), Tier = request.Tier, DurationSeconds = request.DurationSeconds, Reason = Given(request.Reason) };
+        var command = new ForceSurgeTier { Skill = Given(request.Skill), Tier = request.Tier, DurationSeconds = request.DurationSeconds, Reason = Given(request.Reason) };
         return SurgeAsync(request.Domain, request.Skill, command, context);
     }
 
     public override Task<SurgeStatus> ClearOverride(SurgeRequest request, ServerCallContext context) =>
-        SurgeAsync(request.Domain, request.Skill, new ClearSurgeCommand { Skill = Given(request.Skill) }, context);
+        SurgeAsync(request.Domain, request.Skill, new ClearSurgeOverride { Skill = Given(request.Skill) }, context);
 
     /// <summary>Runs a surge command (if any), then reads the status it left.</summary>
     private async Task<SurgeStatus> SurgeAsync(string domainName, string skill, Command? command, ServerCallContext context)
     {
         var domain = Domain(domains, domainName);
-        var query = new QueryCommand(QueryKind.Surge, Given(skill));
+        var query = new SurgeQuery(Given(skill));
         var status = command is null
-            ? (SurgeSnapshot)(await RunAsync(domain, query, context.CancellationToken).ConfigureAwait(false)).Data!
-            : await RunThenQueryAsync<SurgeSnapshot>(domain, command, query, context.CancellationToken).ConfigureAwait(false);
+            ? await AskAsync(domain, query, context.CancellationToken).ConfigureAwait(false)
+            : await RunThenQueryAsync(domain, command, query, context.CancellationToken).ConfigureAwait(false);
         return ApiMapping.ToApi(status, domain.Name);
     }
 }

@@ -58,6 +58,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
 
     private readonly Counter[] _callFamilies;
     private readonly Counter _grpcRequests;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child?[]> _grpcChildren = new(StringComparer.Ordinal);
     private readonly Gauge _callbacksOwed;
     private readonly Gauge _completionRatio;
     private readonly Gauge _surgeTier;
@@ -148,8 +149,13 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     public CollectorRegistry Registry => _registry;
 
     /// <summary>Counts a finished gRPC call; <paramref name="method"/> is a served method's full name, or "unknown".</summary>
-    public void GrpcCompleted(string method, StatusCode status) =>
-        _grpcRequests.WithLabels(method, (int)status < StatusNames.Length ? StatusNames[(int)status] : "UNKNOWN").Inc();
+    public void GrpcCompleted(string method, StatusCode status)
+    {
+        // Label children resolved once per method and status (the methods are the served ones and "unknown": bounded).
+        var byStatus = _grpcChildren.GetOrAdd(method, static (m, family) => new Counter.Child?[StatusNames.Length], _grpcRequests);
+        var code = (uint)status < (uint)StatusNames.Length ? (int)status : (int)StatusCode.Unknown;
+        (byStatus[code] ??= _grpcRequests.WithLabels(method, StatusNames[code])).Inc();
+    }
 
     /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, EngineBatch batch)
@@ -173,16 +179,16 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     {
         foreach (var d in _domains.All)
         {
-            var queues = (IReadOnlyList<QueueSnapshot>)(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Queues), cancelled).ConfigureAwait(false)).Data!;
-            var agents = (int[])(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.AgentStates), cancelled).ConfigureAwait(false)).Data!;
-            var surge = (SurgeSnapshot)(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Surge), cancelled).ConfigureAwait(false)).Data!;
-            var callbacks = (Acd.Core.Routing.CallbackTotals)(await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.CallbackTotals), cancelled).ConfigureAwait(false)).Data!;
+            var queues = (await d.Engine.AskAsync(QueuesQuery.Instance, cancelled).ConfigureAwait(false))!;
+            var agents = (await d.Engine.AskAsync(AgentStatesQuery.Instance, cancelled).ConfigureAwait(false))!.ByState;
+            var surge = (await d.Engine.AskAsync(new SurgeQuery(), cancelled).ConfigureAwait(false))!;
+            var callbacks = await d.Engine.AskAsync(CallbackTotalsQuery.Instance, cancelled).ConfigureAwait(false);
             foreach (var q in queues)
             {
                 SetQueue(d, q);
             }
 
-            for (var state = 0; state < agents.Length; state++)
+            for (var state = 0; state < agents.Count; state++)
             {
                 _agents.WithLabels(d.Name, StateNames[state]).Set(agents[state]);
             }
@@ -222,7 +228,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     /// <inheritdoc/>
     public void Dispose() => _runtime.Dispose();
 
-    private void SetQueue(DomainRuntime d, QueueSnapshot q)
+    private void SetQueue(DomainRuntime d, QueueView q)
     {
         var (domain, skill) = (d.Name, q.Skill);
         _waiting.WithLabels(domain, skill).Set(q.Waiting);

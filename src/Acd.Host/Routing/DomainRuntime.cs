@@ -4,7 +4,10 @@ using Acd.Core.Routing;
 
 namespace Acd.Host.Routing;
 
-/// <summary>Something that reads every executed batch of a domain, on the engine thread, without blocking it.</summary>
+/// <summary>
+/// Something that reads every executed batch of a domain, in order, without blocking: on the thread that delivers the
+/// domain's batches — the engine's own, or the journal's once the batch is durable when the journal is on.
+/// </summary>
 public interface IBatchListener
 {
     /// <summary>Reads a batch (its entries and events); must not keep references to it after returning.</summary>

@@ -74,14 +74,13 @@ public sealed partial class EngineHost(
 
             // A first start logs the roster in; a restart does not (agents are as they were) but holds the SIP calls of
             // connections that died with the old process, for a reconnecting proxy to resume.
-            var result = await d.Engine.ExecuteAsync(fresh ? LoginRosterCommand.Instance : new DetachConnection(0), cancellationToken).ConfigureAwait(false);
+            var result = await d.Engine.ExecuteAsync(fresh ? LoginRoster.Instance : new DetachConnection(0), cancellationToken).ConfigureAwait(false);
             if (!result.IsOk)
             {
                 throw new InvalidOperationException($"domain {d.Name}: start failed: {result.Message}");
             }
 
-            var query = await d.Engine.ExecuteAsync(new QueryCommand(QueryKind.Agents), cancellationToken).ConfigureAwait(false);
-            var agents = (IReadOnlyList<AgentSnapshot>)query.Data!;
+            var agents = (await d.Engine.AskAsync(AgentsQuery.Instance, cancellationToken).ConfigureAwait(false))!;
             summaries.Add(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{d.Name} ({d.Config.Skills.Count} skills: {string.Join("/", d.Config.Skills.Select(s => s.Name))}; {agents.Count} agents: {agents.Count(a => a.State == AgentState.Ready)} ready, {agents.Count(a => a.State == AgentState.Standby)} standby, {agents.Count(a => a.State == AgentState.LoggedOut)} logged out)"));

@@ -41,8 +41,7 @@ public sealed partial class SipRegistrations(DomainDirectory domains, TimeProvid
                 }
 
                 var engine = domains.ForAgent(agent).Engine;
-                var query = await engine.ExecuteAsync(new QueryCommand(QueryKind.Agent, agent), stoppingToken).ConfigureAwait(false);
-                if (query.Data is AgentSnapshot { State: AgentState.Reserved or AgentState.Talking })
+                if (await engine.AskAsync(new AgentQuery(agent), stoppingToken).ConfigureAwait(false) is { State: AgentState.Reserved or AgentState.Talking })
                 {
                     continue; // on a call: logged out at a later sweep, once the call is over
                 }

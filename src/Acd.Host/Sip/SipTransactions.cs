@@ -33,7 +33,7 @@ internal sealed class SipInviteTransaction(SipSession session, SipTransactionEch
         Finish(new OutboundItem { Echo = echo, Status = status, Phrase = OutboundItem.PhraseOf(status), Warning = result.Message });
     }
 
-    /// <summary>A routing event of this transaction's call (on the engine thread).</summary>
+    /// <summary>A routing event of this transaction's call (on the domain's delivery thread).</summary>
     public void OnEvent(in RoutingEvent e)
     {
         switch (e.Kind)

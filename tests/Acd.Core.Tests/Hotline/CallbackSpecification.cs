@@ -102,7 +102,7 @@ public sealed class CallbackSpecification
         Assert.Null(h.AgentOf("live"));
         Assert.Equal(ResultCode.FailedPrecondition, h.SetState("o1", AgentState.NotReady).Code);
 
-        Assert.True(h.Run(new CompleteCallbackCommand(id, reached: true)).IsOk);
+        Assert.True(h.Run(new ReportCallbackOutcome(id, reached: true)).IsOk);
         var completed = Last(h, EventKind.CallbackCompleted);
         Assert.Equal((id, "reached", "o1"), (completed.CallbackId, completed.Reason, completed.AgentId));
         Assert.Equal(AgentState.WrapUp, h.StateOf("o1"));
@@ -111,8 +111,8 @@ public sealed class CallbackSpecification
         Assert.Equal(new CallbackTotals(1, 0, 1, 0, 0, 0, 0), router.CallbackFigures);
         Assert.Equal(1.0, router.CallbackFigures.CompletionRatio);
         Assert.Equal(CallbackState.Completed, router.ListCallbacks(closedToo: true).Single().State);
-        Assert.Equal(ResultCode.NotFound, h.Run(new CompleteCallbackCommand("nope", true)).Code);
-        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CompleteCallbackCommand(id, true)).Code);
+        Assert.Equal(ResultCode.NotFound, h.Run(new ReportCallbackOutcome("nope", true)).Code);
+        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new ReportCallbackOutcome(id, true)).Code);
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class CallbackSpecification
         // No live call now: g1 dials the callback.
         var assigned = Last(h, EventKind.CallbackAssigned);
         Assert.Equal("g1", assigned.AgentId);
-        Assert.True(h.Run(new CompleteCallbackCommand(assigned.CallbackId!, reached: false)).IsOk);
+        Assert.True(h.Run(new ReportCallbackOutcome(assigned.CallbackId!, reached: false)).IsOk);
         var retry = Last(h, EventKind.CallbackRescheduled);
         Assert.Equal((60_000L, 1), (retry.WaitMs, retry.Attempts));
         Assert.Equal(AgentState.Ready, h.StateOf("g1"));
@@ -206,7 +206,7 @@ public sealed class CallbackSpecification
         var id = Last(h, EventKind.CallbackAssigned).CallbackId!;
 
         h.Wait(30);
-        h.Run(new CompleteCallbackCommand(id, reached: false));
+        h.Run(new ReportCallbackOutcome(id, reached: false));
         Assert.Equal(60_000, Last(h, EventKind.CallbackRescheduled).WaitMs);
         var snapshot = router.ListCallbacks(false).Single();
         Assert.Equal((CallbackState.Open, h.Now + 60_000, 1), (snapshot.State, snapshot.NextAttemptMs, snapshot.Attempts));
@@ -224,7 +224,7 @@ public sealed class CallbackSpecification
 
         h.Wait(120);
         Assert.Equal(3, Last(h, EventKind.CallbackAssigned).Attempts);
-        h.Run(new CompleteCallbackCommand(id, reached: false));
+        h.Run(new ReportCallbackOutcome(id, reached: false));
         var exhausted = Last(h, EventKind.CallbackExhausted);
         Assert.Equal((id, "13800000001", 3, "sms"), (exhausted.CallbackId, exhausted.Caller, exhausted.Attempts, exhausted.Reason));
         Assert.Equal(new CallbackTotals(1, 0, 0, 1, 0, 0, 0), router.CallbackFigures);
@@ -246,12 +246,12 @@ public sealed class CallbackSpecification
         h.Abandon("c1");
         h.Abandon("c2");
         var ids = h.Events.Where(e => e.Kind == EventKind.CallbackCreated).Select(e => e.CallbackId!).ToArray();
-        Assert.True(h.Run(new CancelCallbackCommand(ids[1])).IsOk);
+        Assert.True(h.Run(new CancelCallback(ids[1])).IsOk);
         Assert.Equal("cancelled", Last(h, EventKind.CallbackCompleted).Reason);
         h.Login("o1");
         Assert.Equal(ids[0], Last(h, EventKind.CallbackAssigned).CallbackId);
-        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CancelCallbackCommand(ids[0])).Code);
-        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CancelCallbackCommand(ids[1])).Code);
+        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CancelCallback(ids[0])).Code);
+        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new CancelCallback(ids[1])).Code);
         Assert.Equal(new CallbackTotals(2, 0, 0, 0, 1, 0, 1), router.CallbackFigures);
         Assert.Equal(0.0, router.CallbackFigures.CompletionRatio);
     }

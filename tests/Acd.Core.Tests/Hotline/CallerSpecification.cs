@@ -226,20 +226,20 @@ public sealed class CallerSpecification
         Assert.Equal(("general", 0), Classify(h, new OfferCall { CallId = "b", Caller = "13900000001" }));
         Assert.Equal(("vip", 9), Classify(h, new OfferCall { CallId = "c", Caller = "13900000001", Vip = 3 }));
 
-        Assert.True(h.Run(new SetVipCommand("13900000001", 2)).IsOk);
+        Assert.True(h.Run(new SetCallerVip("13900000001", 2)).IsOk);
         Assert.Equal(2, router.VipClassOf("13900000001"));
         var d = Classify(h, new OfferCall { CallId = "d", Caller = "13900000001" });
         Assert.Equal(("vip", 9), d);
 
-        Assert.True(h.Run(new SetVipCommand("13900000001", 0)).IsOk);
+        Assert.True(h.Run(new SetCallerVip("13900000001", 0)).IsOk);
         Assert.Equal(("general", 0), Classify(h, new OfferCall { CallId = "e", Caller = "13900000001" }));
 
         // The list is bounded.
-        Assert.True(h.Run(new SetVipCommand("1", 1)).IsOk);
-        Assert.True(h.Run(new SetVipCommand("2", 1)).IsOk);
-        Assert.Equal(ResultCode.ResourceExhausted, h.Run(new SetVipCommand("3", 1)).Code);
-        Assert.Equal(ResultCode.InvalidArgument, h.Run(new SetVipCommand("4", 10)).Code);
-        Assert.Equal(ResultCode.InvalidArgument, h.Run(new SetVipCommand(string.Empty, 1)).Code);
+        Assert.True(h.Run(new SetCallerVip("1", 1)).IsOk);
+        Assert.True(h.Run(new SetCallerVip("2", 1)).IsOk);
+        Assert.Equal(ResultCode.ResourceExhausted, h.Run(new SetCallerVip("3", 1)).Code);
+        Assert.Equal(ResultCode.InvalidArgument, h.Run(new SetCallerVip("4", 10)).Code);
+        Assert.Equal(ResultCode.InvalidArgument, h.Run(new SetCallerVip(string.Empty, 1)).Code);
     }
 
     [Fact]

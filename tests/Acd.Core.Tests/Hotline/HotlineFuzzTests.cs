@@ -1,7 +1,6 @@
-using Acd.Core.Domain;
+using Acd.Core.Tests.Reference;
 using Acd.Core.Configuration;
 using Acd.Core.Routing;
-using Acd.Core.Tests.Reference;
 
 namespace Acd.Core.Tests.Hotline;
 
@@ -52,71 +51,18 @@ public sealed class HotlineFuzzTests
     {
         var config = Centre();
         var router = new Router(config);
-        var generator = new CommandGenerator(seed, config);
-        var rng = new Random(seed);
+        var stream = new HotlineStream(config, seed);
         var events = new EventBuffer();
-        var assigned = new List<string>();
-        var open = new List<string>();
         var kinds = new Dictionary<EventKind, int>();
-        var routed = new List<string>();
-        var detached = new List<string>();
         for (var i = 0; i < 40_000; i++)
         {
-            var command = generator.Next();
-            var roll = rng.Next(100);
-            if (roll < 42)
-            {
-                // Aimed at what exists now: calls given to agents are answered, ended or transferred, callbacks reported.
-                var call = routed.Count > 0 ? routed[rng.Next(routed.Count)] : "none";
-                var state = router.GetCall(call)?.State;
-                command = roll switch
-                {
-                    < 12 when state == CallState.Offered => new CallCommand(CommandKind.Answered, call),
-                    < 20 when state == CallState.Talking => new CallCommand(CommandKind.End, call),
-                    < 22 when state == CallState.Talking => new TransferCall { CallId = call, ToSkill = config.Skills[rng.Next(config.Skills.Count)].Name },
-                    < 30 when assigned.Count > 0 => new CompleteCallbackCommand(assigned[rng.Next(assigned.Count)], rng.Next(3) > 0),
-                    < 31 when open.Count > 0 => new CancelCallbackCommand(open[rng.Next(open.Count)]),
-                    < 33 => new ForceTierCommand { Tier = rng.Next(4), DurationSeconds = 1 + rng.Next(120), Skill = rng.Next(3) == 0 ? "complaint" : null },
-                    < 35 => new ClearSurgeCommand { Skill = rng.Next(3) == 0 ? "complaint" : null },
-                    < 37 => new SetVipCommand("139" + rng.Next(1000).ToString("D4", System.Globalization.CultureInfo.InvariantCulture), rng.Next(3)),
-                    < 39 => new OfferCall { CallId = $"lang{i}", Caller = "1390003", Language = "en-US" },
-                    < 42 when detached.Count > 0 => new OfferCall { CallId = detached[^1], Caller = "x", Mode = OfferMode.Sip, Connection = 1 + rng.Next(4) },
-                    _ => command,
-                };
-            }
-
+            var command = stream.Next(router);
             events.Clear();
-            router.Execute(command, generator.Now, events);
+            router.Execute(command, stream.Now, events);
+            stream.Observe(events);
             foreach (var e in events)
             {
                 kinds[e.Kind] = kinds.GetValueOrDefault(e.Kind) + 1;
-                switch (e.Kind)
-                {
-                    case EventKind.CallRouted:
-                        routed.Add(e.CallId!);
-                        if (routed.Count > 200)
-                        {
-                            routed.RemoveRange(0, 100);
-                        }
-
-                        break;
-                    case EventKind.CallDetached:
-                        detached.Add(e.CallId!);
-                        break;
-                    case EventKind.CallResumed or EventKind.CallAbandoned:
-                        detached.Remove(e.CallId!);
-                        break;
-                    case EventKind.CallbackCreated:
-                        open.Add(e.CallbackId!);
-                        break;
-                    case EventKind.CallbackAssigned:
-                        assigned.Add(e.CallbackId!);
-                        break;
-                    case EventKind.CallbackCompleted or EventKind.CallbackExhausted:
-                        assigned.Remove(e.CallbackId!);
-                        open.Remove(e.CallbackId!);
-                        break;
-                }
             }
 
             var problems = router.CheckInvariants();

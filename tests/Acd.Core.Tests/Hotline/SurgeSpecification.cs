@@ -50,7 +50,7 @@ public sealed class SurgeSpecification
     {
         var model = new RealRouterModel(centre.Build());
         var h = new Harness(model);
-        Assert.True(h.Run(LoginRosterCommand.Instance).IsOk);
+        Assert.True(h.Run(LoginRoster.Instance).IsOk);
         return (h, model.Router);
     }
 
@@ -216,7 +216,7 @@ public sealed class SurgeSpecification
         Assert.Null(h.AgentOf("k1"));
 
         // Forcing tier 1 at 20 s: the 60 s step now fires at 30 s.
-        Assert.True(h.Run(new ForceTierCommand { Tier = 1, DurationSeconds = 600, Reason = "drill" }).IsOk);
+        Assert.True(h.Run(new ForceSurgeTier { Tier = 1, DurationSeconds = 600, Reason = "drill" }).IsOk);
         h.AtSecond(29.9);
         Assert.Null(h.AgentOf("k1"));
         h.AtSecond(30);
@@ -224,13 +224,13 @@ public sealed class SurgeSpecification
 
         // Already past the shortened step when the tier rises: routed at once.
         h.Offer("k2", "complaint");
-        h.Run(new ClearSurgeCommand());
+        h.Run(new ClearSurgeOverride());
         h.Answered("k1");
         h.End("k1");
         h.EndWrapUp("g1");
         h.AtSecond(70);
         Assert.Null(h.AgentOf("k2"));
-        Assert.True(h.Run(new ForceTierCommand { Tier = 1, DurationSeconds = 600 }).IsOk);
+        Assert.True(h.Run(new ForceSurgeTier { Tier = 1, DurationSeconds = 600 }).IsOk);
         Assert.Equal("g1", h.AgentOf("k2"));
     }
 
@@ -248,7 +248,7 @@ public sealed class SurgeSpecification
         h.Offer("w3");
         Assert.Null(h.AgentOf("w1"));
 
-        Assert.True(h.Run(new ForceTierCommand { Tier = 2, DurationSeconds = 120, Reason = "flood in Xi'an" }).IsOk);
+        Assert.True(h.Run(new ForceSurgeTier { Tier = 2, DurationSeconds = 120, Reason = "flood in Xi'an" }).IsOk);
         var forced = Changes(h).Single();
         Assert.Equal((0, 2, true, "forced: flood in Xi'an"), (forced.FromTier, forced.Tier, forced.Forced, forced.Reason));
 
@@ -268,15 +268,15 @@ public sealed class SurgeSpecification
         h.EndWrapUp("tl");
         Assert.Equal(AgentState.Standby, h.StateOf("tl"));
 
-        Assert.True(h.Run(new ClearSurgeCommand()).IsOk);
+        Assert.True(h.Run(new ClearSurgeOverride()).IsOk);
         Assert.Equal((2, 0, false), (Changes(h)[1].FromTier, Changes(h)[1].Tier, Changes(h)[1].Forced));
         h.Offer("w4");
         Assert.Null(h.AgentOf("w4"));
         Assert.Equal(AgentState.Standby, h.StateOf("tl"));
-        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new ClearSurgeCommand()).Code);
+        Assert.Equal(ResultCode.FailedPrecondition, h.Run(new ClearSurgeOverride()).Code);
 
         // A forced tier ends by itself when its time is up, even with tier evaluation off.
-        h.Run(new ForceTierCommand { Tier = 3, DurationSeconds = 30 });
+        h.Run(new ForceSurgeTier { Tier = 3, DurationSeconds = 30 });
         Assert.Equal("tl", h.AgentOf("w4"));
         h.Wait(29);
         Assert.Equal(3, router.DomainTier);
@@ -312,9 +312,9 @@ public sealed class SurgeSpecification
         h.Offer("g1", "general");
         Assert.Null(h.AgentOf("g1"));
         Assert.Equal(AgentState.Standby, h.StateOf("tg"));
-        Assert.Equal(ResultCode.NotFound, h.Run(new ForceTierCommand { Skill = "nope", Tier = 1, DurationSeconds = 10 }).Code);
-        Assert.Equal(ResultCode.InvalidArgument, h.Run(new ForceTierCommand { Tier = 4, DurationSeconds = 10 }).Code);
-        Assert.Equal(ResultCode.InvalidArgument, h.Run(new ForceTierCommand { Tier = 1, DurationSeconds = 0 }).Code);
+        Assert.Equal(ResultCode.NotFound, h.Run(new ForceSurgeTier { Skill = "nope", Tier = 1, DurationSeconds = 10 }).Code);
+        Assert.Equal(ResultCode.InvalidArgument, h.Run(new ForceSurgeTier { Tier = 4, DurationSeconds = 10 }).Code);
+        Assert.Equal(ResultCode.InvalidArgument, h.Run(new ForceSurgeTier { Tier = 1, DurationSeconds = 0 }).Code);
     }
 
     [Fact]
@@ -326,7 +326,7 @@ public sealed class SurgeSpecification
             .Agent("g1", "general:5", "vip:5")
             .With(o => o.Surge = new SurgeOptions { DeflectWaitSeconds = 10 }));
         h.Login("g1", AgentState.NotReady);
-        h.Run(new ForceTierCommand { Tier = 3, DurationSeconds = 600 });
+        h.Run(new ForceSurgeTier { Tier = 3, DurationSeconds = 600 });
         var plain = h.Offer("p1");
         Assert.Equal(OfferOutcome.Deflected, plain.Outcome);
         Assert.Equal("sip:1008611@ivr.invalid", plain.Contact);

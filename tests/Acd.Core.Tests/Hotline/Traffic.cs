@@ -58,7 +58,7 @@ public sealed class Traffic(Harness harness, double talkSeconds)
                 _dialedAt.Remove(id);
                 if (Dialer!(id) is { } reached)
                 {
-                    Assert.True(harness.Run(new CompleteCallbackCommand(id, reached)).IsOk, harness.Last.Message);
+                    Assert.True(harness.Run(new ReportCallbackOutcome(id, reached)).IsOk, harness.Last.Message);
                     Drain();
                 }
             }

@@ -116,8 +116,8 @@ public sealed class CommandGenerator
             < 920 => SetState(),
             < 960 => new AgentCommand(CommandKind.EndWrapUp, PickAgent(a => a.State == AgentState.WrapUp)),
             < 980 => new AgentCommand(CommandKind.ExtendWrapUp, PickAgent(a => a.State == AgentState.WrapUp)) { Seconds = _rng.Next(-1, 15) },
-            < 981 => LoginRosterCommand.Instance,
-            _ => TickCommand.Instance,
+            < 981 => LoginRoster.Instance,
+            _ => Tick.Instance,
         };
     }
 

@@ -53,8 +53,8 @@ public sealed class ReferenceRouter : IRoutingModel
         Advance(nowMs);
         return command switch
         {
-            TickCommand => CommandResult.Ok,
-            LoginRosterCommand => LoginRoster(),
+            Tick => CommandResult.Ok,
+            Acd.Core.Routing.LoginRoster => LoginRosterAgents(),
             OfferCall o => Offer(o),
             CallCommand { Kind: CommandKind.Answered } c => Answered(c.CallId),
             CallCommand { Kind: CommandKind.NoAnswer } c => NoAnswer(c.CallId),
@@ -77,23 +77,23 @@ public sealed class ReferenceRouter : IRoutingModel
         Advance(nowMs);
     }
 
-    public AgentSnapshot? GetAgent(string agentId)
+    public AgentView? GetAgent(string agentId)
     {
         var a = FindAgent(agentId);
-        return a is null ? null : new AgentSnapshot(
+        return a is null ? null : new AgentView(
             a.Id, a.Definition.Name, a.Definition.Team, a.Role, a.Outbound, a.State, a.Reason, a.StateSince,
             a.Skills.ToDictionary(s => Config.Skills[s.Skill].Name, s => s.Level), a.Contact, a.Call?.Id, a.CallsHandled);
     }
 
-    public CallSnapshot? GetCall(string callId)
+    public CallView? GetCall(string callId)
     {
         var c = FindCall(callId);
-        return c is null ? null : new CallSnapshot(
+        return c is null ? null : new CallView(
             c.Id, c.Caller, c.ServiceNumber, Config.Skills[c.Skill].Name, c.Priority, c.Vip, c.Language, c.State, c.FirstEnqueue,
             Now - c.FirstEnqueue, c.Agent?.Id, c.State == CallState.Queued && !c.Detached ? Position(c) : 0, c.Detached, c.Target?.Id);
     }
 
-    public QueueSnapshot? GetQueue(string skill)
+    public QueueView? GetQueue(string skill)
     {
         var index = Config.FindSkill(skill);
         if (index < 0)
@@ -111,7 +111,7 @@ public sealed class ReferenceRouter : IRoutingModel
         var queued = _calls.Where(c => InSkillQueue(c, index)).ToList();
         var ready = byState[(int)AgentState.Ready];
         var busy = byState[(int)AgentState.Reserved] + byState[(int)AgentState.Talking] + byState[(int)AgentState.WrapUp];
-        return new QueueSnapshot
+        return new QueueView
         {
             Skill = skill,
             Waiting = _calls.Count(c => c.State == CallState.Queued && c.Skill == index),
@@ -909,7 +909,7 @@ public sealed class ReferenceRouter : IRoutingModel
         Emit(new RoutingEvent { Kind = EventKind.AgentStateChanged, AgentId = a.Id, FromState = from, ToState = to, Reason = a.Reason });
     }
 
-    private CommandResult LoginRoster()
+    private CommandResult LoginRosterAgents()
     {
         foreach (var a in _agents.ToList())
         {

@@ -305,7 +305,7 @@ public abstract partial class RoutingSpecification
             .AgentAs("a2", "agent", "not-ready", "general:5")
             .AgentAs("t1", "team-lead", "standby", "general:9")
             .AgentAs("a3", "agent", "logged-out", "general:5"));
-        h.Run(LoginRosterCommand.Instance);
+        h.Run(LoginRoster.Instance);
         Assert.Equal(AgentState.Ready, h.StateOf("a1"));
         Assert.Equal(AgentState.NotReady, h.StateOf("a2"));
         Assert.Equal(AgentState.Standby, h.StateOf("t1"));

@@ -257,4 +257,26 @@ public sealed class SipParserTests
         Assert.Equal(SipParseResult.Incomplete, result);
         Assert.Equal(0, consumed);
     }
+
+    [Fact]
+    public void Every_header_has_names_they_are_unique_and_each_is_recognised_in_any_case()
+    {
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        Assert.Equal(SipHeaders.Count - 1, SipHeaders.Known.Count);
+        foreach (var header in SipHeaders.Known)
+        {
+            var names = SipHeaders.NamesOf(header);
+            Assert.NotEmpty(names);
+            foreach (var name in names)
+            {
+                Assert.True(seen.Add(name), $"{name} names two headers");
+                Assert.Equal(header, SipParser.Classify(System.Text.Encoding.ASCII.GetBytes(name)));
+                Assert.Equal(header, SipParser.Classify(System.Text.Encoding.ASCII.GetBytes(name.ToUpperInvariant())));
+            }
+        }
+
+        // A name longer than any known one is simply another header.
+        Assert.Equal(SipHeader.Other, SipParser.Classify("X-Acd-Priority-And-Then-Some"u8));
+        Assert.Equal(SipHeader.Other, SipParser.Classify("X-Unknown"u8));
+    }
 }

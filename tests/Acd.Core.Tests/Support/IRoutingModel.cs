@@ -19,11 +19,11 @@ public interface IRoutingModel
 
     void AdvanceTo(long nowMs, EventBuffer events);
 
-    AgentSnapshot? GetAgent(string agentId);
+    AgentView? GetAgent(string agentId);
 
-    CallSnapshot? GetCall(string callId);
+    CallView? GetCall(string callId);
 
-    QueueSnapshot? GetQueue(string skill);
+    QueueView? GetQueue(string skill);
 }
 
 /// <summary>The real router behind the contract.</summary>
@@ -41,9 +41,9 @@ public sealed class RealRouterModel(DomainConfig config) : IRoutingModel
 
     public void AdvanceTo(long nowMs, EventBuffer events) => Router.AdvanceTo(nowMs, events);
 
-    public AgentSnapshot? GetAgent(string agentId) => Router.GetAgent(agentId);
+    public AgentView? GetAgent(string agentId) => Router.GetAgent(agentId);
 
-    public CallSnapshot? GetCall(string callId) => Router.GetCall(callId);
+    public CallView? GetCall(string callId) => Router.GetCall(callId);
 
-    public QueueSnapshot? GetQueue(string skill) => Router.GetQueue(skill);
+    public QueueView? GetQueue(string skill) => Router.GetQueue(skill);
 }

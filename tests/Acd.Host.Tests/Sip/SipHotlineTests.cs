@@ -63,7 +63,7 @@ public sealed class SipHotlineTests
     {
         await using var d = await TestDaemon.StartAsync(Centre.Replace("\"InitialState\": \"ready\"", "\"InitialState\": \"not-ready\"", StringComparison.Ordinal));
         await using var c = await SipTestClient.ConnectAsync(d.Sip!);
-        Assert.True((await d.ExecuteAsync(new ForceTierCommand { Tier = 3, DurationSeconds = 600, Reason = "storm" })).IsOk);
+        Assert.True((await d.ExecuteAsync(new ForceSurgeTier { Tier = 3, DurationSeconds = 600, Reason = "storm" })).IsOk);
 
         await c.SendAsync(SipText.Invite("storm-1", from: "13955556666"));
         var replies = await c.ReadUntilAsync(302);
@@ -75,7 +75,7 @@ public sealed class SipHotlineTests
 
         // The proxy acknowledges the 302; the caller is owed a callback.
         await c.SendAsync(SipText.Request("ACK", "storm-1"));
-        var callbacks = (IReadOnlyList<CallbackSnapshot>)(await d.ExecuteAsync(new QueryCommand(QueryKind.Callbacks))).Data!;
+        var callbacks = (await d.Domains.Default.Engine.AskAsync(new CallbacksQuery()))!;
         var owed = Assert.Single(callbacks);
         Assert.Equal(("13955556666", "deflected"), (owed.Caller, owed.Reason));
 
@@ -84,7 +84,7 @@ public sealed class SipHotlineTests
         Assert.Equal(182, (await c.ReadUntilAsync(182))[^1].Status);
 
         // Cleared, new calls wait again instead of being deflected.
-        Assert.True((await d.ExecuteAsync(new ClearSurgeCommand())).IsOk);
+        Assert.True((await d.ExecuteAsync(new ClearSurgeOverride())).IsOk);
         await c.SendAsync(SipText.Invite("calm-1", from: "13955558888"));
         Assert.Equal(182, (await c.ReadUntilAsync(182))[^1].Status);
     }
