@@ -103,16 +103,19 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<ListenerRegistry>();
         builder.Services.AddSingleton<Acd.Host.Sip.SipRegistrations>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Acd.Host.Sip.SipRegistrations>());
+        builder.Services.AddHostedService<TalkWatchdog>();
+        builder.Services.AddSingleton(sp => new StateEndpoint(sp.GetRequiredService<DomainDirectory>(), sp.GetRequiredService<EngineHost>(), TimeSpan.FromSeconds(settings.Options.Http.StateCacheSeconds)));
         builder.Services.AddSingleton(settings.Options.Grpc);
         builder.Services.AddSingleton<Acd.Host.Grpc.EventHub>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Grpc.EventHub>());
+        builder.Services.AddSingleton<BearerToken>();
         builder.Services.AddSingleton<Acd.Host.Grpc.ApiTokenInterceptor>();
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = settings.Options.Grpc.MaxMessageBytes;
             o.MaxSendMessageSize = settings.Options.Grpc.MaxMessageBytes;
             o.ResponseCompressionAlgorithm = string.IsNullOrEmpty(settings.Options.Grpc.ResponseCompression) ? null : settings.Options.Grpc.ResponseCompression;
-            if (!string.IsNullOrEmpty(settings.Options.Api.Token))
+            if (settings.ApiToken is not null)
             {
                 o.Interceptors.Add<Acd.Host.Grpc.ApiTokenInterceptor>();
             }
@@ -165,6 +168,11 @@ public static partial class AcdProgram
                 kestrel.Listen(http, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
+                    if (!string.IsNullOrEmpty(settings.Options.Http.CertificatePath))
+                    {
+                        listen.UseHttps(settings.Options.Http.CertificatePath, settings.Options.Http.CertificatePassword);
+                    }
+
                     listeners.Add("http", listen);
                 });
             }
@@ -175,7 +183,7 @@ public static partial class AcdProgram
 
         var metrics = app.Services.GetRequiredService<Acd.Host.Metrics.AcdMetrics>();
         var registry = app.Services.GetRequiredService<ListenerRegistry>();
-        app.Use(Endpoints.SeparatePorts(registry, metrics));
+        app.Use(Endpoints.SeparatePorts(registry, metrics, app.Services.GetRequiredService<BearerToken>()));
         app.MapGrpcService<Acd.Host.Grpc.AgentApi>();
         app.MapGrpcService<Acd.Host.Grpc.CallApi>();
         app.MapGrpcService<Acd.Host.Grpc.QueueApi>();
@@ -189,29 +197,8 @@ public static partial class AcdProgram
         app.MapGet("/readyz", () => engines.Ready && lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
             ? Results.Text("ready\n")
             : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable)).WithMetadata(Endpoints.HttpPort);
-        app.MapGet("/state", async (HttpContext context) =>
-        {
-            // Per domain: the live state digest and the last durable journal record; what recovery found at start.
-            var domains = app.Services.GetRequiredService<DomainDirectory>();
-            var body = new Dictionary<string, object?>(StringComparer.Ordinal);
-            foreach (var d in domains.All)
-            {
-                var digest = await d.Engine.AskAsync(Acd.Core.Routing.DigestQuery.Instance, context.RequestAborted).ConfigureAwait(false);
-                engines.Recovered.TryGetValue(d.Name, out var recovered);
-                engines.RecoveredDigests.TryGetValue(d.Name, out var recoveredDigest);
-                body[d.Name] = new Dictionary<string, object?>(StringComparer.Ordinal)
-                {
-                    ["digest"] = digest,
-                    ["journalIndex"] = d.Journal?.DurableIndex,
-                    ["recoveredIndex"] = recovered?.LastIndex,
-                    ["recoveredFromSnapshot"] = recovered?.SnapshotIndex,
-                    ["recoveredDigest"] = recoveredDigest,
-                };
-            }
-
-            return Results.Json(body);
-        }).WithMetadata(Endpoints.HttpPort);
-        app.MapMetrics(o => o.Registry = metrics.Registry).WithMetadata(Endpoints.HttpPort);
+        app.MapGet("/state", (Delegate)app.Services.GetRequiredService<StateEndpoint>().GetAsync).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);
+        app.MapMetrics(o => o.Registry = metrics.Registry).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);
         return app;
     }
 }

@@ -7,7 +7,8 @@ namespace Acd.Host;
 /// <summary>
 /// Keeps the two HTTP listeners apart: the gRPC port serves only gRPC methods (and answers UNIMPLEMENTED for unknown
 /// ones, as the protocol asks), the HTTP port only the endpoints marked <see cref="HttpPort"/> (metrics, health,
-/// state). Every call on the gRPC port is counted by method and final status; a path that is no served method counts
+/// state) — those marked <see cref="Protected"/> too (metrics, state) only with the API token when one is set, as
+/// gRPC. Every call on the gRPC port is counted by method and final status; a path that is no served method counts
 /// as <c>unknown</c>, so no request can add a series of its own.
 /// </summary>
 internal static class Endpoints
@@ -15,10 +16,14 @@ internal static class Endpoints
     /// <summary>Metadata of the endpoints served on the HTTP port.</summary>
     public static readonly object HttpPort = new HttpPortEndpoint();
 
+    /// <summary>Metadata of the HTTP endpoints that need the API token when one is set.</summary>
+    public static readonly object Protected = new ProtectedEndpoint();
+
     /// <summary>The middleware (after routing has chosen an endpoint, before it runs).</summary>
-    public static Func<HttpContext, RequestDelegate, Task> SeparatePorts(ListenerRegistry listeners, AcdMetrics metrics) => async (context, next) =>
+    public static Func<HttpContext, RequestDelegate, Task> SeparatePorts(ListenerRegistry listeners, AcdMetrics metrics, BearerToken token) => async (context, next) =>
     {
-        var forHttpPort = context.GetEndpoint()?.Metadata.GetMetadata<HttpPortEndpoint>() is not null;
+        var endpoint = context.GetEndpoint();
+        var forHttpPort = endpoint?.Metadata.GetMetadata<HttpPortEndpoint>() is not null;
         var onGrpcPort = listeners.Address("grpc") is { } grpc && context.Connection.LocalPort == grpc.Port;
         if (forHttpPort == onGrpcPort)
         {
@@ -28,6 +33,14 @@ internal static class Endpoints
 
         if (!onGrpcPort)
         {
+            if (endpoint!.Metadata.GetMetadata<ProtectedEndpoint>() is not null && token.Check(context.Request.Headers.Authorization.ToString()) is { } problem)
+            {
+                // As a Prometheus server or a browser expects: 401 and how to authenticate.
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = problem == TokenProblem.Missing ? "Bearer realm=\"acd\"" : "Bearer realm=\"acd\", error=\"invalid_token\"";
+                return;
+            }
+
             await next(context).ConfigureAwait(false);
             return;
         }
@@ -45,4 +58,6 @@ internal static class Endpoints
     };
 
     private sealed class HttpPortEndpoint;
+
+    private sealed class ProtectedEndpoint;
 }

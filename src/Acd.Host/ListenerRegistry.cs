@@ -24,16 +24,23 @@ public sealed partial class StartupReporter(ListenerRegistry listeners, Acd.Host
     /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        lifetime.ApplicationStarted.Register(() => LogListening(
-            logger,
-            string.Join(", ", listeners.All.Select(l => $"{l.Name} {l.Address}")),
-            string.Join("; ", engines.Summaries),
-            settings.Source));
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var warning in settings.Warnings)
+            {
+                LogWarning(logger, warning);
+            }
+
+            LogListening(logger, string.Join(", ", listeners.All.Select(l => $"{l.Name} {l.Address}")), string.Join("; ", engines.Summaries), settings.Source);
+        });
         return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Security: {Warning}")]
+    private static partial void LogWarning(ILogger logger, string warning);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ACD listening on {Listeners}; domains {Domains}; configuration from {Source}")]
     private static partial void LogListening(ILogger logger, string listeners, string domains, string source);

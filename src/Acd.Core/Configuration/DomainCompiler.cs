@@ -68,6 +68,10 @@ public static class DomainCompiler
         Range("RingTimeoutSeconds", o.RingTimeoutSeconds, 1, 600);
         Range("TransferWaitSeconds", o.TransferWaitSeconds, 0, 3600);
         Range("DetachGraceSeconds", o.DetachGraceSeconds, 0, 3600);
+        if (o.MaxTalkSeconds != 0)
+        {
+            Range("MaxTalkSeconds", o.MaxTalkSeconds, 60, 7 * 86_400);
+        }
         Range("MaxWrapUpExtensionSeconds", o.MaxWrapUpExtensionSeconds, 0, 86_400);
         Range("DefaultHandleTimeSeconds", o.DefaultHandleTimeSeconds, 1, 86_400);
         Range("UtcOffsetMinutes", o.UtcOffsetMinutes, -720, 840);

@@ -21,6 +21,7 @@ public sealed class DomainConfig
         RingTimeoutMs = options.RingTimeoutSeconds * 1000L;
         TransferWaitMs = options.TransferWaitSeconds * 1000L;
         DetachGraceMs = options.DetachGraceSeconds * 1000L;
+        MaxTalkMs = options.MaxTalkSeconds * 1000L;
         MaxWrapUpExtensionMs = options.MaxWrapUpExtensionSeconds * 1000L;
         DefaultHandleTimeMs = options.DefaultHandleTimeSeconds * 1000L;
         UtcOffsetMs = options.UtcOffsetMinutes * 60_000L;
@@ -67,6 +68,12 @@ public sealed class DomainConfig
 
     /// <summary>Grace for calls whose SIP connection dropped, in milliseconds.</summary>
     public long DetachGraceMs { get; }
+
+    /// <summary>
+    /// The longest a call may stay connected (0: no limit). Not a routing timer: the daemon ends overlong calls with
+    /// ordinary journaled End commands, so it is not part of the configuration's fingerprint.
+    /// </summary>
+    public long MaxTalkMs { get; }
 
     /// <summary>Longest total wrap-up extension, in milliseconds.</summary>
     public long MaxWrapUpExtensionMs { get; }

@@ -21,6 +21,13 @@ public class DomainOptions
     /// <summary>Seconds a waiting call whose SIP connection dropped keeps its place before it counts as abandoned.</summary>
     public int DetachGraceSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// The longest a call may stay connected, in seconds (0: no limit). A routed call whose end is never reported (a
+    /// BYE lost, a peer that never sends one) would keep its agent Talking for ever; past this the daemon ends it
+    /// itself, as if the BYE had come. Default 4 hours.
+    /// </summary>
+    public int MaxTalkSeconds { get; set; } = 14_400;
+
     /// <summary>The longest an agent may extend wrap-up in total, in seconds.</summary>
     public int MaxWrapUpExtensionSeconds { get; set; } = 600;
 

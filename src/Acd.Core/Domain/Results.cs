@@ -20,6 +20,9 @@ public enum ResultCode : byte
 
     /// <summary>The entity already exists.</summary>
     AlreadyExists = 5,
+
+    /// <summary>Not allowed to whoever asked (a contact change without authentication).</summary>
+    PermissionDenied = 6,
 }
 
 /// <summary>What an offer led to.</summary>

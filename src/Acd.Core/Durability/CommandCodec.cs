@@ -6,7 +6,8 @@ namespace Acd.Core.Durability;
 /// <summary>
 /// The journal's encoding of commands: what a replay needs to execute each state-changing command again exactly —
 /// never the reply target or the SIP transaction that owns a call (<see cref="OfferCall.Owner"/>). Queries are not
-/// journaled. Format: the command kind, then its fields in a fixed order.
+/// journaled. Format: the command kind, then its fields in a fixed order. Fields added in a later journal format come
+/// last in their command and are read only when present, so the records of an earlier format read with their defaults.
 /// </summary>
 public static class CommandCodec
 {
@@ -38,10 +39,12 @@ public static class CommandCodec
                 w.WriteString(o.IvrDigits);
                 w.WriteByte((byte)o.Mode);
                 w.WriteVarInt(o.Connection);
+                w.WriteBool(o.OwesCallback); // from format 2: a record of format 1 ends before it (true)
                 break;
             case CallCommand c:
                 w.WriteString(c.CallId);
                 w.WriteBool(c.AbandonIfWaiting);
+                w.WriteString(c.Reason); // from format 2
                 break;
             case TransferCall t:
                 w.WriteString(t.CallId);
@@ -74,6 +77,7 @@ public static class CommandCodec
                     }
                 }
 
+                w.WriteBool(l.MayMoveContact); // from format 2: a record of format 1 ends before it (true)
                 break;
             case AgentCommand a:
                 w.WriteString(a.AgentId);
@@ -128,18 +132,19 @@ public static class CommandCodec
                     Language = r.ReadString(),
                     Vip = r.ReadInt(),
                     IvrDigits = r.ReadString(),
-                    Mode = ReadEnum<OfferMode>(r),
+                    Mode = r.ReadEnum<OfferMode>(),
                     Connection = r.ReadVarInt(),
+                    OwesCallback = r.AtEnd || r.ReadBool(),
                 };
             case CommandKind.Answered or CommandKind.NoAnswer or CommandKind.End or CommandKind.Abandon:
-                return new CallCommand(kind, r.ReadRequiredString()) { AbandonIfWaiting = r.ReadBool() };
+                return new CallCommand(kind, r.ReadRequiredString()) { AbandonIfWaiting = r.ReadBool(), Reason = r.AtEnd ? null : r.ReadString() };
             case CommandKind.Transfer:
                 return new TransferCall { CallId = r.ReadRequiredString(), ToSkill = r.ReadString(), ToAgent = r.ReadString() };
             case CommandKind.DetachConnection:
                 return new DetachConnection(r.ReadVarInt());
             case CommandKind.Login:
                 var id = r.ReadRequiredString();
-                var state = ReadEnum<AgentState>(r);
+                var state = r.ReadEnum<AgentState>();
                 var reason = r.ReadString();
                 var contact = r.ReadString();
                 var role = r.ReadString();
@@ -162,9 +167,10 @@ public static class CommandCodec
                     }
                 }
 
-                return new LoginAgent { AgentId = id, InitialState = state, Reason = reason, Contact = contact, Role = role, Outbound = outbound, Refresh = refresh, Skills = skills };
+                var mayMove = r.AtEnd || r.ReadBool();
+                return new LoginAgent { AgentId = id, InitialState = state, Reason = reason, Contact = contact, Role = role, Outbound = outbound, Refresh = refresh, Skills = skills, MayMoveContact = mayMove };
             case CommandKind.Logout or CommandKind.SetState or CommandKind.EndWrapUp or CommandKind.ExtendWrapUp:
-                return new AgentCommand(kind, r.ReadRequiredString()) { State = ReadEnum<AgentState>(r), Reason = r.ReadString(), Seconds = r.ReadInt() };
+                return new AgentCommand(kind, r.ReadRequiredString()) { State = r.ReadEnum<AgentState>(), Reason = r.ReadString(), Seconds = r.ReadInt() };
             case CommandKind.SetVip:
                 return new SetCallerVip(r.ReadRequiredString(), r.ReadInt());
             case CommandKind.ForceTier:
@@ -178,13 +184,5 @@ public static class CommandCodec
             default:
                 throw new InvalidDataException($"unknown command kind {(byte)kind}");
         }
-    }
-
-    private static T ReadEnum<T>(StateReader r)
-        where T : struct, Enum
-    {
-        var value = r.ReadByte();
-        var e = (T)Enum.ToObject(typeof(T), value);
-        return Enum.IsDefined(e) ? e : throw new InvalidDataException($"{value} is not a {typeof(T).Name}");
     }
 }

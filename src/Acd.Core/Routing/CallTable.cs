@@ -18,6 +18,9 @@ internal enum CallFlags : byte
 
     /// <summary>Waiting for one particular agent (its personal queue) until <see cref="CallRecord.AuxDueMs"/>.</summary>
     Targeted = 8,
+
+    /// <summary>No callback is owed if the call does not reach an agent (it came from a peer not trusted with that).</summary>
+    NoCallback = 16,
 }
 
 /// <summary>

@@ -137,6 +137,12 @@ public sealed class OfferCall : Command
 
     /// <summary>Who receives this call's answers later (a SIP transaction). Not journaled.</summary>
     public object? Owner { get; init; }
+
+    /// <summary>
+    /// Whether the caller is owed a callback if the call does not reach an agent (来电必复). False for calls from a peer
+    /// that is allowed to offer calls but not trusted: a made-up caller number must not fill the callback book.
+    /// </summary>
+    public bool OwesCallback { get; init; } = true;
 }
 
 /// <summary>A SIP connection dropped: every call still waiting that came (or last came back) on it is held.</summary>
@@ -175,6 +181,9 @@ public sealed class CallCommand : Command
 
     /// <summary>For End: a call still waiting or ringing is abandoned instead of refused (a SIP BYE).</summary>
     public bool AbandonIfWaiting { get; init; }
+
+    /// <summary>For End: why, when it is not the caller or agent hanging up (max-talk-time: the daemon ended an overlong call).</summary>
+    public string? Reason { get; init; }
 }
 
 /// <summary>Transfer a talking call to a skill, an agent, or an agent falling back to a skill.</summary>
@@ -222,6 +231,12 @@ public sealed class LoginAgent : Command
 
     /// <summary>A refresh (SIP re-REGISTER): an agent already logged in only updates its contact.</summary>
     public bool Refresh { get; init; }
+
+    /// <summary>
+    /// Whether a refresh may move a logged-in agent to another contact. False for a REGISTER that was not authenticated:
+    /// a logged-in agent's calls must not be redirected to whoever sends one.
+    /// </summary>
+    public bool MayMoveContact { get; init; } = true;
 }
 
 /// <summary>A command about one agent: Logout, SetState, EndWrapUp, ExtendWrapUp.</summary>

@@ -47,6 +47,15 @@ public sealed class AgentsQuery : Query<IReadOnlyList<AgentView>>
     internal override CommandResult Run(Router router) => Answered(router.ListAgents());
 }
 
+/// <summary>The calls connected at or before a moment and still connected (for the talk-time limit).</summary>
+public sealed class TalkingSinceQuery(long sinceMs) : Query<IReadOnlyList<string>>
+{
+    /// <summary>The moment.</summary>
+    public long SinceMs { get; } = sinceMs;
+
+    internal override CommandResult Run(Router router) => Answered(router.CallsTalkingSince(SinceMs));
+}
+
 /// <summary>How many agents are in each state (index = <see cref="AgentState"/>), without a view per agent.</summary>
 public sealed class AgentStatesQuery : Query<AgentStateCounts>
 {

@@ -157,12 +157,18 @@ public sealed partial class Router
             {
                 if (cmd.Refresh)
                 {
-                    if (cmd.Contact is not null)
+                    var previous = a.Contact;
+                    if (cmd.Contact is not null && !string.Equals(cmd.Contact, previous, StringComparison.Ordinal))
                     {
+                        if (!cmd.MayMoveContact)
+                        {
+                            return Fail(ResultCode.PermissionDenied, $"agent '{a.Id}' is logged in at {previous}; moving it to {cmd.Contact} needs an authenticated registration");
+                        }
+
                         a.Contact = cmd.Contact;
                     }
 
-                    return CommandResult.Ok;
+                    return new CommandResult { Contact = previous };
                 }
 
                 return Fail(ResultCode.FailedPrecondition, $"agent '{a.Id}' is already logged in ({Names.Of(a.State)})");

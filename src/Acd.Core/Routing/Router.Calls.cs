@@ -120,7 +120,7 @@ public sealed partial class Router
         c.TimerDueMs = long.MaxValue;
         c.Priority = (byte)priority;
         c.Vip = (byte)k.Vip;
-        c.Flags = cmd.Mode == OfferMode.Sip ? CallFlags.Handoff : CallFlags.None;
+        c.Flags = (cmd.Mode == OfferMode.Sip ? CallFlags.Handoff : CallFlags.None) | (cmd.OwesCallback ? CallFlags.None : CallFlags.NoCallback);
         _callIndex.Add(hash, slot);
         if (waitFor >= 0)
         {
@@ -164,7 +164,7 @@ public sealed partial class Router
             e.Owner = cmd.Owner;
         }
 
-        OweCallback(cmd.Caller, s.Index, "deflected");
+        OweCallback(cmd.OwesCallback ? cmd.Caller : null, s.Index, "deflected");
         return new CommandResult
         {
             Outcome = OfferOutcome.Deflected,
@@ -239,7 +239,7 @@ public sealed partial class Router
             e.Owner = cmd.Owner;
         }
 
-        OweCallback(cmd.Caller, s.Index, "rejected");
+        OweCallback(cmd.OwesCallback ? cmd.Caller : null, s.Index, "rejected");
         return new CommandResult
         {
             Code = reason == RejectReason.QueueFull || reason == RejectReason.Capacity ? ResultCode.ResourceExhausted : ResultCode.Ok,
@@ -376,6 +376,11 @@ public sealed partial class Router
             return UnknownCall(cmd.CallId);
         }
 
+        if (cmd.Reason is { Length: > MaxReasonLength })
+        {
+            return Fail(ResultCode.InvalidArgument, $"reason longer than {MaxReasonLength} characters");
+        }
+
         ref var c = ref _calls.Records[slot];
         if (c.State != CallState.Talking)
         {
@@ -403,8 +408,10 @@ public sealed partial class Router
             e.AgentId = a.Id;
             e.Skill = s.Definition.Name;
             e.WaitMs = _now - c.AnsweredMs;
+            e.Reason = cmd.Reason;
             e.Owner = c.Owner;
         }
+
         a.Call = -1;
         Release(slot);
         StartWrap(a, skill);
@@ -464,7 +471,7 @@ public sealed partial class Router
             e.Owner = c.Owner;
         }
 
-        if (wait >= _config.Hotline.CallbackMinAbandonWaitMs)
+        if (wait >= _config.Hotline.CallbackMinAbandonWaitMs && !c.Has(CallFlags.NoCallback))
         {
             OweCallback(c.Caller, c.Skill, string.Equals(reason, "caller", StringComparison.Ordinal) ? "abandoned" : reason);
         }
@@ -490,7 +497,11 @@ public sealed partial class Router
             e.Owner = c.Owner;
         }
 
-        OweCallback(c.Caller, c.Skill, "timed-out");
+        if (!c.Has(CallFlags.NoCallback))
+        {
+            OweCallback(c.Caller, c.Skill, "timed-out");
+        }
+
         Release(slot);
     }
 

@@ -171,7 +171,7 @@ public sealed partial class Router
     private void BecomeAvailable(Agent a)
     {
         a.ReadySeq = ++_readySeq;
-        if (BestCallbackFor(a, escalatedOnly: !a.Outbound) is { } first)
+        if (_callbacks.DueCount > 0 && BestCallbackFor(a, escalatedOnly: !a.Outbound) is { } first)
         {
             AssignCallback(a, first);
             return;
@@ -184,7 +184,7 @@ public sealed partial class Router
             return;
         }
 
-        if (!a.Outbound && BestCallbackFor(a, escalatedOnly: false) is { } callback)
+        if (_callbacks.DueCount > 0 && !a.Outbound && BestCallbackFor(a, escalatedOnly: false) is { } callback)
         {
             AssignCallback(a, callback);
             return;

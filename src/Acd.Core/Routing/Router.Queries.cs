@@ -86,6 +86,22 @@ public sealed partial class Router
         return list;
     }
 
+    /// <summary>The calls connected at or before <paramref name="sinceMs"/> and still connected (a look at the agents, not the calls).</summary>
+    public IReadOnlyList<string> CallsTalkingSince(long sinceMs)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < _agents.Count; i++)
+        {
+            var a = _agents.Items[i];
+            if (a.Call >= 0 && _calls.Records[a.Call] is { State: CallState.Talking } c && c.AnsweredMs <= sinceMs)
+            {
+                ids.Add(c.Id!);
+            }
+        }
+
+        return ids;
+    }
+
     /// <summary>How many agents are in each state.</summary>
     public AgentStateCounts CountAgentStates()
     {

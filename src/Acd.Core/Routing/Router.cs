@@ -173,9 +173,15 @@ public sealed partial class Router
         // evaluation (their keys sort so), as one heap would give them.
         while (true)
         {
-            var (due, key) = _timers.Count > 0 ? (_timers.Top.K1, _timers.Top.K2) : (long.MaxValue, long.MaxValue);
-            var source = 0;
+            var due = _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue;
             var (callbackDue, callbackKey) = _callbacks.NextTimer;
+            if (due > nowMs && callbackDue > nowMs && _surge.NextEvaluationMs > nowMs)
+            {
+                break; // the usual case: nothing due
+            }
+
+            var key = _timers.Count > 0 ? _timers.Top.K2 : long.MaxValue;
+            var source = 0;
             if (callbackDue < due || (callbackDue == due && callbackKey < key))
             {
                 (due, key, source) = (callbackDue, callbackKey, 1);
@@ -184,11 +190,6 @@ public sealed partial class Router
             if (_surge.NextEvaluationMs < due || (_surge.NextEvaluationMs == due && SurgeMonitor.TimerKey < key))
             {
                 (due, source) = (_surge.NextEvaluationMs, 2);
-            }
-
-            if (due > nowMs)
-            {
-                break;
             }
 
             SetClock(due);

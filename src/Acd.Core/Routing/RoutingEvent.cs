@@ -167,7 +167,7 @@ public readonly record struct CommandResult
     /// <summary>For routed offers: the agent.</summary>
     public string? AgentId { get; init; }
 
-    /// <summary>For routed offers: the agent's contact.</summary>
+    /// <summary>For routed offers: the agent's contact. For a login that refreshed a logged-in agent: its contact before (null after a fresh login).</summary>
     public string? Contact { get; init; }
 
     /// <summary>The skill the call went to.</summary>

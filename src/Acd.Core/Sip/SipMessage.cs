@@ -98,6 +98,9 @@ public enum SipHeader : byte
 
     /// <summary>Event (o).</summary>
     Event,
+
+    /// <summary>Authorization (digest credentials of a REGISTER).</summary>
+    Authorization,
 }
 
 /// <summary>The names of the headers ACD reads: one table, which the parser and the message's index are derived from.</summary>
@@ -133,6 +136,7 @@ public static class SipHeaders
         SipHeader.ContentEncoding => ["Content-Encoding", "e"],
         SipHeader.Subject => ["Subject", "s"],
         SipHeader.Event => ["Event", "o"],
+        SipHeader.Authorization => ["Authorization"],
         _ => throw new ArgumentOutOfRangeException(nameof(header), header, "no names for this header"),
     };
 }

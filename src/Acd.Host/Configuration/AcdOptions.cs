@@ -31,13 +31,35 @@ public sealed class AcdOptions : DomainOptions
 
     /// <summary>API access.</summary>
     public ApiOptions Api { get; set; } = new();
+
+    /// <summary>HTTP port settings.</summary>
+    public HttpSettings Http { get; set; } = new();
 }
 
 /// <summary>API access.</summary>
 public sealed class ApiOptions
 {
-    /// <summary>When set, every gRPC method but Health needs <c>authorization: Bearer &lt;token&gt;</c>.</summary>
+    /// <summary>
+    /// When set, every gRPC method but Health needs <c>authorization: Bearer &lt;token&gt;</c>, and so do /metrics, /state
+    /// and the wallboard. Prefer <see cref="TokenFile"/>: a token on the command line is readable in /proc by any local user.
+    /// </summary>
     public string? Token { get; set; }
+
+    /// <summary>A file holding the API token (its first line), e.g. a systemd credential; wins over <see cref="Token"/>.</summary>
+    public string? TokenFile { get; set; }
+}
+
+/// <summary>The HTTP port (metrics, health, state, wallboard).</summary>
+public sealed class HttpSettings
+{
+    /// <summary>PFX certificate file for TLS on the HTTP port; empty: plain HTTP.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the PFX file.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Seconds a /state answer is kept: the state digest is computed on the routing thread at most this often.</summary>
+    public int StateCacheSeconds { get; set; } = 1;
 }
 
 /// <summary>Limits of the SIP port (see <see cref="Acd.Core.Sip.SipLimits"/> for what each guards against).</summary>
@@ -69,6 +91,52 @@ public sealed class SipSettings
 
     /// <summary>Retry-After (seconds) on 503: queue full or capacity.</summary>
     public int RetryAfterBusySeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Networks (CIDR, or single addresses) of the proxies and PBXs trusted with calls: they may offer calls, their
+    /// X-Acd-* routing headers are honoured, and their unanswered calls owe a callback. Default (unset): loopback only.
+    /// </summary>
+    public IList<string>? TrustedPeers { get; set; }
+
+    /// <summary>
+    /// Networks that may offer calls but are not trusted with routing: their X-Acd-* headers are ignored, their calls
+    /// owe no callback, and they are held to <see cref="SipRateLimitSettings.CallPeerPerSource"/>. Default: none.
+    /// </summary>
+    public IList<string>? CallPeers { get; set; }
+
+    /// <summary>Networks of the registrars that authenticated the agents whose REGISTER they relay. Default (unset): loopback only.</summary>
+    public IList<string>? RegistrarPeers { get; set; }
+
+    /// <summary>Digest credentials of agents who REGISTER from elsewhere (see docs/security.md for the format); none by default.</summary>
+    public string? CredentialsFile { get; set; }
+
+    /// <summary>The digest realm.</summary>
+    public string Realm { get; set; } = "acd";
+
+    /// <summary>How long a digest nonce is good for, in seconds.</summary>
+    public int NonceLifetimeSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// Who may move a logged-in agent to another contact: <c>authenticated</c> (default: only a REGISTER with the agent's
+    /// digest credentials), <c>registrar</c> (also a registrar peer), <c>any</c> (whoever may REGISTER).
+    /// </summary>
+    public string ContactChange { get; set; } = "authenticated";
+
+    /// <summary>Limits on new calls a second.</summary>
+    public SipRateLimitSettings RateLimits { get; set; } = new();
+}
+
+/// <summary>Limits on new calls (INVITEs) a second; over one, 503 with Retry-After. 0: no limit.</summary>
+public sealed class SipRateLimitSettings
+{
+    /// <summary>Per source address of a trusted peer (a proxy may carry a whole province: none by default).</summary>
+    public int TrustedPerSource { get; set; }
+
+    /// <summary>Per source address of a call peer.</summary>
+    public int CallPeerPerSource { get; set; } = 50;
+
+    /// <summary>Per caller number, whichever peer sends it (none by default: a test tool sends every call from one number).</summary>
+    public int PerCaller { get; set; }
 }
 
 /// <summary>Listen addresses, each <c>ADDR:PORT</c>; port 0 picks a free port; an empty value turns the listener off.</summary>

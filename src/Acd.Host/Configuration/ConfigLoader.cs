@@ -40,6 +40,18 @@ public sealed class AcdSettings
     /// <summary>Whether the embedded demo centre is in use (no --config).</summary>
     public bool UsesDemoCentre { get; init; }
 
+    /// <summary>The API token in force (from the file, the configuration or the command line); null: none.</summary>
+    public string? ApiToken { get; init; }
+
+    /// <summary>What SIP peers may do, by their network.</summary>
+    internal Acd.Host.Sip.SipPeers SipPeers { get; init; } = new([], [], []);
+
+    /// <summary>Agents' digest credentials (HA1 hashes), from <c>Acd:Sip:CredentialsFile</c>.</summary>
+    internal IReadOnlyDictionary<string, (string? Sha256, string? Md5)> SipCredentials { get; init; } = new Dictionary<string, (string?, string?)>(StringComparer.Ordinal);
+
+    /// <summary>Things an operator should know at start (a token on the command line, an exposed listener without a token or TLS).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>Where the configuration came from (the embedded demo centre or a file).</summary>
     public string Source { get; }
 }
@@ -59,6 +71,7 @@ public static class ConfigLoader
         ["--http"] = "Acd:Listen:Http",
         ["--data"] = "Acd:DataDirectory",
         ["--api-token"] = "Acd:Api:Token",
+        ["--api-token-file"] = "Acd:Api:TokenFile",
         ["--log-format"] = "Logging:Console:FormatterName",
         ["--config"] = "Acd:ConfigFile",
     };
@@ -106,7 +119,16 @@ public static class ConfigLoader
 
         configuration.AddEnvironmentVariables();
         configuration.AddCommandLine(args, new Dictionary<string, string>(Switches, StringComparer.Ordinal));
+        if (args.Any(a => a.StartsWith("--api-token", StringComparison.Ordinal) && !a.StartsWith("--api-token-file", StringComparison.Ordinal)
+            || a.Contains("Acd:Api:Token", StringComparison.OrdinalIgnoreCase) && !a.Contains("Acd:Api:TokenFile", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Outside the Acd section: only to warn that the token is visible in /proc/PID/cmdline.
+            configuration.AddInMemoryCollection([new KeyValuePair<string, string?>(TokenOnCommandLine, "true")]);
+        }
     }
+
+    /// <summary>Set when the API token came on the command line.</summary>
+    private const string TokenOnCommandLine = "AcdHost:ApiTokenOnCommandLine";
 
     /// <summary>Binds the <c>Acd</c> section and checks everything; throws <see cref="ConfigException"/> naming each bad key.</summary>
     public static AcdSettings Load(IConfiguration configuration)
@@ -191,10 +213,65 @@ public static class ConfigLoader
             errors.Add(new ConfigError("Acd:Grpc:CertificatePath", $"file '{options.Grpc.CertificatePath}' not found"));
         }
 
-        if (options.Api.Token is { Length: > 0 and < 16 })
+        var token = options.Api.Token;
+        if (!string.IsNullOrEmpty(options.Api.TokenFile))
         {
-            errors.Add(new ConfigError("Acd:Api:Token", "an API token must be at least 16 characters"));
+            try
+            {
+                token = File.ReadLines(options.Api.TokenFile).FirstOrDefault()?.Trim();
+                if (string.IsNullOrEmpty(token))
+                {
+                    errors.Add(new ConfigError("Acd:Api:TokenFile", $"file '{options.Api.TokenFile}' holds no token (its first line is empty)"));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.Add(new ConfigError("Acd:Api:TokenFile", $"file '{options.Api.TokenFile}' cannot be read: {e.Message}"));
+            }
         }
+
+        if (token is { Length: > 0 and < 16 })
+        {
+            errors.Add(new ConfigError(string.IsNullOrEmpty(options.Api.TokenFile) ? "Acd:Api:Token" : "Acd:Api:TokenFile", "an API token must be at least 16 characters"));
+        }
+
+        if (!string.IsNullOrEmpty(options.Http.CertificatePath) && !File.Exists(options.Http.CertificatePath))
+        {
+            errors.Add(new ConfigError("Acd:Http:CertificatePath", $"file '{options.Http.CertificatePath}' not found"));
+        }
+
+        CheckRange(errors, "Acd:Http:StateCacheSeconds", options.Http.StateCacheSeconds, 0, 3600);
+        var peers = new Acd.Host.Sip.SipPeers(
+            Acd.Host.Sip.SipPeers.Parse(sipOptions.TrustedPeers ?? [.. Acd.Host.Sip.SipPeers.Loopback], "Acd:Sip:TrustedPeers", errors),
+            Acd.Host.Sip.SipPeers.Parse(sipOptions.CallPeers ?? [], "Acd:Sip:CallPeers", errors),
+            Acd.Host.Sip.SipPeers.Parse(sipOptions.RegistrarPeers ?? [.. Acd.Host.Sip.SipPeers.Loopback], "Acd:Sip:RegistrarPeers", errors));
+        var credentials = new Dictionary<string, (string? Sha256, string? Md5)>(StringComparer.Ordinal);
+        if (!string.IsNullOrEmpty(sipOptions.CredentialsFile))
+        {
+            try
+            {
+                credentials = Acd.Host.Sip.SipDigest.ReadCredentials(File.ReadLines(sipOptions.CredentialsFile), sipOptions.CredentialsFile, errors);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.Add(new ConfigError("Acd:Sip:CredentialsFile", $"file '{sipOptions.CredentialsFile}' cannot be read: {e.Message}"));
+            }
+        }
+
+        if (sipOptions.ContactChange is not ("authenticated" or "registrar" or "any"))
+        {
+            errors.Add(new ConfigError("Acd:Sip:ContactChange", $"must be authenticated, registrar or any, not '{sipOptions.ContactChange}'"));
+        }
+
+        if (string.IsNullOrWhiteSpace(sipOptions.Realm) || sipOptions.Realm.Any(c => c is '"' or '\\' || char.IsControl(c)))
+        {
+            errors.Add(new ConfigError("Acd:Sip:Realm", "must be a name without quotes, backslashes or control characters"));
+        }
+
+        CheckRange(errors, "Acd:Sip:NonceLifetimeSeconds", sipOptions.NonceLifetimeSeconds, 10, 86_400);
+        CheckRange(errors, "Acd:Sip:RateLimits:TrustedPerSource", sipOptions.RateLimits.TrustedPerSource, 0, 10_000_000);
+        CheckRange(errors, "Acd:Sip:RateLimits:CallPeerPerSource", sipOptions.RateLimits.CallPeerPerSource, 0, 10_000_000);
+        CheckRange(errors, "Acd:Sip:RateLimits:PerCaller", sipOptions.RateLimits.PerCaller, 0, 1_000_000);
         if (errors.Count > 0)
         {
             throw new ConfigException(errors);
@@ -211,7 +288,33 @@ public static class ConfigLoader
             MaxPendingResponses = sipOptions.MaxPendingResponses,
             MaxConnections = sipOptions.MaxConnections,
         };
-        return new AcdSettings(options, domains, sip, grpc, http, source, sipLimits) { UsesDemoCentre = string.IsNullOrEmpty(configuration["Acd:ConfigFile"]) };
+        var warnings = new List<string>();
+        if (!string.IsNullOrEmpty(options.Api.Token) && string.IsNullOrEmpty(options.Api.TokenFile) && string.Equals(configuration[TokenOnCommandLine], "true", StringComparison.Ordinal))
+        {
+            warnings.Add("the API token was given on the command line, where any local user can read it (/proc/PID/cmdline); give it in a file with --api-token-file (or a systemd credential) instead");
+        }
+
+        foreach (var (name, endpoint, tls) in new[] { ("gRPC", grpc, !string.IsNullOrEmpty(options.Grpc.CertificatePath)), ("HTTP", http, !string.IsNullOrEmpty(options.Http.CertificatePath)) })
+        {
+            if (endpoint is not null && !IPAddress.IsLoopback(endpoint.Address) && (string.IsNullOrEmpty(token) || !tls))
+            {
+                warnings.Add($"the {name} port listens on {endpoint}, beyond this machine, {(string.IsNullOrEmpty(token) ? "without an API token" : string.Empty)}{(string.IsNullOrEmpty(token) && !tls ? " and " : string.Empty)}{(tls ? string.Empty : "without TLS")}: anyone who reaches it {(string.IsNullOrEmpty(token) ? "may use it" : "may read the token off the network")}");
+            }
+        }
+
+        if (sip is not null && !IPAddress.IsLoopback(sip.Address) && !peers.TrustsRemotePeers)
+        {
+            warnings.Add($"the SIP port listens on {sip} but trusts only loopback peers: every proxy or PBX elsewhere is answered 403 until it is listed in Acd:Sip:TrustedPeers (or CallPeers, RegistrarPeers)");
+        }
+
+        return new AcdSettings(options, domains, sip, grpc, http, source, sipLimits)
+        {
+            UsesDemoCentre = string.IsNullOrEmpty(configuration["Acd:ConfigFile"]),
+            ApiToken = string.IsNullOrEmpty(token) ? null : token,
+            SipPeers = peers,
+            SipCredentials = credentials,
+            Warnings = warnings,
+        };
     }
 
     internal static void CheckRange(List<ConfigError> errors, string key, long value, long min, long max)

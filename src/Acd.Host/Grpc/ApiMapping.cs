@@ -75,6 +75,7 @@ public static class ApiMapping
         CoreResultCode.FailedPrecondition => StatusCode.FailedPrecondition,
         CoreResultCode.ResourceExhausted => StatusCode.ResourceExhausted,
         CoreResultCode.AlreadyExists => StatusCode.AlreadyExists,
+        CoreResultCode.PermissionDenied => StatusCode.PermissionDenied,
         _ => StatusCode.Unknown,
     };
 

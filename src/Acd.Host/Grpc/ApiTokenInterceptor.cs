@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -10,18 +8,9 @@ namespace Acd.Host.Grpc;
 /// <c>authorization: Bearer &lt;token&gt;</c>: none is UNAUTHENTICATED, a wrong one PERMISSION_DENIED. The comparison
 /// takes the same time whatever the token presented.
 /// </summary>
-public sealed class ApiTokenInterceptor : Interceptor
+public sealed class ApiTokenInterceptor(BearerToken token) : Interceptor
 {
-    private const string Bearer = "Bearer ";
     private const string HealthPrefix = "/grpc.health.v1.Health/";
-    private readonly byte[]? _token;
-
-    /// <summary>Reads the token from the settings (none: every call passes).</summary>
-    public ApiTokenInterceptor(Acd.Host.Configuration.AcdSettings settings)
-    {
-        ArgumentNullException.ThrowIfNull(settings);
-        _token = string.IsNullOrEmpty(settings.Options.Api.Token) ? null : Encoding.UTF8.GetBytes(settings.Options.Api.Token);
-    }
 
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -54,21 +43,17 @@ public sealed class ApiTokenInterceptor : Interceptor
     private void Check(ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (_token is null || context.Method.StartsWith(HealthPrefix, StringComparison.Ordinal))
+        if (context.Method.StartsWith(HealthPrefix, StringComparison.Ordinal))
         {
             return;
         }
 
-        var authorization = context.RequestHeaders.GetValue("authorization");
-        if (authorization is null || !authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase) || authorization.Length == Bearer.Length)
+        switch (token.Check(context.RequestHeaders.GetValue("authorization")))
         {
-            throw EngineCalls.Fail(StatusCode.Unauthenticated, "an API token is required: authorization: Bearer <token>");
-        }
-
-        var presented = Encoding.UTF8.GetBytes(authorization[Bearer.Length..].Trim());
-        if (!CryptographicOperations.FixedTimeEquals(presented, _token))
-        {
-            throw EngineCalls.Fail(StatusCode.PermissionDenied, "the API token is not valid");
+            case TokenProblem.Missing:
+                throw EngineCalls.Fail(StatusCode.Unauthenticated, "an API token is required: authorization: Bearer <token>");
+            case TokenProblem.Wrong:
+                throw EngineCalls.Fail(StatusCode.PermissionDenied, "the API token is not valid");
         }
     }
 }

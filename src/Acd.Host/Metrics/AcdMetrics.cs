@@ -43,6 +43,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         ("acd_callbacks_completed_total", "Callbacks closed, by outcome (exhausted: out of attempts, an SMS owed).", "outcome",
             [(CallCount.CallbackReached, "reached"), (CallCount.CallbackExhausted, "exhausted"), (CallCount.CallbackCancelled, "cancelled")]),
         ("acd_callback_attempts_total", "Callbacks given to an agent to dial.", null, [(CallCount.CallbackAttempts, null)]),
+        ("acd_calls_talk_limit_total", "Connected calls the daemon ended at the maximum talk time (no BYE came).", null, [(CallCount.TalkLimit, null)]),
     ];
 
     /// <summary>gRPC status names as the metrics label them (OK, INVALID_ARGUMENT, ...), indexed by code.</summary>
@@ -84,6 +85,8 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Gauge _sipConnections;
     private readonly Counter _sipClosed;
     private readonly Gauge _watchers;
+    private readonly Counter _sipRefused;
+    private readonly Counter _registrations;
     private readonly Gauge _poolThreads;
 
     public AcdMetrics(DomainDirectory domains, SipServer sip, EventHub hub)
@@ -127,6 +130,8 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _sipRejections = f.CreateCounter("acd_sip_rejections_total", "SIP messages refused, by reason.", "reason");
         _sipConnections = f.CreateGauge("acd_sip_connections", "Open SIP connections.");
         _sipClosed = f.CreateCounter("acd_sip_connections_closed_total", "SIP connections the daemon closed, by reason.", "reason");
+        _sipRefused = f.CreateCounter("acd_sip_refused_total", "SIP requests refused by policy (source not trusted, registration, authentication, rate limits), by reason.", "reason");
+        _registrations = f.CreateCounter("acd_agent_registrations_total", "Agents' SIP REGISTERs, by what they did (login, refresh, contact-change, logout, refused).", "action");
         _grpcRequests = f.CreateCounter("acd_grpc_requests_total", "gRPC calls, by method (unknown: a path this daemon does not serve) and status code.", "method", "code");
         _watchers = f.CreateGauge("acd_grpc_watchers", "Open Watch streams.");
 
@@ -267,6 +272,16 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
             {
                 _sipRejections.WithLabels(SipRejections.Label(reason)).IncTo(_sip.Counters.Rejections(reason));
             }
+        }
+
+        foreach (var reason in Enum.GetValues<SipRefusal>())
+        {
+            _sipRefused.WithLabels(SipPolicyLabels.Of(reason)).IncTo(_sip.Counters.Refusals(reason));
+        }
+
+        foreach (var action in Enum.GetValues<RegistrationAction>())
+        {
+            _registrations.WithLabels(SipPolicyLabels.Of(action)).IncTo(_sip.Counters.Registrations(action));
         }
 
         _sipConnections.Set(_sip.OpenConnections);

@@ -30,6 +30,7 @@ internal enum CallCount
     CallbackExhausted,
     CallbackCancelled,
     CallbackAttempts,
+    TalkLimit,
     Count,
 }
 
@@ -99,6 +100,11 @@ internal sealed class DomainCallCounters
                 EventKind.CallbackExhausted => CallCount.CallbackExhausted,
                 _ => null,
             };
+            if (e.Kind == EventKind.CallEnded && string.Equals(e.Reason, Acd.Host.Routing.TalkWatchdog.Reason, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _counts[(skill * (int)CallCount.Count) + (int)CallCount.TalkLimit]);
+            }
+
             if (what is { } w)
             {
                 Interlocked.Increment(ref _counts[(skill * (int)CallCount.Count) + (int)w]);

@@ -25,6 +25,9 @@ internal enum ResponseExtras : byte
 
     /// <summary>REGISTER: Contact;expires and Expires.</summary>
     Registered,
+
+    /// <summary>401: a WWW-Authenticate per digest algorithm offered (<see cref="OutboundItem.Challenges"/>).</summary>
+    Challenge,
 }
 
 /// <summary>One response waiting to be written to a connection; everything it needs, by reference.</summary>
@@ -51,6 +54,9 @@ internal readonly record struct OutboundItem
     public long Number { get; init; }
 
     public long Estimate { get; init; }
+
+    /// <summary>For a 401: the WWW-Authenticate values.</summary>
+    public IReadOnlyList<string>? Challenges { get; init; }
 
     /// <summary>Writes the response.</summary>
     public void WriteTo(IBufferWriter<byte> writer)
@@ -94,6 +100,13 @@ internal readonly record struct OutboundItem
                 SipResponseWriter.Header(writer, "Contact"u8, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"<{Contact}>;expires={Number}"));
                 SipResponseWriter.Header(writer, "Expires"u8, Number);
                 break;
+            case ResponseExtras.Challenge:
+                foreach (var challenge in Challenges ?? [])
+                {
+                    SipResponseWriter.Header(writer, "WWW-Authenticate"u8, challenge);
+                }
+
+                break;
         }
 
         if (Warning is not null)
@@ -113,6 +126,7 @@ internal readonly record struct OutboundItem
         200 => "OK",
         302 => "Moved Temporarily",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",

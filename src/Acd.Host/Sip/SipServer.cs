@@ -15,7 +15,7 @@ public sealed partial class SipServer : IBatchListener
     private int _open;
 
     /// <summary>Creates the server.</summary>
-    public SipServer(AcdSettings settings, DomainDirectory domains, SipRegistrations registrations, IHostApplicationLifetime lifetime, ILogger<SipServer> logger)
+    public SipServer(AcdSettings settings, DomainDirectory domains, SipRegistrations registrations, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<SipServer> logger)
     {
         ArgumentNullException.ThrowIfNull(lifetime);
         Stopping = lifetime.ApplicationStopping;
@@ -26,6 +26,12 @@ public sealed partial class SipServer : IBatchListener
         Domains = domains;
         Logger = logger;
         TagSalt = (uint)Random.Shared.Next();
+        Time = time;
+        Peers = settings.SipPeers;
+        Digest = new SipDigest(settings.Options.Sip.Realm, settings.SipCredentials, settings.Options.Sip.NonceLifetimeSeconds, time);
+        var limits = settings.Options.Sip.RateLimits;
+        RateLimits = new SipRateLimits(limits.TrustedPerSource, limits.CallPeerPerSource, limits.PerCaller);
+        ContactChange = settings.Options.Sip.ContactChange;
 
         // Connection ids are journaled with the calls they carry: start from the clock so they never repeat across restarts.
         _nextConnection = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 12;
@@ -51,6 +57,21 @@ public sealed partial class SipServer : IBatchListener
 
     /// <summary>Salt of the To tags this daemon writes.</summary>
     public uint TagSalt { get; }
+
+    /// <summary>The clock.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>What peers may do, by their network.</summary>
+    internal SipPeers Peers { get; }
+
+    /// <summary>Agents' digest credentials and challenges.</summary>
+    internal SipDigest Digest { get; }
+
+    /// <summary>Limits on new calls a second.</summary>
+    internal SipRateLimits RateLimits { get; }
+
+    /// <summary>Who may move a logged-in agent to another contact: authenticated, registrar or any.</summary>
+    public string ContactChange { get; }
 
     /// <summary>Open connections now.</summary>
     public int OpenConnections => Volatile.Read(ref _open);
@@ -139,6 +160,87 @@ public sealed class SipCounters
     internal void Broken() => Interlocked.Increment(ref _brokenConnections);
 
     internal void Idle() => Interlocked.Increment(ref _idleClosed);
+
+    private readonly long[] _refusals = new long[Enum.GetValues<SipRefusal>().Length];
+    private readonly long[] _registrations = new long[Enum.GetValues<RegistrationAction>().Length];
+
+    /// <summary>Requests refused by policy (who sent them, or how many), by reason.</summary>
+    public long Refusals(SipRefusal reason) => Volatile.Read(ref _refusals[(int)reason]);
+
+    /// <summary>Agent registrations over SIP, by what they did.</summary>
+    public long Registrations(RegistrationAction action) => Volatile.Read(ref _registrations[(int)action]);
+
+    internal void Refused(SipRefusal reason) => Interlocked.Increment(ref _refusals[(int)reason]);
+
+    internal void Registered(RegistrationAction action) => Interlocked.Increment(ref _registrations[(int)action]);
+}
+
+/// <summary>Why the SIP port refused a request it could read (policy, not syntax).</summary>
+public enum SipRefusal
+{
+    /// <summary>From a network that may not send it (403).</summary>
+    UntrustedSource,
+
+    /// <summary>A REGISTER from outside the registrar networks, for an agent with no credentials (403).</summary>
+    RegistrationForbidden,
+
+    /// <summary>Digest credentials that did not verify (401 again).</summary>
+    AuthenticationFailed,
+
+    /// <summary>A REGISTER that would move a logged-in agent to another contact, not authenticated (403).</summary>
+    ContactChange,
+
+    /// <summary>More new calls a second from one source than its limit (503).</summary>
+    SourceRateLimit,
+
+    /// <summary>More new calls a second from one caller number than the limit (503).</summary>
+    CallerRateLimit,
+}
+
+/// <summary>What an agent's REGISTER did.</summary>
+public enum RegistrationAction
+{
+    /// <summary>Logged the agent in.</summary>
+    Login,
+
+    /// <summary>Refreshed a binding (same contact).</summary>
+    Refresh,
+
+    /// <summary>Moved a logged-in agent to another contact.</summary>
+    ContactChange,
+
+    /// <summary>Logged the agent out.</summary>
+    Logout,
+
+    /// <summary>Refused (untrusted, unauthenticated, or a contact change not allowed).</summary>
+    Refused,
+}
+
+/// <summary>The metric labels of the SIP port's policy counters.</summary>
+public static class SipPolicyLabels
+{
+    /// <summary>The label of a refusal.</summary>
+    public static string Of(SipRefusal reason) => reason switch
+    {
+        SipRefusal.UntrustedSource => "untrusted-source",
+        SipRefusal.RegistrationForbidden => "registration-forbidden",
+        SipRefusal.AuthenticationFailed => "authentication-failed",
+        SipRefusal.ContactChange => "contact-change",
+        SipRefusal.SourceRateLimit => "source-rate-limit",
+        SipRefusal.CallerRateLimit => "caller-rate-limit",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
+
+    /// <summary>The label of a registration action.</summary>
+    public static string Of(RegistrationAction action) => action switch
+    {
+        RegistrationAction.Login => "login",
+        RegistrationAction.Refresh => "refresh",
+        RegistrationAction.ContactChange => "contact-change",
+        RegistrationAction.Logout => "logout",
+        RegistrationAction.Refused => "refused",
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
+    };
 }
 
 /// <summary>Kestrel's entry point for SIP connections.</summary>
@@ -186,4 +288,13 @@ public sealed partial class SipServer
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "SIP connection {Connection} from {Remote} closed; {Calls} waiting calls held for the grace period")]
     internal static partial void LogDetached(ILogger logger, long connection, string? remote, int calls);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP {Method} from {Remote} refused: {Why} (logged once per connection; every refusal is counted in acd_sip_refused_total)")]
+    internal static partial void LogRefused(ILogger logger, string method, string? remote, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {Agent} {Action} by SIP REGISTER from {Remote}: contact {Contact}{Previous}")]
+    internal static partial void LogRegistration(ILogger logger, string agent, string action, string? remote, string? contact, string previous);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent}: SIP REGISTER from {Remote} refused: {Why}")]
+    internal static partial void LogRegistrationRefused(ILogger logger, string agent, string? remote, string why);
 }

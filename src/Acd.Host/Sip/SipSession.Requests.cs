@@ -26,6 +26,13 @@ internal sealed partial class SipSession
             return;
         }
 
+        if (m.Method != SipMethod.Register && !Rights.HasFlag(PeerRights.Calls))
+        {
+            // Not a proxy or PBX of this centre: no call, no ping, not even whether a call or agent exists.
+            Forbid(SipRefusal.UntrustedSource, "this source may not send calls (Acd:Sip:TrustedPeers, CallPeers)");
+            return;
+        }
+
         switch (m.Method)
         {
             case SipMethod.Invite:
@@ -61,9 +68,26 @@ internal sealed partial class SipSession
             return;
         }
 
-        if (!TryReadPriority(m.Value(SipHeader.XAcdPriority), out var priority) || !TryReadVip(m.Value(SipHeader.XAcdVip), out var vip))
+        // Routing headers only from trusted peers: a call peer's are read as absent.
+        var trusted = Rights.HasFlag(PeerRights.Trusted);
+        var priority = -1;
+        var vip = 0;
+        if (trusted && (!TryReadPriority(m.Value(SipHeader.XAcdPriority), out priority) || !TryReadVip(m.Value(SipHeader.XAcdVip), out vip)))
         {
             Send(new OutboundItem { Echo = echo, Status = 400, Phrase = "Bad Request - Malformed Header Value", Warning = "X-Acd-Priority and X-Acd-Vip take 0-9" });
+            return;
+        }
+
+        var caller = UserOf(m.Value(SipHeader.From));
+        if (!_server.RateLimits.AllowSource(Address, trusted))
+        {
+            Throttle(echo, SipRefusal.SourceRateLimit, "too many new calls a second from this source");
+            return;
+        }
+
+        if (!_server.RateLimits.AllowCaller(caller, _server.Time.GetUtcNow().ToUnixTimeSeconds()))
+        {
+            Throttle(echo, SipRefusal.CallerRateLimit, "too many new calls a second from this caller");
             return;
         }
 
@@ -72,16 +96,17 @@ internal sealed partial class SipSession
         var offer = new OfferCall
         {
             CallId = callId,
-            Caller = UserOf(m.Value(SipHeader.From)),
+            Caller = caller,
             ServiceNumber = UserOfUri(m[m.RequestUri]),
-            Skill = TokenOrNull(m.Value(SipHeader.XAcdSkill), domain),
+            Skill = trusted ? TokenOrNull(m.Value(SipHeader.XAcdSkill), domain) : null,
             Priority = priority,
             Vip = vip,
-            Language = TokenOrNull(m.Value(SipHeader.XAcdLanguage), null) ?? FirstLanguage(m.Value(SipHeader.AcceptLanguage)),
-            IvrDigits = TokenOrNull(m.Value(SipHeader.XAcdIvr), null),
+            Language = (trusted ? TokenOrNull(m.Value(SipHeader.XAcdLanguage), null) : null) ?? FirstLanguage(m.Value(SipHeader.AcceptLanguage)),
+            IvrDigits = trusted ? TokenOrNull(m.Value(SipHeader.XAcdIvr), null) : null,
             Mode = OfferMode.Sip,
             Connection = Id,
             Owner = transaction,
+            OwesCallback = trusted,
         };
         _domainsUsed.Add(domain);
         Post(domain, offer, transaction);
@@ -105,7 +130,11 @@ internal sealed partial class SipSession
         Post(domain, command, new SipReply(this, echo, kind));
     }
 
-    /// <summary>REGISTER To sip:&lt;agent&gt;@…: Contact with Expires logs the agent in (or refreshes it); Expires 0 logs it out.</summary>
+    /// <summary>
+    /// REGISTER To sip:&lt;agent&gt;@…: Contact with Expires logs the agent in (or refreshes it); Expires 0 logs it out. From a
+    /// registrar peer, or with the agent's digest credentials; moving a logged-in agent to another contact needs what
+    /// <c>Acd:Sip:ContactChange</c> says (by default, the credentials).
+    /// </summary>
     private void OnRegister(SipMessage m)
     {
         var echo = SipTransactionEcho.Capture(m, _server.TagSalt);
@@ -113,6 +142,34 @@ internal sealed partial class SipSession
         if (agentId is null)
         {
             Send(new OutboundItem { Echo = echo, Status = 400, Phrase = "Bad Request - Malformed Header Value", Warning = "To names no agent" });
+            return;
+        }
+
+        var registrar = Rights.HasFlag(PeerRights.Register);
+        var authenticated = false;
+        if (_server.Digest.Knows(agentId) && (!registrar || m.Has(SipHeader.Authorization)))
+        {
+            switch (_server.Digest.Verify(agentId, SipValues.ToAscii(SipValues.Trim(m.Value(SipHeader.Authorization))), "REGISTER"))
+            {
+                case DigestVerdict.Authenticated:
+                    authenticated = true;
+                    break;
+                case DigestVerdict.Failed:
+                    _server.Counters.Refused(SipRefusal.AuthenticationFailed);
+                    _server.Counters.Registered(RegistrationAction.Refused);
+                    SipServer.LogRegistrationRefused(_server.Logger, agentId, Remote, "digest credentials that do not verify");
+                    Challenge(echo, agentId, stale: false);
+                    return;
+                case var verdict:
+                    Challenge(echo, agentId, stale: verdict == DigestVerdict.Stale);
+                    return;
+            }
+        }
+        else if (!registrar)
+        {
+            _server.Counters.Registered(RegistrationAction.Refused);
+            Forbid(SipRefusal.RegistrationForbidden, "this source may not register agents (Acd:Sip:RegistrarPeers) and the agent has no digest credentials");
+            SipServer.LogRegistrationRefused(_server.Logger, agentId, Remote, "not a registrar peer, and the agent has no digest credentials");
             return;
         }
 
@@ -140,18 +197,43 @@ internal sealed partial class SipSession
 
         if (expires == 0 || contactValue.SequenceEqual("*"u8))
         {
-            Post(domain, new AgentCommand(CommandKind.Logout, agentId), new SipReply(this, echo, ReplyKind.Unregister, agent: agentId, registrations: _server.Registrations));
+            Post(domain, new AgentCommand(CommandKind.Logout, agentId), new SipReply(this, echo, ReplyKind.Unregister, agent: agentId, server: _server));
             return;
         }
 
         var contact = SipValues.ToAscii(contactValue[SipValues.UriOf(contactValue)]);
-        Post(domain, new LoginAgent { AgentId = agentId, Contact = contact, Refresh = true, InitialState = AgentState.Ready }, new SipReply(this, echo, ReplyKind.Register, contact, expires, agentId, _server.Registrations));
+        var mayMove = authenticated || string.Equals(_server.ContactChange, "any", StringComparison.Ordinal) || (string.Equals(_server.ContactChange, "registrar", StringComparison.Ordinal) && registrar);
+        Post(domain, new LoginAgent { AgentId = agentId, Contact = contact, Refresh = true, InitialState = AgentState.Ready, MayMoveContact = mayMove }, new SipReply(this, echo, ReplyKind.Register, contact, expires, agentId, _server));
     }
 
-    /// <summary>The domain a request names (X-Acd-Domain), else the default; null for an unknown name.</summary>
+    /// <summary>403 to a request this peer may not send; counted, and logged once per connection.</summary>
+    private void Forbid(SipRefusal reason, string why)
+    {
+        _server.Counters.Refused(reason);
+        if (!_forbiddenLogged)
+        {
+            _forbiddenLogged = true;
+            SipServer.LogRefused(_server.Logger, _message.Method.ToString().ToUpperInvariant(), Remote, why);
+        }
+
+        Send(new OutboundItem { Echo = SipTransactionEcho.Capture(_message, _server.TagSalt), Status = 403, Phrase = "Forbidden", Warning = why });
+    }
+
+    /// <summary>503 with Retry-After to a new call over a rate limit; counted.</summary>
+    private void Throttle(SipTransactionEcho echo, SipRefusal reason, string why)
+    {
+        _server.Counters.Refused(reason);
+        Send(new OutboundItem { Echo = echo, Status = 503, Phrase = "Service Unavailable", Extras = ResponseExtras.RetryAfter, Number = 1, Warning = why });
+    }
+
+    /// <summary>401 with a digest challenge for the agent.</summary>
+    private void Challenge(SipTransactionEcho echo, string agentId, bool stale) =>
+        Send(new OutboundItem { Echo = echo, Status = 401, Phrase = "Unauthorized", Extras = ResponseExtras.Challenge, Challenges = _server.Digest.Challenge(agentId, stale) });
+
+    /// <summary>The domain a request names (X-Acd-Domain, from a trusted peer), else the default; null for an unknown name.</summary>
     private DomainRuntime? DomainOf(SipMessage m)
     {
-        var name = m.Value(SipHeader.XAcdDomain);
+        var name = Rights.HasFlag(PeerRights.Trusted) ? m.Value(SipHeader.XAcdDomain) : default;
         return name.IsEmpty ? _server.Domains.Default : _server.Domains.Find(SipValues.ToAscii(SipValues.Trim(name)));
     }
 

@@ -26,6 +26,7 @@ internal sealed partial class SipSession
     private readonly HashSet<DomainRuntime> _domainsUsed = [];
     private byte[]? _scratch;
     private int _pending;
+    private bool _forbiddenLogged;
 
     public SipSession(SipServer server, ConnectionContext connection)
     {
@@ -33,11 +34,19 @@ internal sealed partial class SipSession
         _connection = connection;
         Id = server.NewConnectionId();
         Remote = connection.RemoteEndPoint?.ToString();
+        Address = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        Rights = server.Peers.RightsOf(Address);
     }
 
     public long Id { get; }
 
     public string? Remote { get; }
+
+    /// <summary>The peer's address.</summary>
+    public System.Net.IPAddress? Address { get; }
+
+    /// <summary>What the peer may do, by its network.</summary>
+    public PeerRights Rights { get; }
 
     /// <summary>Queues an answer (any thread). A peer that lets too many pile up is disconnected.</summary>
     public void Send(in OutboundItem item)

@@ -103,20 +103,13 @@ internal enum ReplyKind : byte
 }
 
 /// <summary>A non-INVITE request waiting for its command's result to be answered.</summary>
-internal sealed class SipReply(SipSession session, SipTransactionEcho echo, ReplyKind kind, string? contact = null, int expires = 0, string? agent = null, SipRegistrations? registrations = null) : ICommandReply
+internal sealed class SipReply(SipSession session, SipTransactionEcho echo, ReplyKind kind, string? contact = null, int expires = 0, string? agent = null, SipServer? server = null) : ICommandReply
 {
     public void Complete(in CommandResult result)
     {
-        if (agent is not null && registrations is not null)
+        if (agent is not null && server is not null)
         {
-            if (kind == ReplyKind.Register && result.IsOk)
-            {
-                registrations.Bound(agent, expires);
-            }
-            else if (kind == ReplyKind.Unregister && (result.IsOk || result.Code == ResultCode.FailedPrecondition))
-            {
-                registrations.Unbound(agent);
-            }
+            Audit(agent, server, in result);
         }
 
         var status = (kind, result.Code) switch
@@ -126,7 +119,7 @@ internal sealed class SipReply(SipSession session, SipTransactionEcho echo, Repl
             (ReplyKind.Cancel or ReplyKind.Bye, ResultCode.NotFound) => 481,
             (_, ResultCode.NotFound) => 404,
             (_, ResultCode.InvalidArgument) => 400,
-            (_, ResultCode.FailedPrecondition) => 403,
+            (_, ResultCode.FailedPrecondition or ResultCode.PermissionDenied) => 403,
             _ => 500,
         };
         session.Send(new OutboundItem
@@ -139,5 +132,38 @@ internal sealed class SipReply(SipSession session, SipTransactionEcho echo, Repl
             Number = expires,
             Warning = result.IsOk ? null : result.Message,
         });
+    }
+
+    /// <summary>Every login, logout and contact change is logged with the peer it came from, and counted; so is a refusal.</summary>
+    private void Audit(string agentId, SipServer server, in CommandResult result)
+    {
+        var registrations = server.Registrations;
+        if (kind == ReplyKind.Register && result.IsOk)
+        {
+            registrations.Bound(agentId, expires);
+            var action = result.Contact is null ? RegistrationAction.Login
+                : string.Equals(result.Contact, contact, StringComparison.Ordinal) ? RegistrationAction.Refresh
+                : RegistrationAction.ContactChange;
+            server.Counters.Registered(action);
+            if (action != RegistrationAction.Refresh)
+            {
+                SipServer.LogRegistration(server.Logger, agentId, action == RegistrationAction.Login ? "logged in" : "moved", session.Remote, contact, action == RegistrationAction.ContactChange ? $" (was {result.Contact})" : string.Empty);
+            }
+        }
+        else if (kind == ReplyKind.Register && result.Code == ResultCode.PermissionDenied)
+        {
+            server.Counters.Refused(SipRefusal.ContactChange);
+            server.Counters.Registered(RegistrationAction.Refused);
+            SipServer.LogRegistrationRefused(server.Logger, agentId, session.Remote, result.Message ?? "refused");
+        }
+        else if (kind == ReplyKind.Unregister && (result.IsOk || result.Code == ResultCode.FailedPrecondition))
+        {
+            registrations.Unbound(agentId);
+            if (result.IsOk)
+            {
+                server.Counters.Registered(RegistrationAction.Logout);
+                SipServer.LogRegistration(server.Logger, agentId, "logged out", session.Remote, null, string.Empty);
+            }
+        }
     }
 }

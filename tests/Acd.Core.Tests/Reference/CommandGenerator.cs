@@ -232,6 +232,7 @@ public sealed class CommandGenerator
             Skills = skills,
             Refresh = _rng.Next(10) == 0,
             Contact = _rng.Next(10) == 0 ? $"sip:{id}@10.1.1.{_rng.Next(255)}" : null,
+            MayMoveContact = _rng.Next(3) != 0,
         };
     }
 

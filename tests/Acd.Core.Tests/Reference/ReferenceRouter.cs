@@ -978,8 +978,15 @@ public sealed class ReferenceRouter : IRoutingModel
             {
                 if (l.Refresh)
                 {
+                    // A refresh answers with the contact the agent had; moving it needs leave.
+                    var previous = a.Contact;
+                    if (l.Contact is not null && l.Contact != previous && !l.MayMoveContact)
+                    {
+                        return Fail(ResultCode.PermissionDenied);
+                    }
+
                     a.Contact = l.Contact ?? a.Contact;
-                    return CommandResult.Ok;
+                    return new CommandResult { Contact = previous };
                 }
 
                 return Fail(ResultCode.FailedPrecondition);

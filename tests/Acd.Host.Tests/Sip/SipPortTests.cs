@@ -151,7 +151,8 @@ public sealed class SipPortTests
     [Fact]
     public async Task Register_logs_an_agent_in_and_out_and_an_unknown_one_is_404()
     {
-        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, state: "logged-out"));
+        // From a registrar peer allowed to move agents (a proxy that authenticated the phones); see SecurityTests for the default.
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, state: "logged-out"), "--Acd:Sip:ContactChange=registrar");
         await using var c = await SipTestClient.ConnectAsync(d.Sip!);
         await c.SendAsync(Acd.Host.Tests.Support.Sip.Register("A0002", 600));
         var ok = await c.ReadAsync();

@@ -33,9 +33,10 @@ public sealed class SipTestClient : IAsyncDisposable
         _reader = PipeReader.Create(_stream);
     }
 
-    public static async Task<SipTestClient> ConnectAsync(IPEndPoint endpoint)
+    /// <summary>Connects; from <paramref name="source"/> when given (any 127.x.y.z address works on loopback: an "other host" for trust tests).</summary>
+    public static async Task<SipTestClient> ConnectAsync(IPEndPoint endpoint, IPAddress? source = null)
     {
-        var tcp = new TcpClient();
+        var tcp = source is null ? new TcpClient() : new TcpClient(new IPEndPoint(source, 0));
         await tcp.ConnectAsync(endpoint);
         tcp.NoDelay = true;
         return new SipTestClient(tcp);
