@@ -11,7 +11,11 @@ using Microsoft.Win32.SafeHandles;
 namespace Acd.Host.Durability;
 
 /// <summary>The state on disk cannot be used: damage that would have to be guessed over, or another configuration.</summary>
-public sealed class DurableStateException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class DurableStateException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The disk took no more writes (full, or failing): a restart may succeed once it is fixed.</summary>
+    public bool DiskFailure { get; init; }
+}
 
 /// <summary>What recovery found and did.</summary>
 /// <param name="Router">The router in the recovered state.</param>
@@ -39,17 +43,21 @@ public sealed partial class DomainStore : IDisposable
     private const string JournalSuffix = ".log";
     private const string SnapshotPrefix = "snapshot-";
     private const string SnapshotSuffix = ".snap";
+    private const string ManifestName = "journal.manifest";
+    private const string TrustFilesName = "journal.manifest.trust-files";
     private static readonly byte[] SnapshotMagic = "ACD-SNAP"u8.ToArray();
 
     private readonly DomainConfig _config;
     private readonly JournalSettings _settings;
     private readonly ILogger _logger;
     private readonly Lock _files = new();
+    private readonly Lock _manifest = new();
+    private readonly List<string> _unreadableSnapshots = [];
     private SafeFileHandle? _segment;
     private long _segmentLength;
     private long _recordsStart;
     private bool _disposed;
-    private (string Path, long Start, long End)? _recoveredEnd;
+    private (string Path, int Format, long Start, long End)? _recoveredEnd;
     private Task<string?>? _spare;
 
     public DomainStore(string dataDirectory, DomainConfig config, JournalSettings settings, ILogger logger)
@@ -75,17 +83,30 @@ public sealed partial class DomainStore : IDisposable
     /// <summary>Loads the newest readable snapshot and replays the journal after it; cuts a torn tail; refuses damage.</summary>
     public RecoveredState Recover()
     {
-        var started = Stopwatch.GetTimestamp();
         try
         {
-            System.IO.Directory.CreateDirectory(Directory);
-            ProbeWritable();
+            return RecoverFiles();
+        }
+        catch (IOException e) when (e is not NewerFormatException && IsDiskFull(e))
+        {
+            throw new DurableStateException($"the data directory {Directory} of domain '{_config.Name}' takes no more writes ({e.Message}): free space on its disk, then start again", e) { DiskFailure = true };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new DurableStateException($"the data directory {Directory} cannot be written: {e.Message}", e);
+            throw new DurableStateException($"the data directory {Directory} of domain '{_config.Name}' cannot be written or read: {e.Message}", e);
         }
+    }
 
+    /// <summary>ENOSPC or EDQUOT: the disk (or the quota) is full.</summary>
+    internal static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122 || e.HResult == unchecked((int)0x80070070);
+
+    private RecoveredState RecoverFiles()
+    {
+        var started = Stopwatch.GetTimestamp();
+        System.IO.Directory.CreateDirectory(Directory);
+        ProbeWritable();
+
+        CheckJournalFiles();
         var (router, snapshotIndex) = LoadNewestSnapshot();
         if (!Files(SnapshotPrefix, SnapshotSuffix).Any() && !Files(JournalPrefix, JournalSuffix).Any())
         {
@@ -97,12 +118,154 @@ public sealed partial class DomainStore : IDisposable
         var (last, replayed, cut) = Replay(router, snapshotIndex, long.MaxValue, truncateTornTail: true);
         LastIndex = last;
         SnapshotIndex = snapshotIndex;
+        lock (_manifest)
+        {
+            WriteManifest(); // the files as recovery found them whole: a first release's directory gets its manifest here
+        }
+
         return new RecoveredState(router, last, snapshotIndex, replayed, Stopwatch.GetElapsedTime(started), cut);
+    }
+
+    /// <summary>
+    /// Compares the journal files with the manifest (<see cref="JournalManifest"/>) before anything is read: a listed
+    /// file that is gone or shorter than it was, a journal of another configuration, files no manifest accounts for —
+    /// each stops the start by name. What a crash between two steps of the store's own bookkeeping leaves is set right:
+    /// a file a prune had delisted but not yet deleted is deleted, a file begun but not yet listed (it holds no record) is
+    /// taken in.
+    /// </summary>
+    private void CheckJournalFiles()
+    {
+        var manifestPath = Path.Combine(Directory, ManifestName);
+        var trustPath = Path.Combine(Directory, TrustFilesName);
+        var present = Files(JournalPrefix, JournalSuffix).ToDictionary(f => f.Index, f => f.Path);
+        if (File.Exists(trustPath))
+        {
+            LogTrustingFiles(_logger, _config.Name, trustPath);
+            File.Delete(trustPath);
+            return;
+        }
+
+        if (!File.Exists(manifestPath))
+        {
+            if (present.Values.FirstOrDefault(p => FormatOf(p) >= 2) is { } written)
+            {
+                throw new DurableStateException(
+                    $"the journal manifest {manifestPath} of domain '{_config.Name}' is missing, so it cannot be told whether journal files were deleted or cut short ({Path.GetFileName(written)} was written by this release, which always keeps one). " +
+                    $"Restore it from the copy the journal files came with; or, if you know every journal file is whole, create an empty file {TrustFilesName} beside them to have it rebuilt from the files.");
+            }
+
+            return; // a first release's directory (it had no manifest), or a first start
+        }
+
+        JournalManifest manifest;
+        try
+        {
+            manifest = JournalManifest.Parse(File.ReadAllBytes(manifestPath));
+        }
+        catch (NewerFormatException e)
+        {
+            throw new DurableStateException($"the journal manifest {manifestPath} of domain '{_config.Name}' was written by a newer release ({e.Message}). Run the release that wrote it (or a newer one); nothing was changed.", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DurableStateException(
+                $"the journal manifest {manifestPath} of domain '{_config.Name}' is damaged ({e.Message}). Restore it from a copy; or, if you know every journal file is whole, create an empty file {TrustFilesName} beside it to have it rebuilt from the files.", e);
+        }
+
+        if (!string.Equals(manifest.Fingerprint, _config.Fingerprint, StringComparison.Ordinal) || !string.Equals(manifest.Domain, _config.Name, StringComparison.Ordinal))
+        {
+            throw AnotherConfiguration(null);
+        }
+
+        foreach (var listed in manifest.Segments)
+        {
+            var name = $"{JournalPrefix}{listed.FirstIndex:D20}{JournalSuffix}";
+            if (!present.TryGetValue(listed.FirstIndex, out var path))
+            {
+                throw new DurableStateException(
+                    $"the journal file {name} of domain '{_config.Name}' is missing from {Directory} (the manifest lists it: records from {listed.FirstIndex} on). The records in it were acknowledged; " +
+                    "restore the file from a copy. Starting without it would lose them.");
+            }
+
+            var length = new FileInfo(path).Length;
+            if (length < listed.Bytes)
+            {
+                throw new DurableStateException(
+                    $"the journal file {path} of domain '{_config.Name}' was cut short: {length} bytes, where it held {listed.Bytes} (its records may have been acknowledged). " +
+                    "Restore the file from a copy. Starting from what is left would lose them.");
+            }
+        }
+
+        var first = manifest.Segments.Count > 0 ? manifest.Segments[0].FirstIndex : long.MaxValue;
+        var last = manifest.Segments.Count > 0 ? manifest.Segments[^1].FirstIndex : 0;
+        var listedIndexes = manifest.Segments.Select(l => l.FirstIndex).ToHashSet();
+        foreach (var (index, path) in present.Where(p => !listedIndexes.Contains(p.Key)).OrderBy(p => p.Key))
+        {
+            if (index < first && manifest.Segments.Count > 0)
+            {
+                LogPruneFinished(_logger, path);
+                File.Delete(path); // delisted by a prune a crash interrupted before it deleted the file
+            }
+            else if (index > last && HoldsNoRecord(path))
+            {
+                // Begun (renamed into place) by a journal a crash stopped before it listed the file: nothing in it yet.
+            }
+            else
+            {
+                throw new DurableStateException(
+                    $"the journal file {path} of domain '{_config.Name}' is not in the manifest {manifestPath}, which this release keeps up to date: it was not written here. " +
+                    "Move it away (or restore the manifest that lists it) and start again.");
+            }
+        }
+    }
+
+    private bool HoldsNoRecord(string path)
+    {
+        var data = ReadShared(path);
+        var (format, start) = RecordsStart(path, data);
+        var scanner = new JournalScanner(data, start, format);
+        return !scanner.TryNext(out _) && scanner.End == JournalScanEnd.Clean;
+    }
+
+    private int FormatOf(string path)
+    {
+        var head = new byte[JournalSegment.HeaderBytes];
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            head = head[..stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)];
+        }
+
+        return RecordsStart(path, head).Format;
+    }
+
+    private DurableStateException AnotherConfiguration(Exception? inner) => new(
+        $"the state in {Directory} was written under another configuration of domain '{_config.Name}' (skills, roster or settings changed). " +
+        "Start with the configuration it was written with to drain it, or move the directory away to start afresh.", inner);
+
+    /// <summary>Replaces the manifest with the journal files now on disk, less those about to be removed (the caller holds <see cref="_manifest"/>).</summary>
+    private void WriteManifest(IReadOnlySet<long>? removing = null)
+    {
+        var segments = Files(JournalPrefix, JournalSuffix)
+            .Where(f => removing is null || !removing.Contains(f.Index))
+            .Select(f => new ManifestSegment(f.Index, new FileInfo(f.Path).Length))
+            .ToList();
+        var bytes = new JournalManifest(_config.Name, _config.Fingerprint, segments).ToBytes();
+        var path = Path.Combine(Directory, ManifestName);
+        var temporary = path + ".tmp";
+        using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, bytes, 0);
+            RandomAccess.FlushToDisk(handle);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+        SyncDirectory();
     }
 
     /// <summary>The newest snapshot that reads back (an unreadable one is skipped with a warning); a fresh router if none.</summary>
     private (Router Router, long Index) LoadNewestSnapshot()
     {
+        _unreadableSnapshots.Clear();
         foreach (var (index, path) in Files(SnapshotPrefix, SnapshotSuffix).OrderByDescending(f => f.Index))
         {
             try
@@ -116,12 +279,11 @@ public sealed partial class DomainStore : IDisposable
             catch (InvalidDataException e) when (!e.Message.Contains("another configuration", StringComparison.Ordinal))
             {
                 LogBadSnapshot(_logger, path, e.Message);
+                _unreadableSnapshots.Add($"{Path.GetFileName(path)} ({e.Message})");
             }
             catch (InvalidDataException e)
             {
-                throw new DurableStateException(
-                    $"the state in {Directory} was written under another configuration of domain '{_config.Name}' (skills, roster or settings changed). " +
-                    "Start with the configuration it was written with to drain it, or move the directory away to start afresh.", e);
+                throw AnotherConfiguration(e);
             }
         }
 
@@ -177,11 +339,12 @@ public sealed partial class DomainStore : IDisposable
 
             if (first > expected)
             {
-                throw new DurableStateException($"journal records {expected} to {first - 1} of domain '{_config.Name}' are missing before {Path.GetFileName(path)}: the journal cannot be replayed across the gap");
+                throw Gap(after, expected, first, path);
             }
 
             var data = ReadShared(path);
-            var scanner = new JournalScanner(data, RecordsStart(path, data));
+            var (format, start) = RecordsStart(path, data);
+            var scanner = new JournalScanner(data, start, format);
             var index = first - 1;
             while (expected <= upTo && scanner.TryNext(out var payload))
             {
@@ -219,7 +382,7 @@ public sealed partial class DomainStore : IDisposable
 
             if (s + 1 == segments.Count && truncateTornTail)
             {
-                _recoveredEnd = (path, RecordsStart(path, data), scanner.GoodLength);
+                _recoveredEnd = (path, format, start, scanner.GoodLength);
             }
 
             switch (scanner.End)
@@ -245,8 +408,20 @@ public sealed partial class DomainStore : IDisposable
         return (expected - 1, replayed, cut);
     }
 
-    /// <summary>Where a journal file's records begin; a file of a format this release does not read is refused.</summary>
-    private int RecordsStart(string path, ReadOnlySpan<byte> data)
+    /// <summary>Records <paramref name="expected"/> to <paramref name="first"/> − 1 are in no journal file: say what is missing and what to do.</summary>
+    private DurableStateException Gap(long after, long expected, long first, string path)
+    {
+        var why = expected == after + 1
+            ? (after == 0 ? "no snapshot could be read" : $"the newest snapshot that could be read is of record {after}") +
+              (_unreadableSnapshots.Count > 0 ? $" (unreadable: {string.Join(", ", _unreadableSnapshots)})" : "") +
+              $", and the journal before record {first} was trimmed behind a newer snapshot. Restore the snapshot files from a copy"
+            : "a journal file between them is missing. Restore it from a copy";
+        return new DurableStateException(
+            $"journal records {expected} to {first - 1} of domain '{_config.Name}' are missing before {Path.GetFileName(path)}: {why}; starting without them would lose acknowledged calls and callbacks.");
+    }
+
+    /// <summary>A journal file's format and where its records begin; a file of a format this release does not read is refused.</summary>
+    private (int Format, int Start) RecordsStart(string path, ReadOnlySpan<byte> data)
     {
         int version, start;
         try
@@ -265,7 +440,7 @@ public sealed partial class DomainStore : IDisposable
                 "Run the release that wrote it (or a newer one); nothing was changed.");
         }
 
-        return start;
+        return (version, start);
     }
 
     private DurableStateException Damaged(string path, int offset, string problem) => new(
@@ -343,9 +518,9 @@ public sealed partial class DomainStore : IDisposable
     /// <summary>After recovery: continues the newest journal file where its records end.</summary>
     private void OpenNewest()
     {
-        if (_recoveredEnd is not { } end || !File.Exists(end.Path))
+        if (_recoveredEnd is not { } end || end.Format != JournalSegment.CurrentVersion || !File.Exists(end.Path))
         {
-            return;
+            return; // nothing to continue, or a first release's file: a new file of this format is begun
         }
 
         _segment = File.OpenHandle(end.Path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete);
@@ -364,17 +539,21 @@ public sealed partial class DomainStore : IDisposable
         var path = Path.Combine(Directory, $"{JournalPrefix}{firstIndex:D20}{JournalSuffix}");
         var spare = _spare is { IsCompletedSuccessfully: true } ready ? ready.Result : null;
         _spare = null;
-        if (spare is not null)
+        if (spare is null)
         {
-            File.Move(spare, path);
-        }
-        else
-        {
-            using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write);
+            // Prepared whole under another name first, as the spare is: a journal file is never seen half made.
+            spare = Path.Combine(Directory, "journal-new.tmp");
+            using var handle = File.OpenHandle(spare, FileMode.Create, FileAccess.Write);
             Prepare(handle, SegmentBytes);
         }
 
+        File.Move(spare, path);
         SyncDirectory();
+        lock (_manifest)
+        {
+            WriteManifest(); // listed before any record is written to it
+        }
+
         _segment = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete);
         _recordsStart = JournalSegment.HeaderBytes;
         _segmentLength = JournalSegment.HeaderBytes;
@@ -489,13 +668,21 @@ public sealed partial class DomainStore : IDisposable
         }
 
         var kept = snapshots.Take(_settings.KeepSnapshots).Select(s => s.Index).DefaultIfEmpty(0).Min();
-        var segments = Files(JournalPrefix, JournalSuffix).OrderBy(f => f.Index).ToList();
-        for (var i = 0; i + 1 < segments.Count; i++)
+        lock (_manifest)
         {
-            // A segment's last record is the next segment's first minus one; the newest segment is never removed.
-            if (segments[i + 1].Index - 1 <= kept)
+            // A segment's last record is the next segment's first minus one; the newest segment is never removed. The
+            // manifest stops listing them before they go, so a crash in between leaves files it knows to delete.
+            var segments = Files(JournalPrefix, JournalSuffix).OrderBy(f => f.Index).ToList();
+            var removing = segments.Zip(segments.Skip(1)).Where(p => p.Second.Index - 1 <= kept).Select(p => p.First).ToList();
+            if (removing.Count == 0)
             {
-                File.Delete(segments[i].Path);
+                return;
+            }
+
+            WriteManifest(removing.Select(r => r.Index).ToHashSet());
+            foreach (var (_, path) in removing)
+            {
+                File.Delete(path);
             }
         }
     }
@@ -545,6 +732,12 @@ public sealed partial class DomainStore : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Journal of domain {Domain}: a torn tail was cut at the last good record ({What}); it was never acknowledged")]
     private static partial void LogTornTail(ILogger logger, string domain, string what);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Journal file {Path} was delisted by a snapshot's prune that a stop interrupted: deleted now")]
+    private static partial void LogPruneFinished(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Journal of domain {Domain}: {Path} found, so the journal files are trusted as they are and the manifest is rebuilt from them")]
+    private static partial void LogTrustingFiles(ILogger logger, string domain, string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Snapshot {Path} cannot be read ({Problem}); trying an older one")]
     private static partial void LogBadSnapshot(ILogger logger, string path, string problem);

@@ -101,13 +101,89 @@ public sealed class JournalScannerTests
     }
 
     [Fact]
-    public void A_flipped_bit_in_the_last_record_is_a_torn_tail()
+    public void A_flipped_bit_in_the_last_record_is_damage_because_every_byte_of_it_was_written()
     {
         var data = Journal(5);
-        var bad = (byte[])data.Clone();
-        bad[^3] ^= 0x10;
-        var (good, end, _) = Scan(bad);
-        Assert.Equal((4, JournalScanEnd.TornTail), (good, end));
+        var last = Journal(4).Length;
+        for (var at = last; at < data.Length; at++)
+        {
+            var bad = (byte[])data.Clone();
+            bad[at] ^= 0x10;
+            var (good, end, problem) = Scan(bad);
+            Assert.True((good, end) == (4, JournalScanEnd.Corrupt), $"byte {at}: {end} ({problem})");
+        }
+    }
+
+    [Fact]
+    public void A_last_record_missing_a_disk_sector_is_a_torn_tail()
+    {
+        // A record long enough to span sectors; a power cut wrote its first sector and not its second.
+        var w = new StateWriter();
+        JournalFormat.Append(w, 1, 1000, new OfferCall { CallId = "whole", Caller = "1" });
+        var first = w.Length;
+        JournalFormat.Append(w, 2, 1001, new OfferCall { CallId = new string('x', 700), Caller = "2" });
+        var file = new byte[4096];
+        w.Written.CopyTo(file);
+        var sector = (first / JournalScanner.SectorBytes) + 1;
+        Array.Clear(file, sector * JournalScanner.SectorBytes, JournalScanner.SectorBytes);
+        var (good, end, _) = Scan(file);
+        Assert.Equal((1, JournalScanEnd.TornTail), (good, end));
+
+        // Only its end byte missing (the last write stopped one byte short): torn.
+        var endless = new byte[4096];
+        w.Written[..^1].CopyTo(endless);
+        Assert.Equal((1, JournalScanEnd.TornTail), (Scan(endless).Good, Scan(endless).End));
+    }
+
+    [Fact]
+    public void A_file_of_the_first_release_has_no_end_bytes_and_its_bad_last_record_is_cut_as_it_was()
+    {
+        var w = new StateWriter();
+        for (var i = 1; i <= 3; i++)
+        {
+            JournalFormat.Append(w, i, 1000 + i, new OfferCall { CallId = $"call-{i}", Caller = "1" }, format: 1);
+        }
+
+        var data = w.Written.ToArray();
+        Assert.Equal((3, JournalScanEnd.Clean), ScanFormat1(data));
+        data[^3] ^= 0x10;
+        Assert.Equal((2, JournalScanEnd.TornTail), ScanFormat1(data));
+
+        // Read as the current format, the same bytes lack their end bytes: the first record is already no record.
+        Assert.NotEqual(3, Scan(w.Written.ToArray()).Good);
+    }
+
+    private static (int Good, JournalScanEnd End) ScanFormat1(byte[] data)
+    {
+        var scanner = new JournalScanner(data, 0, format: 1);
+        var n = 0;
+        while (scanner.TryNext(out _))
+        {
+            n++;
+        }
+
+        return (n, scanner.End);
+    }
+
+    [Fact]
+    public void The_manifest_round_trips_and_refuses_damage_and_newer_formats()
+    {
+        var manifest = new JournalManifest("10086", "abc123", [new ManifestSegment(1, 64 << 20), new ManifestSegment(412_907, 64 << 20)]);
+        var bytes = manifest.ToBytes();
+        var read = JournalManifest.Parse(bytes);
+        Assert.Equal(("10086", "abc123"), (read.Domain, read.Fingerprint));
+        Assert.Equal(manifest.Segments, read.Segments);
+        Assert.StartsWith("ACD journal manifest 1\ndomain 10086\nfingerprint abc123\nsegment 1 67108864\nsegment 412907 67108864\ncrc32c ", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
+
+        var flipped = (byte[])bytes.Clone();
+        flipped[30] ^= 1;
+        Assert.Contains("checksum", Assert.Throws<InvalidDataException>(() => JournalManifest.Parse(flipped)).Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidDataException>(() => JournalManifest.Parse(bytes.AsSpan(0, bytes.Length - 5)));
+        Assert.Throws<InvalidDataException>(() => JournalManifest.Parse([]));
+
+        var newer = System.Text.Encoding.UTF8.GetBytes("ACD journal manifest 9\ndomain 10086\nfingerprint abc\n");
+        var crc = System.Text.Encoding.ASCII.GetBytes($"crc32c {Crc32C.Compute(newer):x8}\n");
+        Assert.Throws<NewerFormatException>(() => JournalManifest.Parse([.. newer, .. crc]));
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class RecordedStreamTests
         var events = new EventBuffer();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var eventCount = 0L;
-        var scanner = new JournalScanner(ReadJournal());
+        var scanner = new JournalScanner(ReadJournal(), format: 1); // recorded before records had their end byte
         var index = 0L;
         while (scanner.TryNext(out var payload))
         {
@@ -92,7 +92,7 @@ public sealed class RecordedStreamTests
             events.Clear();
             router.Execute(command, stream.Now, events);
             stream.Observe(events);
-            JournalFormat.Append(journal, i, stream.Now, command);
+            JournalFormat.Append(journal, i, stream.Now, command, format: 1);
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(Journal)!);
