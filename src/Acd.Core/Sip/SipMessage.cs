@@ -101,6 +101,9 @@ public enum SipHeader : byte
 
     /// <summary>Authorization (digest credentials of a REGISTER).</summary>
     Authorization,
+
+    /// <summary>Require: extensions the request needs the server to support (ACD supports none: 420).</summary>
+    Require,
 }
 
 /// <summary>The names of the headers ACD reads: one table, which the parser and the message's index are derived from.</summary>
@@ -137,6 +140,7 @@ public static class SipHeaders
         SipHeader.Subject => ["Subject", "s"],
         SipHeader.Event => ["Event", "o"],
         SipHeader.Authorization => ["Authorization"],
+        SipHeader.Require => ["Require"],
         _ => throw new ArgumentOutOfRangeException(nameof(header), header, "no names for this header"),
     };
 }
@@ -163,13 +167,17 @@ public readonly record struct SipHeaderLine(SipHeader Header, SipRange Name, Sip
 public sealed class SipMessage
 {
     private readonly short[] _first = new short[SipHeaders.Count];
+    private ulong _repeated;
     private SipHeaderLine[] _headers = new SipHeaderLine[32];
 
     /// <summary>The whole message: start line, headers, blank line, body.</summary>
     public ReadOnlyMemory<byte> Frame { get; internal set; }
 
-    /// <summary>Whether it is a request (else a response).</summary>
+    /// <summary>Whether it is a request.</summary>
     public bool IsRequest { get; internal set; }
+
+    /// <summary>Whether its start line is a status line ("SIP/…"): a response, which is never answered, even when malformed.</summary>
+    public bool IsResponse { get; internal set; }
 
     /// <summary>The request method.</summary>
     public SipMethod Method { get; internal set; }
@@ -225,6 +233,9 @@ public sealed class SipMessage
     /// <summary>Whether a known header is present.</summary>
     public bool Has(SipHeader header) => _first[(int)header] != 0;
 
+    /// <summary>Whether a known header is present more than once (as separate lines).</summary>
+    public bool Repeats(SipHeader header) => (_repeated & (1UL << (int)header)) != 0;
+
     internal void Reset(int capacity)
     {
         if (_headers.Length < capacity)
@@ -234,7 +245,8 @@ public sealed class SipMessage
 
         HeaderCount = 0;
         Array.Clear(_first);
-        IsRequest = false;
+        _repeated = 0;
+        IsRequest = IsResponse = false;
         Method = SipMethod.None;
         MethodName = RequestUri = Body = default;
         StatusCode = 0;
@@ -246,9 +258,16 @@ public sealed class SipMessage
     internal void AddHeader(SipHeader header, SipRange name, SipRange value)
     {
         _headers[HeaderCount++] = new SipHeaderLine(header, name, value);
-        if (header != SipHeader.Other && _first[(int)header] == 0)
+        if (header != SipHeader.Other)
         {
-            _first[(int)header] = (short)HeaderCount;
+            if (_first[(int)header] == 0)
+            {
+                _first[(int)header] = (short)HeaderCount;
+            }
+            else
+            {
+                _repeated |= 1UL << (int)header;
+            }
         }
     }
 

@@ -42,8 +42,9 @@ public static class SipParser
     private static readonly SearchValues<byte> TokenChars = SearchValues.Create(
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"u8);
 
+    /// <summary>A start line's bytes: no control characters (UTF-8 is allowed, in a reason phrase; a request line is checked for ASCII apart).</summary>
     private static readonly SearchValues<byte> StartLineText = SearchValues.Create(
-        Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b).ToArray());
+        Enumerable.Range(0x20, 256 - 0x20).Where(b => b != 0x7F).Select(b => (byte)b).ToArray());
 
     private static readonly SearchValues<byte> HeaderBlockText = SearchValues.Create(
         Enumerable.Range(0, 256).Where(b => b is 9 or 10 or 13 || (b >= 0x20 && b != 0x7F)).Select(b => (byte)b).ToArray());
@@ -238,12 +239,9 @@ public static class SipParser
     {
         foreach (var segment in line)
         {
-            foreach (var b in segment.Span)
+            if (segment.Span.IndexOfAnyExcept(StartLineText) >= 0)
             {
-                if (b < 0x20 || b >= 0x7F)
-                {
-                    return false;
-                }
+                return false;
             }
         }
 
@@ -390,7 +388,7 @@ public static class SipParser
     {
         if (line.StartsWith("SIP/"u8))
         {
-            message.IsRequest = false;
+            message.IsResponse = true;
             if (!line.StartsWith(Version) || line.Length < 12 || line[7] != (byte)' ' || line[11] != (byte)' '
                 || !char.IsAsciiDigit((char)line[8]) || !char.IsAsciiDigit((char)line[9]) || !char.IsAsciiDigit((char)line[10]))
             {
@@ -405,7 +403,7 @@ public static class SipParser
         message.IsRequest = true;
         var sp1 = line.IndexOf((byte)' ');
         var sp2 = sp1 < 0 ? -1 : line[(sp1 + 1)..].IndexOf((byte)' ');
-        if (sp1 <= 0 || sp2 <= 0 || !IsToken(line[..sp1]))
+        if (sp1 <= 0 || sp2 <= 0 || !IsToken(line[..sp1]) || line.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0)
         {
             Reject(message, SipRejection.InvalidStartLine);
             return;
@@ -418,7 +416,8 @@ public static class SipParser
         message.Method = ClassifyMethod(line[..sp1]);
         if (!version.SequenceEqual(Version))
         {
-            Reject(message, version.StartsWith("SIP/"u8) ? SipRejection.UnsupportedVersion : SipRejection.InvalidStartLine);
+            // "SIP/2.0  " (trailing spaces) is a malformed line, not another version.
+            Reject(message, version.StartsWith("SIP/"u8) && !version.StartsWith(Version) ? SipRejection.UnsupportedVersion : SipRejection.InvalidStartLine);
         }
     }
 
@@ -475,6 +474,35 @@ public static class SipParser
 
     private static bool IsToken(ReadOnlySpan<byte> s) => s.Length > 0 && s.IndexOfAnyExcept(TokenChars) < 0;
 
-    /// <summary>Header text: no control characters but HTAB (UTF-8 above 0x7F is allowed in values).</summary>
-    private static bool IsHeaderText(ReadOnlySpan<byte> s) => s.IndexOfAnyExcept(HeaderText) < 0;
+    /// <summary>
+    /// Header text: no control characters but HTAB (UTF-8 above 0x7F is allowed in values) — except escaped, as a
+    /// quoted-pair inside a quoted string (RFC 3261 §25.1: <c>"BEL:\&lt;07&gt;"</c>), where any byte but CR and LF may be.
+    /// </summary>
+    private static bool IsHeaderText(ReadOnlySpan<byte> s)
+    {
+        if (s.IndexOfAnyExcept(HeaderText) < 0)
+        {
+            return true;
+        }
+
+        var quoted = false;
+        for (var i = 0; i < s.Length; i++)
+        {
+            var b = s[i];
+            if (quoted && b == (byte)'\\' && i + 1 < s.Length && s[i + 1] is not ((byte)'\r' or (byte)'\n'))
+            {
+                i++;
+            }
+            else if (b == (byte)'"')
+            {
+                quoted = !quoted;
+            }
+            else if (!HeaderText.Contains(b))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

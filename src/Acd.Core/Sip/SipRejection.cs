@@ -26,6 +26,18 @@ public enum SipRejection : byte
     /// <summary>A header value ACD reads is malformed (a URI, a number, a non-ASCII Call-ID...).</summary>
     InvalidHeaderValue,
 
+    /// <summary>A header that takes one value (Call-ID, From, To, CSeq, Max-Forwards) is given twice.</summary>
+    RepeatedHeader,
+
+    /// <summary>The Request-URI is no URI (no scheme, in &lt;&gt;, with escaped headers in a SIP URI).</summary>
+    InvalidRequestUri,
+
+    /// <summary>The Request-URI's scheme is not one ACD serves (sip, sips): 416.</summary>
+    UnsupportedUriScheme,
+
+    /// <summary>A Require names an extension ACD does not support (it supports none): 420, with Unsupported.</summary>
+    BadExtension,
+
     // Framing is lost: answer if possible, then close.
 
     /// <summary>The start line is longer than the limit.</summary>
@@ -60,6 +72,8 @@ public static class SipRejections
     public static int StatusCode(SipRejection rejection) => rejection switch
     {
         SipRejection.UnsupportedVersion => 505,
+        SipRejection.UnsupportedUriScheme => 416,
+        SipRejection.BadExtension => 420,
         SipRejection.StartLineTooLong => 414,
         SipRejection.HeaderBlockTooLarge or SipRejection.TooManyHeaders => 494,
         SipRejection.BodyTooLarge => 413,
@@ -76,6 +90,10 @@ public static class SipRejections
         SipRejection.MissingHeader => "Bad Request - Missing Required Header",
         SipRejection.InvalidCSeq => "Bad Request - Malformed CSeq",
         SipRejection.InvalidHeaderValue => "Bad Request - Malformed Header Value",
+        SipRejection.RepeatedHeader => "Bad Request - Header Given Twice",
+        SipRejection.InvalidRequestUri => "Bad Request - Malformed Request-URI",
+        SipRejection.UnsupportedUriScheme => "Unsupported URI Scheme",
+        SipRejection.BadExtension => "Bad Extension",
         SipRejection.StartLineTooLong => "Request-URI Too Long",
         SipRejection.HeaderBlockTooLarge => "Request Header Fields Too Large",
         SipRejection.TooManyHeaders => "Request Header Fields Too Large - Too Many Headers",
@@ -95,6 +113,10 @@ public static class SipRejections
         SipRejection.MissingHeader => "missing-header",
         SipRejection.InvalidCSeq => "invalid-cseq",
         SipRejection.InvalidHeaderValue => "invalid-header-value",
+        SipRejection.RepeatedHeader => "repeated-header",
+        SipRejection.InvalidRequestUri => "invalid-request-uri",
+        SipRejection.UnsupportedUriScheme => "unsupported-uri-scheme",
+        SipRejection.BadExtension => "bad-extension",
         SipRejection.StartLineTooLong => "start-line-too-long",
         SipRejection.HeaderBlockTooLarge => "header-block-too-large",
         SipRejection.TooManyHeaders => "too-many-headers",

@@ -245,6 +245,90 @@ public static class SipRequests
             return SipRejection.InvalidHeaderValue;
         }
 
+        if (message.Repeats(SipHeader.CallId) || message.Repeats(SipHeader.From) || message.Repeats(SipHeader.To)
+            || message.Repeats(SipHeader.CSeq) || message.Repeats(SipHeader.MaxForwards))
+        {
+            return SipRejection.RepeatedHeader; // which one holds cannot be known (RFC 4475 §3.3.8)
+        }
+
+        var uri = message[message.RequestUri];
+        var scheme = SipValues.SchemeOf(uri);
+        if (scheme.IsEmpty || (SipValues.IsSipScheme(scheme) && uri[(uri.IndexOf((byte)'@') + 1)..].IndexOf((byte)'?') >= 0))
+        {
+            // No scheme (as "<sip:u@h>"), or escaped headers after the host, which a SIP Request-URI may not carry
+            // (RFC 3261 §19.1.5; a '?' in the user part is only a character of it).
+            return SipRejection.InvalidRequestUri;
+        }
+
+        if (!SipValues.IsWellFormedAddress(message.Value(SipHeader.From), list: false)
+            || !SipValues.IsWellFormedAddress(message.Value(SipHeader.To), list: false))
+        {
+            return SipRejection.InvalidHeaderValue;
+        }
+
+        foreach (var line in message.Headers)
+        {
+            if ((line.Header == SipHeader.Via && !SipValues.IsWellFormedVia(message[line.Value]))
+                || (line.Header == SipHeader.Contact && !SipValues.IsWellFormedAddress(message[line.Value], list: true)))
+            {
+                return SipRejection.InvalidHeaderValue;
+            }
+        }
+
+        if (message.Method == SipMethod.Register)
+        {
+            // A registrar's To is the address of record: a SIP or SIPS URI (RFC 3261 §10.3; RFC 4475 §3.3.4).
+            var to = message.Value(SipHeader.To);
+            if (!SipValues.IsSipScheme(SipValues.SchemeOf(to[SipValues.UriOf(to)])))
+            {
+                return SipRejection.InvalidHeaderValue;
+            }
+        }
+
         return SipRejection.None;
     }
+
+    /// <summary>
+    /// What ACD cannot serve in a well-formed request it otherwise handles, checked in RFC 3261 §8.2.2's order: a
+    /// Request-URI scheme other than sip or sips (416), then a Require naming any extension (420: ACD supports none;
+    /// CANCEL and ACK are never refused for one).
+    /// </summary>
+    public static SipRejection Unsupported(SipMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!SipValues.IsSipScheme(SipValues.SchemeOf(message[message.RequestUri])))
+        {
+            return SipRejection.UnsupportedUriScheme;
+        }
+
+        return message.Has(SipHeader.Require) && message.Method is not (SipMethod.Cancel or SipMethod.Ack)
+            && !SipValues.Trim(message.Value(SipHeader.Require)).IsEmpty
+            ? SipRejection.BadExtension
+            : SipRejection.None;
+    }
+
+    /// <summary>The extensions a request requires (every Require line's values), for the Unsupported header of a 420.</summary>
+    public static string RequiredExtensions(SipMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var tags = new List<string>();
+        foreach (var line in message.Headers)
+        {
+            if (line.Header == SipHeader.Require)
+            {
+                tags.AddRange(SipValues.ToAscii(message[line.Value]).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+            }
+        }
+
+        return string.Join(", ", tags.Where(t => t.All(c => c < 0x7F && SipParser.IsTokenChar((byte)c))));
+    }
+
+    /// <summary>
+    /// Whether a method ACD does not serve is one of the standard SIP methods (405 Method Not Allowed) rather than one it
+    /// does not know at all (501 Not Implemented, RFC 3261 §8.2.1).
+    /// </summary>
+    public static bool IsStandardMethod(ReadOnlySpan<byte> method) =>
+        method.SequenceEqual("INFO"u8) || method.SequenceEqual("UPDATE"u8) || method.SequenceEqual("REFER"u8)
+        || method.SequenceEqual("MESSAGE"u8) || method.SequenceEqual("SUBSCRIBE"u8) || method.SequenceEqual("NOTIFY"u8)
+        || method.SequenceEqual("PRACK"u8) || method.SequenceEqual("PUBLISH"u8);
 }

@@ -183,6 +183,160 @@ public static class SipValues
         }
     }
 
+    /// <summary>
+    /// The scheme of a URI (<c>sip</c> of <c>sip:u@h</c>): ALPHA *(ALPHA / DIGIT / "+" / "-" / ".") before a colon
+    /// (RFC 3986 §3.1); empty when the text does not begin with one.
+    /// </summary>
+    public static ReadOnlySpan<byte> SchemeOf(ReadOnlySpan<byte> uri)
+    {
+        if (uri.IsEmpty || !char.IsAsciiLetter((char)uri[0]))
+        {
+            return default;
+        }
+
+        for (var i = 1; i < uri.Length; i++)
+        {
+            var b = uri[i];
+            if (b == (byte)':')
+            {
+                return uri[..i];
+            }
+
+            if (!char.IsAsciiLetterOrDigit((char)b) && b is not ((byte)'+' or (byte)'-' or (byte)'.'))
+            {
+                return default;
+            }
+        }
+
+        return default;
+    }
+
+    /// <summary>Whether a scheme is sip or sips (any case).</summary>
+    public static bool IsSipScheme(ReadOnlySpan<byte> scheme) =>
+        System.Text.Ascii.EqualsIgnoreCase(scheme, "sip"u8) || System.Text.Ascii.EqualsIgnoreCase(scheme, "sips"u8);
+
+    /// <summary>
+    /// Whether a From, To or Contact value (a name-addr or an addr-spec with parameters; Contact may list several, or
+    /// be <c>*</c>) is well formed where ACD can tell: quoted strings closed; no empty parameter or list element
+    /// (<c>;;</c>, <c>;,</c>, a trailing <c>;</c>); a single value where one is allowed; and an addr-spec not in
+    /// <c>&lt;&gt;</c> without a <c>?</c> or <c>,</c> in its URI, which RFC 3261 §20 requires the brackets for.
+    /// </summary>
+    public static bool IsWellFormedAddress(ReadOnlySpan<byte> value, bool list)
+    {
+        value = Trim(value);
+        if (list && value.SequenceEqual("*"u8))
+        {
+            return true;
+        }
+
+        var quoted = false;
+        var angle = false;
+        var sawAngle = false;
+        var inUri = true; // an addr-spec's URI runs to its first ';'
+        var expectElement = true;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var b = value[i];
+            if (quoted)
+            {
+                if (b == (byte)'\\')
+                {
+                    i++;
+                }
+                else if (b == (byte)'"')
+                {
+                    quoted = false;
+                }
+
+                continue;
+            }
+
+            if (angle)
+            {
+                angle = b != (byte)'>';
+                continue;
+            }
+
+            switch (b)
+            {
+                case (byte)'"':
+                    quoted = true;
+                    expectElement = false;
+                    break;
+                case (byte)'<':
+                    angle = sawAngle = true;
+                    inUri = false;
+                    expectElement = false;
+                    break;
+                case (byte)';':
+                    if (expectElement)
+                    {
+                        return false;
+                    }
+
+                    inUri = false;
+                    expectElement = true;
+                    break;
+                case (byte)',':
+                    if (expectElement || !list)
+                    {
+                        return false;
+                    }
+
+                    inUri = true;
+                    sawAngle = false;
+                    expectElement = true;
+                    break;
+                case (byte)'?' when inUri && !sawAngle:
+                    return false;
+                default:
+                    if (!IsLws(b))
+                    {
+                        expectElement = false;
+                    }
+
+                    break;
+            }
+        }
+
+        return !quoted && !angle && !expectElement;
+    }
+
+    /// <summary>Whether a Via value (one or several, comma-separated) has no empty parameter or element (<c>;;</c>, <c>,,</c>, a trailing <c>;</c>).</summary>
+    public static bool IsWellFormedVia(ReadOnlySpan<byte> value)
+    {
+        value = Trim(value);
+        var expectElement = true;
+        var quoted = false;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var b = value[i];
+            if (quoted)
+            {
+                quoted = b != (byte)'"';
+                i += b == (byte)'\\' ? 1 : 0;
+                continue;
+            }
+
+            if (b is (byte)';' or (byte)',')
+            {
+                if (expectElement)
+                {
+                    return false;
+                }
+
+                expectElement = true;
+            }
+            else if (!IsLws(b))
+            {
+                quoted = b == (byte)'"';
+                expectElement = false;
+            }
+        }
+
+        return !quoted && !expectElement;
+    }
+
     /// <summary>Whether the value has the parameter (with or without a value).</summary>
     public static bool HasParameter(ReadOnlySpan<byte> value, ReadOnlySpan<byte> name) => TryGetParameter(value, name, out _);
 

@@ -33,6 +33,33 @@ internal sealed partial class SipSession
             return;
         }
 
+        if (m.Method == SipMethod.Other)
+        {
+            // A method ACD does not serve: 405 for a standard one, 501 for one it does not know (RFC 3261 §8.2.1).
+            var standard = SipRequests.IsStandardMethod(m[m.MethodName]);
+            Send(new OutboundItem
+            {
+                Echo = SipTransactionEcho.Capture(m, _server.TagSalt),
+                Status = standard ? 405 : 501,
+                Phrase = standard ? "Method Not Allowed" : "Not Implemented",
+                Extras = ResponseExtras.Allow,
+            });
+            return;
+        }
+
+        if (SipRequests.Unsupported(m) is not SipRejection.None and var unsupported)
+        {
+            _server.Counters.Rejection(unsupported);
+            Send(new OutboundItem
+            {
+                Echo = SipTransactionEcho.Capture(m, _server.TagSalt),
+                Status = SipRejections.StatusCode(unsupported),
+                Phrase = SipRejections.Phrase(unsupported),
+                Unsupported = unsupported == SipRejection.BadExtension ? SipRequests.RequiredExtensions(m) : null,
+            });
+            return;
+        }
+
         switch (m.Method)
         {
             case SipMethod.Invite:
@@ -49,9 +76,6 @@ internal sealed partial class SipSession
                 break;
             case SipMethod.Options:
                 Send(new OutboundItem { Echo = SipTransactionEcho.Capture(m, _server.TagSalt), Status = 200, Phrase = "OK", Extras = ResponseExtras.Allow });
-                break;
-            default:
-                Send(new OutboundItem { Echo = SipTransactionEcho.Capture(m, _server.TagSalt), Status = 405, Phrase = "Method Not Allowed", Extras = ResponseExtras.Allow });
                 break;
         }
     }
@@ -142,6 +166,13 @@ internal sealed partial class SipSession
         if (agentId is null)
         {
             Send(new OutboundItem { Echo = echo, Status = 400, Phrase = "Bad Request - Malformed Header Value", Warning = "To names no agent" });
+            return;
+        }
+
+        if (!Acd.Core.Configuration.DomainCompiler.IsToken(agentId))
+        {
+            // An address of record that cannot be a work number names no agent here (RFC 3261 §10.3 step 3).
+            Send(new OutboundItem { Echo = echo, Status = 404, Phrase = "Not Found", Warning = "no agent has this work number" });
             return;
         }
 
@@ -243,10 +274,26 @@ internal sealed partial class SipSession
         return UserOfUri(uri);
     }
 
+    /// <summary>
+    /// The user part, unescaped (<c>sip:%31%30%30%38%36@h</c> is 10086: URIs compare unescaped, RFC 3261 §19.1.4).
+    /// One whose unescaped form is not printable ASCII (<c>null-%00-null</c>) is kept as written: it names no agent.
+    /// </summary>
     private static string? UserOfUri(ReadOnlySpan<byte> uri)
     {
         var user = uri[SipValues.UserOf(uri)];
-        return user.IsEmpty || !SipValues.IsPrintableAscii(user) ? null : SipValues.ToAscii(user);
+        if (user.IsEmpty || !SipValues.IsPrintableAscii(user))
+        {
+            return null;
+        }
+
+        var text = SipValues.ToAscii(user);
+        if (user.IndexOf((byte)'%') < 0)
+        {
+            return text;
+        }
+
+        var unescaped = Uri.UnescapeDataString(text);
+        return SipValues.IsPrintableAscii(System.Text.Encoding.UTF8.GetBytes(unescaped)) ? unescaped : text;
     }
 
     /// <summary>A token header value; skill names resolve to the configuration's own strings (no allocation).</summary>
