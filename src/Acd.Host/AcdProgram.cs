@@ -17,10 +17,16 @@ public static partial class AcdProgram
     /// <summary>Exit code for durable state that cannot be used (damage in the middle of the journal, another configuration, an unwritable data directory).</summary>
     public const int StateErrorExit = 3;
 
-    /// <summary>Exit code after a journal write failed (disk full, I/O error): restarting may succeed once the disk is fixed.</summary>
+    /// <summary>Exit code after a journal write failed (disk full, I/O error), or when the data directory takes no writes at start: restarting may succeed once the disk is fixed.</summary>
     public const int JournalFailedExit = 4;
 
-    /// <summary>Runs until stopped (Ctrl+C, SIGTERM); returns the process exit code.</summary>
+    /// <summary>Exit code when a listener cannot be opened (the address is in use, or not this machine's, or the port needs privileges).</summary>
+    public const int ListenFailedExit = 5;
+
+    /// <summary>Exit code of a failure nothing above names (a bug: the log has the details).</summary>
+    public const int UnexpectedExit = 70;
+
+    /// <summary>Runs until stopped (Ctrl+C, SIGTERM); returns the process exit code. Every failure to start is one line on stderr and a documented code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         WebApplication app;
@@ -30,17 +36,17 @@ public static partial class AcdProgram
         }
         catch (ConfigException e)
         {
-            await Console.Error.WriteLineAsync("acd: " + e.Message).ConfigureAwait(false);
-            return ConfigErrorExit;
-        }
-        catch (FileNotFoundException e)
-        {
-            await Console.Error.WriteLineAsync($"acd: --config: {e.Message}").ConfigureAwait(false);
+            foreach (var error in e.Errors)
+            {
+                await Console.Error.WriteLineAsync("acd: " + error).ConfigureAwait(false); // one line per problem, naming its key
+            }
+
             return ConfigErrorExit;
         }
 
         await using (app.ConfigureAwait(false))
         {
+            var settings = app.Services.GetRequiredService<AcdSettings>();
             try
             {
                 var engines = app.Services.GetRequiredService<Acd.Host.Routing.EngineHost>();
@@ -54,12 +60,51 @@ public static partial class AcdProgram
             catch (Acd.Host.Durability.DurableStateException e)
             {
                 await Console.Error.WriteLineAsync("acd: " + e.Message).ConfigureAwait(false);
-                return StateErrorExit;
+                return e.DiskFailure ? JournalFailedExit : StateErrorExit;
+            }
+            catch (IOException e) when (ListenerOf(e, settings) is { } listener)
+            {
+                await Console.Error.WriteLineAsync($"acd: cannot listen on {listener.Endpoint} ({listener.Key}): {Reason(e)}").ConfigureAwait(false);
+                return ListenFailedExit;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                app.Logger.LogDebug(e, "Start failed");
+                await Console.Error.WriteLineAsync($"acd: failed unexpectedly: {e.GetType().Name}: {e.Message} (run with --Logging:LogLevel:Default=Debug for the details, and please report it)").ConfigureAwait(false);
+                return UnexpectedExit;
             }
         }
 
         return 0;
     }
+
+    /// <summary>The listener Kestrel could not bind ("Failed to bind to address http://127.0.0.1:5060: address already in use.").</summary>
+    private static (string Key, System.Net.IPEndPoint Endpoint)? ListenerOf(IOException e, AcdSettings settings)
+    {
+        foreach (var (key, endpoint) in new[] { ("Acd:Listen:Sip", settings.Sip), ("Acd:Listen:Grpc", settings.Grpc), ("Acd:Listen:Http", settings.Http) })
+        {
+            if (endpoint is not null && e.Message.Contains("Failed to bind", StringComparison.Ordinal) && e.Message.Contains($"//{endpoint}:", StringComparison.Ordinal))
+            {
+                return (key, endpoint);
+            }
+        }
+
+        return null;
+    }
+
+    private static string Reason(IOException e) => e.InnerException switch
+    {
+        System.Net.Sockets.SocketException s => s.SocketErrorCode switch
+        {
+            System.Net.Sockets.SocketError.AddressAlreadyInUse => "the address is in use (another acd, or another program, holds it)",
+            System.Net.Sockets.SocketError.AddressNotAvailable => "the address is not one of this machine's",
+            System.Net.Sockets.SocketError.AccessDenied => "permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE)",
+            _ => s.Message,
+        },
+        { } inner when string.Equals(inner.GetType().Name, "AddressInUseException", StringComparison.Ordinal) => "the address is in use (another acd, or another program, holds it)",
+        { } inner => inner.Message,
+        null => e.Message,
+    };
 
     /// <summary>Builds the daemon: configuration, services, endpoints. Throws <see cref="ConfigException"/> for a bad configuration.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null)
@@ -91,6 +136,10 @@ public static partial class AcdProgram
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+
+            // A service that fails to start is reported once, as one line with its exit code (RunAsync), not also as
+            // the host's error with a stack trace; a failure while running is still logged (critical) with its trace.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         }
 
         builder.Services.AddSingleton(settings);
@@ -104,6 +153,8 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<Acd.Host.Sip.SipRegistrations>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Acd.Host.Sip.SipRegistrations>());
         builder.Services.AddHostedService<TalkWatchdog>();
+        builder.Services.AddSingleton<MemoryReliever>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MemoryReliever>());
         builder.Services.AddSingleton(sp => new StateEndpoint(sp.GetRequiredService<DomainDirectory>(), sp.GetRequiredService<EngineHost>(), TimeSpan.FromSeconds(settings.Options.Http.StateCacheSeconds)));
         builder.Services.AddSingleton(settings.Options.Grpc);
         builder.Services.AddSingleton<Acd.Host.Grpc.EventHub>();
@@ -112,8 +163,8 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<Acd.Host.Grpc.ApiTokenInterceptor>();
         builder.Services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = settings.Options.Grpc.MaxMessageBytes;
-            o.MaxSendMessageSize = settings.Options.Grpc.MaxMessageBytes;
+            o.MaxReceiveMessageSize = settings.Options.Grpc.MaxReceiveMessageBytes;
+            o.MaxSendMessageSize = settings.Options.Grpc.MaxSendMessageBytes;
             o.ResponseCompressionAlgorithm = string.IsNullOrEmpty(settings.Options.Grpc.ResponseCompression) ? null : settings.Options.Grpc.ResponseCompression;
             if (settings.ApiToken is not null)
             {
@@ -139,6 +190,16 @@ public static partial class AcdProgram
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // HTTP/2 (the gRPC port): what one connection may have in flight; the connections per port are capped below.
+            kestrel.Limits.Http2.MaxStreamsPerConnection = settings.Options.Grpc.MaxStreamsPerConnection;
+
+            // Flow control bounds what a client may send before the server reads it: a stream's window a little over
+            // the largest message, a connection's a few of them (Kestrel's defaults, 768 KiB and 1 MiB, would let 512
+            // connections park half a gigabyte of unfinished request bodies).
+            var streamWindow = Math.Max(65_535, settings.Options.Grpc.MaxReceiveMessageBytes + 1024);
+            kestrel.Limits.Http2.InitialStreamWindowSize = streamWindow;
+            kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(streamWindow, 256 * 1024);
             var listeners = kestrel.ApplicationServices.GetRequiredService<ListenerRegistry>();
             if (settings.Sip is { } sip)
             {
@@ -154,9 +215,10 @@ public static partial class AcdProgram
                 kestrel.Listen(grpc, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
-                    if (!string.IsNullOrEmpty(settings.Options.Grpc.CertificatePath))
+                    listen.Use(ConnectionCap.Middleware(settings.Options.Grpc.MaxConnections));
+                    if (settings.GrpcCertificate is { } certificate)
                     {
-                        listen.UseHttps(settings.Options.Grpc.CertificatePath, settings.Options.Grpc.CertificatePassword);
+                        listen.UseHttps(certificate);
                     }
 
                     listeners.Add("grpc", listen);
@@ -168,9 +230,10 @@ public static partial class AcdProgram
                 kestrel.Listen(http, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
-                    if (!string.IsNullOrEmpty(settings.Options.Http.CertificatePath))
+                    listen.Use(ConnectionCap.Middleware(settings.Options.Http.MaxConnections));
+                    if (settings.HttpCertificate is { } certificate)
                     {
-                        listen.UseHttps(settings.Options.Http.CertificatePath, settings.Options.Http.CertificatePassword);
+                        listen.UseHttps(certificate);
                     }
 
                     listeners.Add("http", listen);

@@ -13,6 +13,10 @@ public sealed class SipLimits
     private int _idleTimeoutSeconds = 300;
     private int _maxPendingResponses = 65_536;
     private int _maxConnections = 10_000;
+    private int _maxConnectionsPerSource = 256;
+    private int _messageTimeoutSeconds = 30;
+    private long _maxPendingBytes = 4L << 20;
+    private long _maxPendingBytesTotal = 256L << 20;
 
     /// <summary>Longest request or status line, CRLF excluded. Default 1024: a long Request-URI with parameters fits.</summary>
     public int MaxStartLineBytes { get => _maxStartLineBytes; set => _maxStartLineBytes = Check(value, 32, 65_536); }
@@ -34,6 +38,30 @@ public sealed class SipLimits
 
     /// <summary>Most open SIP connections. Default 10,000.</summary>
     public int MaxConnections { get => _maxConnections; set => _maxConnections = Check(value, 1, 1_000_000); }
+
+    /// <summary>Most open SIP connections from one address. Default 256: a proxy needs a handful; one host cannot take them all.</summary>
+    public int MaxConnectionsPerSource { get => _maxConnectionsPerSource; set => _maxConnectionsPerSource = Check(value, 1, 1_000_000); }
+
+    /// <summary>
+    /// A message begun must be complete within this many seconds, however it trickles in (every byte restarts the idle
+    /// timer, not this one). Default 30: a message is a few hundred bytes, sent at once.
+    /// </summary>
+    public int MessageTimeoutSeconds { get => _messageTimeoutSeconds; set => _messageTimeoutSeconds = Check(value, 1, 3600); }
+
+    /// <summary>
+    /// Bytes of answers queued for one connection and not yet written (a peer that does not read); beyond, the connection
+    /// is closed. Default 4 MiB: thousands of answers, each at most a header block.
+    /// </summary>
+    public long MaxPendingBytes { get => _maxPendingBytes; set => _maxPendingBytes = Check(value, 64 * 1024, 1L << 32); }
+
+    /// <summary>
+    /// Bytes of answers queued over every connection; beyond, a connection holding more than its share of it is closed.
+    /// Default 256 MiB.
+    /// </summary>
+    public long MaxPendingBytesTotal { get => _maxPendingBytesTotal; set => _maxPendingBytesTotal = Check(value, 1 << 20, 1L << 36); }
+
+    private static long Check(long value, long min, long max) =>
+        value < min || value > max ? throw new ArgumentOutOfRangeException(nameof(value), value, $"must be between {min} and {max}") : value;
 
     private static int Check(int value, int min, int max) =>
         value < min || value > max ? throw new ArgumentOutOfRangeException(nameof(value), value, $"must be between {min} and {max}") : value;

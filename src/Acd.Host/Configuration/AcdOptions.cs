@@ -60,6 +60,9 @@ public sealed class HttpSettings
 
     /// <summary>Seconds a /state answer is kept: the state digest is computed on the routing thread at most this often.</summary>
     public int StateCacheSeconds { get; set; } = 1;
+
+    /// <summary>Open connections to the HTTP port. Default 256 (Prometheus, probes and wallboard screens).</summary>
+    public int MaxConnections { get; set; } = 256;
 }
 
 /// <summary>Limits of the SIP port (see <see cref="Acd.Core.Sip.SipLimits"/> for what each guards against).</summary>
@@ -85,6 +88,18 @@ public sealed class SipSettings
 
     /// <summary>Most open connections.</summary>
     public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Most open connections from one address.</summary>
+    public int MaxConnectionsPerSource { get; set; } = 256;
+
+    /// <summary>A message begun must be complete within this many seconds.</summary>
+    public int MessageTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Bytes of unwritten answers per connection before it is closed.</summary>
+    public long MaxPendingBytes { get; set; } = 4L << 20;
+
+    /// <summary>Bytes of unwritten answers over all connections.</summary>
+    public long MaxPendingBytesTotal { get; set; } = 256L << 20;
 
     /// <summary>Retry-After (seconds) on 480: no agent logged in.</summary>
     public int RetryAfterNoAgentsSeconds { get; set; } = 60;

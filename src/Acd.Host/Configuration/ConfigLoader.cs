@@ -49,6 +49,12 @@ public sealed class AcdSettings
     /// <summary>Agents' digest credentials (HA1 hashes), from <c>Acd:Sip:CredentialsFile</c>.</summary>
     internal IReadOnlyDictionary<string, (string? Sha256, string? Md5)> SipCredentials { get; init; } = new Dictionary<string, (string?, string?)>(StringComparer.Ordinal);
 
+    /// <summary>The gRPC port's TLS certificate, loaded and checked at start; null: no TLS.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? GrpcCertificate { get; init; }
+
+    /// <summary>The HTTP port's TLS certificate, loaded and checked at start; null: no TLS.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? HttpCertificate { get; init; }
+
     /// <summary>Things an operator should know at start (a token on the command line, an exposed listener without a token or TLS).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
@@ -57,9 +63,9 @@ public sealed class AcdSettings
 }
 
 /// <summary>
-/// Builds the configuration the .NET way, in increasing precedence: the embedded demo centre (only without
-/// <c>--config</c>), <c>appsettings.json</c> beside the working directory (optional), the <c>--config</c> file,
-/// environment variables (<c>Acd__RingTimeoutSeconds=30</c>) and command-line switches; then binds and checks it.
+/// Builds the configuration the .NET way, in increasing precedence: either the <c>--config</c> file, or (without it)
+/// the embedded demo centre and an <c>appsettings.json</c> in the working directory if there is one; then environment
+/// variables (<c>Acd__RingTimeoutSeconds=30</c>) and command-line switches. Then binds and checks it.
 /// </summary>
 public static class ConfigLoader
 {
@@ -109,12 +115,19 @@ public static class ConfigLoader
         if (file is null)
         {
             configuration.AddJsonStream(OpenDemoCentre());
-        }
 
-        configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true, reloadOnChange: false);
-        if (file is not null)
+            // Only with the demo centre: a file in the working directory (the systemd unit's is its writable data
+            // directory) must not change a configuration named on the command line behind the operator's back.
+            var local = Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json");
+            if (File.Exists(local))
+            {
+                AddJsonFile(configuration, local, "appsettings.json");
+                configuration.AddInMemoryCollection([new KeyValuePair<string, string?>(AppSettingsUsed, local)]);
+            }
+        }
+        else
         {
-            configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+            AddJsonFile(configuration, file, "--config");
         }
 
         configuration.AddEnvironmentVariables();
@@ -130,6 +143,61 @@ public static class ConfigLoader
     /// <summary>Set when the API token came on the command line.</summary>
     private const string TokenOnCommandLine = "AcdHost:ApiTokenOnCommandLine";
 
+    /// <summary>Set to the path of the working directory's appsettings.json when it was read.</summary>
+    private const string AppSettingsUsed = "AcdHost:AppSettings";
+
+    /// <summary>
+    /// Adds a JSON file, checked first so that every way it can be wrong is one error naming the file and, for bad
+    /// JSON, the line and column: missing, unreadable, empty, cut short, not an object at the top, a key twice.
+    /// </summary>
+    private static void AddJsonFile(IConfigurationBuilder configuration, string file, string what)
+    {
+        var path = Path.GetFullPath(file);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([new ConfigError(what, $"cannot read '{path}': {e.Message}")]);
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(bytes, new System.Text.Json.JsonDocumentOptions
+            {
+                CommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+                AllowTrailingCommas = true,
+            });
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new ConfigException([new ConfigError(what, $"'{path}' must hold a JSON object ({{ \"Acd\": {{ … }} }}), not {document.RootElement.ValueKind.ToString().ToLowerInvariant()}")]);
+            }
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            var problem = bytes.Length == 0 || bytes.All(b => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') ? "the file is empty" : FirstSentence(e.Message);
+            throw new ConfigException([new ConfigError(what, $"'{path}' is not valid JSON at line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}: {problem}")]);
+        }
+
+        try
+        {
+            configuration.AddJsonStream(new MemoryStream(bytes));
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException)
+        {
+            // Valid JSON the configuration reader still refuses: a key given twice (keys ignore case).
+            throw new ConfigException([new ConfigError(what, $"'{path}': {FirstSentence(e.Message)}")]);
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return (end < 0 ? message : message[..end]).TrimEnd('.');
+    }
+
     /// <summary>Binds the <c>Acd</c> section and checks everything; throws <see cref="ConfigException"/> naming each bad key.</summary>
     public static AcdSettings Load(IConfiguration configuration)
     {
@@ -137,6 +205,7 @@ public static class ConfigLoader
         var errors = new List<ConfigError>();
         var options = new AcdOptions();
         var section = configuration.GetSection("Acd");
+        KnownKeys.Check(section, typeof(AcdOptions), errors, "ConfigFile");
         try
         {
             section.Bind(options, o => o.ErrorOnUnknownConfiguration = false);
@@ -199,19 +268,27 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Sip:IdleTimeoutSeconds", sipOptions.IdleTimeoutSeconds, 1, 86_400);
         CheckRange(errors, "Acd:Sip:MaxPendingResponses", sipOptions.MaxPendingResponses, 16, 1 << 24);
         CheckRange(errors, "Acd:Sip:MaxConnections", sipOptions.MaxConnections, 1, 1_000_000);
+        CheckRange(errors, "Acd:Sip:MaxConnectionsPerSource", sipOptions.MaxConnectionsPerSource, 1, 1_000_000);
+        CheckRange(errors, "Acd:Sip:MessageTimeoutSeconds", sipOptions.MessageTimeoutSeconds, 1, 3600);
+        CheckRange(errors, "Acd:Sip:MaxPendingBytes", sipOptions.MaxPendingBytes, 64 * 1024, 1L << 32);
+        CheckRange(errors, "Acd:Sip:MaxPendingBytesTotal", sipOptions.MaxPendingBytesTotal, 1 << 20, 1L << 36);
         CheckRange(errors, "Acd:Sip:RetryAfterNoAgentsSeconds", sipOptions.RetryAfterNoAgentsSeconds, 0, 86_400);
         CheckRange(errors, "Acd:Sip:RetryAfterBusySeconds", sipOptions.RetryAfterBusySeconds, 0, 86_400);
-        CheckRange(errors, "Acd:Grpc:MaxMessageBytes", options.Grpc.MaxMessageBytes, 1024, 64 * 1024 * 1024);
+        CheckRange(errors, "Acd:Grpc:MaxReceiveMessageBytes", options.Grpc.MaxReceiveMessageBytes, 1024, 64 * 1024 * 1024);
+        CheckRange(errors, "Acd:Grpc:MaxSendMessageBytes", options.Grpc.MaxSendMessageBytes, 1024, 256 * 1024 * 1024);
+        CheckRange(errors, "Acd:Grpc:MaxStreamsPerConnection", options.Grpc.MaxStreamsPerConnection, 1, 10_000);
+        CheckRange(errors, "Acd:Grpc:MaxConnections", options.Grpc.MaxConnections, 1, 1_000_000);
         CheckRange(errors, "Acd:Grpc:WatchBuffer", options.Grpc.WatchBuffer, 16, 10_000_000);
+        CheckRange(errors, "Acd:Grpc:MaxWatchers", options.Grpc.MaxWatchers, 1, 100_000);
+        CheckRange(errors, "Acd:Grpc:MaxWatchersPerConnection", options.Grpc.MaxWatchersPerConnection, 1, 100_000);
+        CheckRange(errors, "Acd:Grpc:WatchWriteTimeoutSeconds", options.Grpc.WatchWriteTimeoutSeconds, 1, 3600);
+        CheckRange(errors, "Acd:Http:MaxConnections", options.Http.MaxConnections, 1, 1_000_000);
         if (options.Grpc.ResponseCompression is { Length: > 0 } compression && !string.Equals(compression, "gzip", StringComparison.Ordinal))
         {
             errors.Add(new ConfigError("Acd:Grpc:ResponseCompression", $"must be empty (no compression) or gzip, not '{compression}'"));
         }
 
-        if (!string.IsNullOrEmpty(options.Grpc.CertificatePath) && !File.Exists(options.Grpc.CertificatePath))
-        {
-            errors.Add(new ConfigError("Acd:Grpc:CertificatePath", $"file '{options.Grpc.CertificatePath}' not found"));
-        }
+        var grpcCertificate = LoadCertificate(options.Grpc.CertificatePath, options.Grpc.CertificatePassword, "Acd:Grpc:CertificatePath", errors);
 
         var token = options.Api.Token;
         if (!string.IsNullOrEmpty(options.Api.TokenFile))
@@ -235,10 +312,7 @@ public static class ConfigLoader
             errors.Add(new ConfigError(string.IsNullOrEmpty(options.Api.TokenFile) ? "Acd:Api:Token" : "Acd:Api:TokenFile", "an API token must be at least 16 characters"));
         }
 
-        if (!string.IsNullOrEmpty(options.Http.CertificatePath) && !File.Exists(options.Http.CertificatePath))
-        {
-            errors.Add(new ConfigError("Acd:Http:CertificatePath", $"file '{options.Http.CertificatePath}' not found"));
-        }
+        var httpCertificate = LoadCertificate(options.Http.CertificatePath, options.Http.CertificatePassword, "Acd:Http:CertificatePath", errors);
 
         CheckRange(errors, "Acd:Http:StateCacheSeconds", options.Http.StateCacheSeconds, 0, 3600);
         var peers = new Acd.Host.Sip.SipPeers(
@@ -277,7 +351,9 @@ public static class ConfigLoader
             throw new ConfigException(errors);
         }
 
-        var source = configuration["Acd:ConfigFile"] is { Length: > 0 } f ? Path.GetFullPath(f) : "embedded demo centre";
+        var source = configuration["Acd:ConfigFile"] is { Length: > 0 } f ? Path.GetFullPath(f)
+            : configuration[AppSettingsUsed] is { Length: > 0 } local ? $"embedded demo centre with {local}"
+            : "embedded demo centre";
         var sipLimits = new SipLimits
         {
             MaxStartLineBytes = sipOptions.MaxStartLineBytes,
@@ -287,6 +363,10 @@ public static class ConfigLoader
             IdleTimeoutSeconds = sipOptions.IdleTimeoutSeconds,
             MaxPendingResponses = sipOptions.MaxPendingResponses,
             MaxConnections = sipOptions.MaxConnections,
+            MaxConnectionsPerSource = sipOptions.MaxConnectionsPerSource,
+            MessageTimeoutSeconds = sipOptions.MessageTimeoutSeconds,
+            MaxPendingBytes = sipOptions.MaxPendingBytes,
+            MaxPendingBytesTotal = sipOptions.MaxPendingBytesTotal,
         };
         var warnings = new List<string>();
         if (!string.IsNullOrEmpty(options.Api.Token) && string.IsNullOrEmpty(options.Api.TokenFile) && string.Equals(configuration[TokenOnCommandLine], "true", StringComparison.Ordinal))
@@ -314,7 +394,45 @@ public static class ConfigLoader
             SipPeers = peers,
             SipCredentials = credentials,
             Warnings = warnings,
+            GrpcCertificate = grpcCertificate,
+            HttpCertificate = httpCertificate,
         };
+    }
+
+    /// <summary>Loads a PFX at start, so a missing file, a wrong password or a file that is no PFX is a configuration error and not a failure of the listener.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2? LoadCertificate(string? path, string? password, string key, List<ConfigError> errors)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+
+        if (!File.Exists(path))
+        {
+            errors.Add(new ConfigError(key, $"file '{path}' not found"));
+            return null;
+        }
+
+        try
+        {
+            var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, password);
+            if (!certificate.HasPrivateKey)
+            {
+                errors.Add(new ConfigError(key, $"'{path}' holds no private key: a listener needs the certificate with its key"));
+            }
+
+            return certificate;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add(new ConfigError(key, $"file '{path}' cannot be read: {e.Message}"));
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            errors.Add(new ConfigError(key, $"'{path}' cannot be read as a PFX (PKCS#12) with the password given ({key.Replace("Path", "Password", StringComparison.Ordinal)}): {FirstSentence(e.Message)}"));
+        }
+
+        return null;
     }
 
     internal static void CheckRange(List<ConfigError> errors, string key, long value, long min, long max)

@@ -37,8 +37,15 @@ public sealed partial class EventApi(EventHub hub, DomainDirectory domains, Grpc
         }
 
         var filter = new EventFilter(kinds, request.Skills.ToHashSet(StringComparer.Ordinal), Given(request.Domain));
-        var subscription = hub.Subscribe(filter, settings.WatchBuffer);
+        var connection = context.GetHttpContext().Connection.Id;
+        var subscription = hub.Subscribe(filter, settings.WatchBuffer, connection, settings.MaxWatchers, settings.MaxWatchersPerConnection)
+            ?? throw Fail(StatusCode.ResourceExhausted, $"too many Watch streams (at most {settings.MaxWatchers} in all, {settings.MaxWatchersPerConnection} a connection)");
         using var stopping = lifetime.ApplicationStopping.Register(() => hub.Unsubscribe(subscription));
+
+        // A write that does not complete within the limit (a watcher that stopped reading while HTTP/2 flow control holds
+        // the stream) resets the stream: nothing is held for it.
+        using var writeDeadline = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var writeLimit = TimeSpan.FromSeconds(settings.WatchWriteTimeoutSeconds);
         try
         {
             // Headers go out at once, so a watcher knows it is subscribed before the first event.
@@ -46,11 +53,18 @@ public sealed partial class EventApi(EventHub hub, DomainDirectory domains, Grpc
             var reader = subscription.Reader;
             while (await reader.WaitToReadAsync(context.CancellationToken).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
+                while (!subscription.Overflowed && reader.TryRead(out var item))
                 {
                     // Several events waiting go out in one flush; the last one flushes.
                     context.WriteOptions = reader.Count == 0 ? null : Buffered;
-                    await responseStream.WriteAsync(ApiMapping.ToApi(in item.Event, item.Domain), context.CancellationToken).ConfigureAwait(false);
+                    writeDeadline.CancelAfter(writeLimit);
+                    await responseStream.WriteAsync(ApiMapping.ToApi(in item.Event, item.Domain), writeDeadline.Token).ConfigureAwait(false);
+                    writeDeadline.CancelAfter(Timeout.InfiniteTimeSpan);
+                }
+
+                if (subscription.Overflowed)
+                {
+                    break;
                 }
             }
 

@@ -12,13 +12,17 @@ public sealed record EventFilter(IReadOnlySet<EventKind> Kinds, IReadOnlySet<str
 public sealed class EventSubscription
 {
     private readonly Channel<(string Domain, RoutingEvent Event)> _channel;
+    private readonly int _capacity;
+    private volatile bool _overflowed;
 
-    internal EventSubscription(EventFilter filter, int capacity)
+    internal EventSubscription(EventFilter filter, int capacity, string connection)
     {
         Filter = filter;
+        Connection = connection;
+        _capacity = capacity;
         _channel = Channel.CreateBounded<(string, RoutingEvent)>(new BoundedChannelOptions(capacity)
         {
-            SingleReader = true,
+            SingleReader = false, // the offering thread empties the buffer of a watcher it drops
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
@@ -26,22 +30,31 @@ public sealed class EventSubscription
 
     public EventFilter Filter { get; }
 
+    /// <summary>The HTTP/2 connection the watcher came on.</summary>
+    public string Connection { get; }
+
     /// <summary>Set when the watcher fell behind and was cut off.</summary>
-    public bool Overflowed { get; private set; }
+    public bool Overflowed => _overflowed;
 
     public ChannelReader<(string Domain, RoutingEvent Event)> Reader => _channel.Reader;
 
-    /// <summary>Offers an event without ever waiting; a full buffer ends the subscription.</summary>
+    /// <summary>Offers an event without ever waiting; a full buffer ends the subscription and empties it at once (its memory is not held for a watcher that does not read).</summary>
     internal void Offer(string domain, in RoutingEvent e)
     {
-        if (!_channel.Writer.TryWrite((domain, e with { Owner = null })) && !Overflowed)
+        if (!_channel.Writer.TryWrite((domain, e with { Owner = null })) && !_overflowed)
         {
-            Overflowed = true;
+            _overflowed = true;
             _channel.Writer.TryComplete();
+            while (_channel.Reader.TryRead(out _))
+            {
+            }
         }
     }
 
     internal void Close() => _channel.Writer.TryComplete();
+
+    /// <summary>About what the buffer grew to (its array grows as it fills and is not given back until the watcher goes).</summary>
+    internal long BufferBytes => (_overflowed ? _capacity : _channel.Reader.Count) * 128L;
 }
 
 /// <summary>
@@ -53,9 +66,12 @@ public sealed class EventHub : IBatchListener
     private readonly Dictionary<string, Dictionary<string, HashSet<string>>> _agentSkills = new(StringComparer.Ordinal);
     private EventSubscription[] _subscriptions = [];
 
-    public EventHub(DomainDirectory domains)
+    private readonly MemoryReliever? _reliever;
+
+    public EventHub(DomainDirectory domains, MemoryReliever? reliever = null)
     {
         ArgumentNullException.ThrowIfNull(domains);
+        _reliever = reliever;
         foreach (var d in domains.All)
         {
             _agentSkills[d.Name] = d.Config.Roster.ToDictionary(a => a.Id, a => a.Skills.Select(s => d.Config.Skills[s.Skill].Name).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
@@ -65,12 +81,22 @@ public sealed class EventHub : IBatchListener
     /// <summary>Watchers now.</summary>
     public int Count => Volatile.Read(ref _subscriptions).Length;
 
-    public EventSubscription Subscribe(EventFilter filter, int capacity)
+    /// <summary>
+    /// A new watcher, or null when the limits refuse it: at most <paramref name="maxTotal"/> in all and
+    /// <paramref name="maxPerConnection"/> on one HTTP/2 connection (every watcher costs each event a filter check on the
+    /// delivery thread, and its buffer).
+    /// </summary>
+    public EventSubscription? Subscribe(EventFilter filter, int capacity, string connection, int maxTotal, int maxPerConnection)
     {
-        var subscription = new EventSubscription(filter, capacity);
+        var subscription = new EventSubscription(filter, capacity, connection);
         while (true)
         {
             var current = Volatile.Read(ref _subscriptions);
+            if (current.Length >= maxTotal || current.Count(s => string.Equals(s.Connection, connection, StringComparison.Ordinal)) >= maxPerConnection)
+            {
+                return null;
+            }
+
             if (Interlocked.CompareExchange(ref _subscriptions, [.. current, subscription], current) == current)
             {
                 return subscription;
@@ -81,6 +107,7 @@ public sealed class EventHub : IBatchListener
     public void Unsubscribe(EventSubscription subscription)
     {
         ArgumentNullException.ThrowIfNull(subscription);
+        _reliever?.Released(subscription.BufferBytes);
         subscription.Close();
         while (true)
         {

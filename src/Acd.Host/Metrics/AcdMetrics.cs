@@ -83,6 +83,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Counter _sipResponses;
     private readonly Counter _sipRejections;
     private readonly Gauge _sipConnections;
+    private readonly Gauge _sipPending;
     private readonly Counter _sipClosed;
     private readonly Gauge _watchers;
     private readonly Counter _sipRefused;
@@ -129,6 +130,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _sipResponses = f.CreateCounter("acd_sip_responses_total", "SIP responses sent, by status code.", "code");
         _sipRejections = f.CreateCounter("acd_sip_rejections_total", "SIP messages refused, by reason.", "reason");
         _sipConnections = f.CreateGauge("acd_sip_connections", "Open SIP connections.");
+        _sipPending = f.CreateGauge("acd_sip_pending_bytes", "Bytes of SIP answers queued and not yet written, over every connection.");
         _sipClosed = f.CreateCounter("acd_sip_connections_closed_total", "SIP connections the daemon closed, by reason.", "reason");
         _sipRefused = f.CreateCounter("acd_sip_refused_total", "SIP requests refused by policy (source not trusted, registration, authentication, rate limits), by reason.", "reason");
         _registrations = f.CreateCounter("acd_agent_registrations_total", "Agents' SIP REGISTERs, by what they did (login, refresh, contact-change, logout, refused).", "action");
@@ -287,5 +289,11 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _sipConnections.Set(_sip.OpenConnections);
         _sipClosed.WithLabels("broken-framing").IncTo(_sip.Counters.BrokenConnections);
         _sipClosed.WithLabels("idle").IncTo(_sip.Counters.IdleClosed);
+        _sipClosed.WithLabels("slow-reader").IncTo(_sip.Counters.SlowReaders);
+        _sipClosed.WithLabels("message-timeout").IncTo(_sip.Counters.MessageTimeouts);
+        var (total, perSource) = _sip.Counters.ConnectionsRefused;
+        _sipClosed.WithLabels("refused-total").IncTo(total);
+        _sipClosed.WithLabels("refused-per-source").IncTo(perSource);
+        _sipPending.Set(_sip.PendingBytes);
     }
 }

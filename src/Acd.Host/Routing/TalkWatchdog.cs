@@ -38,9 +38,9 @@ public sealed partial class TalkWatchdog(DomainDirectory domains, TimeProvider t
                 }
             }
         }
-        catch (InvalidOperationException) when (stopping.IsCancellationRequested)
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException && stopping.IsCancellationRequested)
         {
-            // The engine stopped first.
+            // Stopping (the engine may have stopped first; or the start failed and the host is disposed without a stop).
         }
     }
 

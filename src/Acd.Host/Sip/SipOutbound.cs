@@ -55,8 +55,14 @@ internal readonly record struct OutboundItem
 
     public long Estimate { get; init; }
 
+    /// <summary>For a 420: the Unsupported header's option tags.</summary>
+    public string? Unsupported { get; init; }
+
     /// <summary>For a 401: the WWW-Authenticate values.</summary>
     public IReadOnlyList<string>? Challenges { get; init; }
+
+    /// <summary>What the answer holds in memory until written, in bytes, for the pending bounds (an estimate: the echo and a response's own lines).</summary>
+    public long Cost => (Echo?.Size ?? 0) + (Contact?.Length ?? 0) + (Warning?.Length ?? 0) + (Unsupported?.Length ?? 0) + 160;
 
     /// <summary>Writes the response.</summary>
     public void WriteTo(IBufferWriter<byte> writer)
@@ -109,6 +115,11 @@ internal readonly record struct OutboundItem
                 break;
         }
 
+        if (Unsupported is not null)
+        {
+            SipResponseWriter.Header(writer, "Unsupported"u8, Unsupported);
+        }
+
         if (Warning is not null)
         {
             SipResponseWriter.Header(writer, "Warning"u8, "399 acd \"" + Warning.Replace('"', '\'') + "\"");
@@ -130,10 +141,13 @@ internal readonly record struct OutboundItem
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
         480 => "Temporarily Unavailable",
         481 => "Call/Transaction Does Not Exist",
         487 => "Request Terminated",
         500 => "Server Internal Error",
+        501 => "Not Implemented",
         503 => "Service Unavailable",
         _ => "Unknown",
     };

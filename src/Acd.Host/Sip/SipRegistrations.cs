@@ -29,6 +29,18 @@ public sealed partial class SipRegistrations(DomainDirectory domains, TimeProvid
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await SweepAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping; also when the start failed and the host is disposed without a stop, which the host would report as a fault.
+        }
+    }
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
         using var timer = new PeriodicTimer(SweepInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {

@@ -11,12 +11,15 @@ namespace Acd.Host.Sip;
 /// </summary>
 public sealed partial class SipServer : IBatchListener
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<System.Net.IPAddress, int> _perSource = new();
     private long _nextConnection;
     private int _open;
+    private long _pendingBytes;
 
     /// <summary>Creates the server.</summary>
-    public SipServer(AcdSettings settings, DomainDirectory domains, SipRegistrations registrations, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<SipServer> logger)
+    public SipServer(AcdSettings settings, DomainDirectory domains, SipRegistrations registrations, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<SipServer> logger, MemoryReliever? reliever = null)
     {
+        Reliever = reliever;
         ArgumentNullException.ThrowIfNull(lifetime);
         Stopping = lifetime.ApplicationStopping;
         Registrations = registrations;
@@ -36,6 +39,9 @@ public sealed partial class SipServer : IBatchListener
         // Connection ids are journaled with the calls they carry: start from the clock so they never repeat across restarts.
         _nextConnection = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 12;
     }
+
+    /// <summary>Told of the answers of a slow reader dropped with its connection.</summary>
+    internal MemoryReliever? Reliever { get; }
 
     /// <summary>Signalled when the daemon begins to stop: sessions finish what they read and close.</summary>
     public CancellationToken Stopping { get; }
@@ -82,20 +88,55 @@ public sealed partial class SipServer : IBatchListener
     /// <summary>A new, never repeated connection id.</summary>
     public long NewConnectionId() => Interlocked.Increment(ref _nextConnection);
 
-    /// <summary>Counts a connection in; false when the limit is reached.</summary>
-    public bool TryOpen()
+    /// <summary>Bytes of answers queued over every connection and not yet written.</summary>
+    public long PendingBytes => Volatile.Read(ref _pendingBytes);
+
+    /// <summary>Adds to (or, negative, takes from) the bytes queued over every connection; the new total.</summary>
+    internal long AddPendingBytes(long bytes) => Interlocked.Add(ref _pendingBytes, bytes);
+
+    /// <summary>Counts a connection in; null when a limit refuses it, else the reason it was refused.</summary>
+    public string? TryOpen(System.Net.IPAddress? source)
     {
         if (Interlocked.Increment(ref _open) > Limits.MaxConnections)
         {
             Interlocked.Decrement(ref _open);
-            return false;
+            Counters.ConnectionRefused(total: true);
+            return $"{Limits.MaxConnections} connections open";
         }
 
-        return true;
+        if (source is not null && _perSource.AddOrUpdate(source, 1, static (_, n) => n + 1) > Limits.MaxConnectionsPerSource)
+        {
+            Release(source);
+            Interlocked.Decrement(ref _open);
+            Counters.ConnectionRefused(total: false);
+            return $"{Limits.MaxConnectionsPerSource} connections open from {source}";
+        }
+
+        return null;
     }
 
     /// <summary>Counts a connection out.</summary>
-    public void Closed() => Interlocked.Decrement(ref _open);
+    public void Closed(System.Net.IPAddress? source)
+    {
+        if (source is not null)
+        {
+            Release(source);
+        }
+
+        Interlocked.Decrement(ref _open);
+    }
+
+    private void Release(System.Net.IPAddress source)
+    {
+        // Decrement, and forget an address with no connection left (so the table holds only live sources).
+        while (_perSource.TryGetValue(source, out var n))
+        {
+            if (n <= 1 ? _perSource.TryRemove(new KeyValuePair<System.Net.IPAddress, int>(source, n)) : _perSource.TryUpdate(source, n - 1, n))
+            {
+                return;
+            }
+        }
+    }
 
     /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, EngineBatch batch)
@@ -160,6 +201,26 @@ public sealed class SipCounters
     internal void Broken() => Interlocked.Increment(ref _brokenConnections);
 
     internal void Idle() => Interlocked.Increment(ref _idleClosed);
+
+    private long _slowReaders;
+    private long _messageTimeouts;
+    private long _refusedTotal;
+    private long _refusedPerSource;
+
+    /// <summary>Connections closed because their peer did not read its answers (a pending bound was reached).</summary>
+    public long SlowReaders => Volatile.Read(ref _slowReaders);
+
+    /// <summary>Connections closed because a message was not complete within the message timeout.</summary>
+    public long MessageTimeouts => Volatile.Read(ref _messageTimeouts);
+
+    /// <summary>Connections refused at accept: too many in all, or from one address.</summary>
+    public (long Total, long PerSource) ConnectionsRefused => (Volatile.Read(ref _refusedTotal), Volatile.Read(ref _refusedPerSource));
+
+    internal void SlowReader() => Interlocked.Increment(ref _slowReaders);
+
+    internal void MessageTimeout() => Interlocked.Increment(ref _messageTimeouts);
+
+    internal void ConnectionRefused(bool total) => Interlocked.Increment(ref total ? ref _refusedTotal : ref _refusedPerSource);
 
     private readonly long[] _refusals = new long[Enum.GetValues<SipRefusal>().Length];
     private readonly long[] _registrations = new long[Enum.GetValues<RegistrationAction>().Length];
@@ -250,9 +311,10 @@ public sealed class SipConnectionHandler(SipServer server) : Microsoft.AspNetCor
     public override async Task OnConnectedAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        if (!server.TryOpen())
+        var source = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        if (server.TryOpen(source) is { } refused)
         {
-            SipServer.LogTooManyConnections(server.Logger, connection.RemoteEndPoint?.ToString(), server.Limits.MaxConnections);
+            SipServer.LogTooManyConnections(server.Logger, connection.RemoteEndPoint?.ToString(), refused);
             connection.Abort();
             return;
         }
@@ -263,7 +325,7 @@ public sealed class SipConnectionHandler(SipServer server) : Microsoft.AspNetCor
         }
         finally
         {
-            server.Closed();
+            server.Closed(source);
         }
     }
 }
@@ -271,8 +333,8 @@ public sealed class SipConnectionHandler(SipServer server) : Microsoft.AspNetCor
 /// <summary>Log messages of the SIP port.</summary>
 public sealed partial class SipServer
 {
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP connection from {Remote} refused: {Max} connections open")]
-    internal static partial void LogTooManyConnections(ILogger logger, string? remote, int max);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP connection from {Remote} refused: {Why}")]
+    internal static partial void LogTooManyConnections(ILogger logger, string? remote, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SIP connection {Connection} from {Remote} closed: {Reason}")]
     internal static partial void LogBroken(ILogger logger, long connection, string? remote, string reason);
@@ -280,8 +342,11 @@ public sealed partial class SipServer
     [LoggerMessage(Level = LogLevel.Debug, Message = "SIP connection {Connection} from {Remote} idle for {Seconds} s: closed")]
     internal static partial void LogIdle(ILogger logger, long connection, string? remote, int seconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP connection {Connection} from {Remote} does not read its responses ({Pending} waiting): closed")]
-    internal static partial void LogSlowReader(ILogger logger, long connection, string? remote, int pending);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP connection {Connection} from {Remote} does not read its responses ({Pending} waiting, {Bytes} bytes): closed")]
+    internal static partial void LogSlowReader(ILogger logger, long connection, string? remote, int pending, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP connection {Connection} from {Remote} did not complete a message within {Seconds} s: closed")]
+    internal static partial void LogSlowSender(ILogger logger, long connection, string? remote, int seconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "SIP connection {Connection} failed")]
     internal static partial void LogFailure(ILogger logger, Exception error, long connection);

@@ -27,6 +27,8 @@ internal sealed partial class SipSession
     private byte[]? _scratch;
     private int _pending;
     private bool _forbiddenLogged;
+    private long _pendingBytes;
+    private int _overflowed;
 
     public SipSession(SipServer server, ConnectionContext connection)
     {
@@ -48,21 +50,39 @@ internal sealed partial class SipSession
     /// <summary>What the peer may do, by its network.</summary>
     public PeerRights Rights { get; }
 
-    /// <summary>Queues an answer (any thread). A peer that lets too many pile up is disconnected.</summary>
+    /// <summary>
+    /// Queues an answer (any thread). The answers a peer has not read are bounded — in number and in bytes for the
+    /// connection, and in bytes over every connection — and a peer that lets them pile up past a bound is disconnected:
+    /// its queue is dropped, and with it the memory.
+    /// </summary>
     public void Send(in OutboundItem item)
     {
-        if (Interlocked.Increment(ref _pending) > _server.Limits.MaxPendingResponses)
+        var size = item.Cost;
+        var count = Interlocked.Increment(ref _pending);
+        var bytes = Interlocked.Add(ref _pendingBytes, size);
+        var total = _server.AddPendingBytes(size);
+        var limits = _server.Limits;
+        var over = count > limits.MaxPendingResponses || bytes > limits.MaxPendingBytes
+            || (total > limits.MaxPendingBytesTotal && bytes > limits.MaxPendingBytesTotal / Math.Max(1, _server.OpenConnections));
+        if (over || !_outbound.Writer.TryWrite(item))
         {
-            if (Volatile.Read(ref _pending) == _server.Limits.MaxPendingResponses + 1)
+            Unqueued(size);
+            if (over && Interlocked.Exchange(ref _overflowed, 1) == 0)
             {
-                SipServer.LogSlowReader(_server.Logger, Id, Remote, _server.Limits.MaxPendingResponses);
+                _server.Counters.SlowReader();
+                SipServer.LogSlowReader(_server.Logger, Id, Remote, count, bytes);
+                _server.Reliever?.Released(bytes);
                 _connection.Abort();
             }
-
-            return;
         }
+    }
 
-        _outbound.Writer.TryWrite(item);
+    /// <summary>An answer left the queue (written, or dropped).</summary>
+    private void Unqueued(long size)
+    {
+        Interlocked.Decrement(ref _pending);
+        Interlocked.Add(ref _pendingBytes, -size);
+        _server.AddPendingBytes(-size);
     }
 
     public async Task RunAsync()
@@ -86,6 +106,11 @@ internal sealed partial class SipSession
         {
             _outbound.Writer.TryComplete();
             await writing.ConfigureAwait(false);
+            while (_outbound.Reader.TryRead(out var unsent))
+            {
+                Unqueued(unsent.Cost);
+            }
+
             if (_scratch is not null)
             {
                 ArrayPool<byte>.Shared.Return(_scratch);
@@ -109,10 +134,28 @@ internal sealed partial class SipSession
     {
         var input = _connection.Transport.Input;
         var idleLimit = TimeSpan.FromSeconds(_server.Limits.IdleTimeoutSeconds);
+        var messageLimit = TimeSpan.FromSeconds(_server.Limits.MessageTimeoutSeconds);
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed, _server.Stopping);
+
+        // When the bytes of a message not yet complete first came: the whole message must follow within the limit, however
+        // slowly it trickles (each byte restarts the idle timer, not this one).
+        long partialSince = 0;
         while (true)
         {
-            idle.CancelAfter(idleLimit);
+            var wait = idleLimit;
+            if (partialSince != 0)
+            {
+                var left = messageLimit - System.Diagnostics.Stopwatch.GetElapsedTime(partialSince);
+                wait = left < wait ? left : wait;
+            }
+
+            if (wait <= TimeSpan.Zero)
+            {
+                CloseSlowSender();
+                return;
+            }
+
+            idle.CancelAfter(wait);
             ReadResult result;
             try
             {
@@ -124,6 +167,12 @@ internal sealed partial class SipSession
             }
             catch (OperationCanceledException) when (!_connection.ConnectionClosed.IsCancellationRequested)
             {
+                if (partialSince != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(partialSince) >= messageLimit)
+                {
+                    CloseSlowSender();
+                    return;
+                }
+
                 _server.Counters.Idle();
                 SipServer.LogIdle(_server.Logger, Id, Remote, _server.Limits.IdleTimeoutSeconds);
                 return;
@@ -140,6 +189,10 @@ internal sealed partial class SipSession
             {
                 input.AdvanceTo(consumed, buffer.End);
             }
+
+            var progressed = !consumed.Equals(buffer.Start);
+            var remains = !buffer.Slice(consumed).IsEmpty;
+            partialSince = !remains ? 0 : progressed || partialSince == 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : partialSince;
 
             if (_deferred.Count > 0)
             {
@@ -200,12 +253,23 @@ internal sealed partial class SipSession
         }
     }
 
+    /// <summary>A message begun was not complete within the limit: the connection is closed (no answer: nothing was asked yet).</summary>
+    private void CloseSlowSender()
+    {
+        _server.Counters.MessageTimeout();
+        SipServer.LogSlowSender(_server.Logger, Id, Remote, _server.Limits.MessageTimeoutSeconds);
+    }
+
     private void RespondBroken()
     {
         var rejection = _message.Rejection;
         _server.Counters.Broken();
         _server.Counters.Rejection(rejection);
         SipServer.LogBroken(_server.Logger, Id, Remote, SipRejections.Label(rejection));
+        if (_message.IsResponse)
+        {
+            return; // a response is never answered, however broken: the connection just closes
+        }
 
         // The headers may be there (a missing or bad Content-Length) or not (junk): answer with what there is.
         var echo = _message.HeaderCount > 0 && _message.Frame.Length > 0 ? SipTransactionEcho.Capture(_message, _server.TagSalt) : null;
@@ -259,7 +323,7 @@ internal sealed partial class SipSession
             {
                 while (reader.TryRead(out var item))
                 {
-                    Interlocked.Decrement(ref _pending);
+                    Unqueued(item.Cost);
                     item.WriteTo(output);
                     if (!item.Pong)
                     {

@@ -34,7 +34,7 @@ public sealed class GrpcProtocolTests
     [Fact]
     public async Task A_message_over_the_size_limit_is_resource_exhausted()
     {
-        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(), "--Acd:Grpc:MaxMessageBytes=1024");
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(), "--Acd:Grpc:MaxReceiveMessageBytes=1024");
         using var client = new GrpcTestClient(d.Grpc!);
         var result = await GrpcTestClient.Try(client.Agents.GetAgentAsync(new AgentRequest { AgentId = new string('x', 2000) }));
         Assert.Equal(StatusCode.ResourceExhausted, result.Status);

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Acd.Api.V1;
 using Acd.Host.Tests.Support;
 
@@ -13,15 +10,7 @@ public sealed class GrpcTlsTests
     {
         var directory = Directory.CreateTempSubdirectory("acd-tls-").FullName;
         var pfx = Path.Combine(directory, "grpc.pfx");
-        using (var key = RSA.Create(2048))
-        {
-            var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddIpAddress(IPAddress.Loopback);
-            request.CertificateExtensions.Add(san.Build());
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-            await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "pw"));
-        }
+        await TestCertificates.WritePfxAsync(pfx, "pw");
 
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(), $"--Acd:Grpc:CertificatePath={pfx}", "--Acd:Grpc:CertificatePassword=pw");
         using var client = new GrpcTestClient(d.Grpc!, tls: true);

@@ -74,7 +74,7 @@ public sealed partial class DeployTests
         Assert.Contains("Acd:Sip:TrustedPeers:0", keys);
         var args = new List<string> { "--sip", "", "--grpc", "", "--http", "" };
         var pfx = Path.Combine(Directory.CreateTempSubdirectory("acd-env-").FullName, "tls.pfx");
-        await File.WriteAllBytesAsync(pfx, []);
+        await TestCertificates.WritePfxAsync(pfx, null);
         foreach (var key in keys.Where(k => !k.StartsWith("Acd:Listen", StringComparison.Ordinal)))
         {
             args.Add($"--{key}={(key.EndsWith("CertificatePath", StringComparison.Ordinal) ? pfx : key.Contains("Peers", StringComparison.Ordinal) ? "10.0.0.10/32" : string.Empty)}");

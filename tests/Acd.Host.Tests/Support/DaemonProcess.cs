@@ -50,9 +50,12 @@ public sealed partial class DaemonProcess : IAsyncDisposable
         }
     }
 
-    public static DaemonProcess Start(params string[] args)
+    public static DaemonProcess Start(params string[] args) => StartIn(null, args);
+
+    /// <summary>Starts the daemon in <paramref name="workingDirectory"/> (null: the tests' own).</summary>
+    public static DaemonProcess StartIn(string? workingDirectory, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? string.Empty };
         psi.ArgumentList.Add(DaemonPath);
         foreach (var a in args)
         {

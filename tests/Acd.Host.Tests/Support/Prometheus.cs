@@ -28,6 +28,13 @@ public sealed partial class Exposition
 
     public string Text { get; }
 
+    /// <summary>Scrapes a daemon's /metrics (no token).</summary>
+    public static async Task<Exposition> ScrapeAsync(System.Net.IPEndPoint http)
+    {
+        using var client = new HttpClient();
+        return new Exposition(await client.GetStringAsync(new Uri($"http://{http}/metrics")));
+    }
+
     public Dictionary<string, string> Types { get; } = new(StringComparer.Ordinal);
 
     public List<(string Name, string Labels, double Value)> Samples { get; } = [];
