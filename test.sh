@@ -11,8 +11,8 @@ failed=0
 log() { printf '\n== %s\n' "$*"; }
 
 # Real peers the tests drive: an independent gRPC client (Python grpcio + protoc), Prometheus (promtool and the
-# server), sipp and Kamailio. Installed only when missing, so a second run is quick.
-packages=(python3-grpcio python3-protobuf protobuf-compiler prometheus sip-tester kamailio)
+# server), sipp and Kamailio; afl++ for the fuzzing. Installed only when missing, so a second run is quick.
+packages=(python3-grpcio python3-protobuf protobuf-compiler prometheus sip-tester kamailio afl++)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -61,6 +61,17 @@ else
   tail -40 "$results/bench.log"
   failed=$((failed + 1))
 fi
+
+# Fuzzing (fuzz/README.md): each target's planted-fault proof must find its fault, and a short clean campaign of each
+# must find nothing. Each run counts as one test.
+log "fuzzing (fuzz/ci.sh)"
+dotnet tool restore > /dev/null 2>&1
+fuzz/ci.sh 20 120 > "$results/fuzz.log" 2>&1
+cat "$results/fuzz.log"
+fp=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$results/fuzz.log")
+ff=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$results/fuzz.log")
+passed=$((passed + ${fp:-0}))
+failed=$((failed + ${ff:-1}))
 
 echo
 echo "$passed passed, $failed failed"

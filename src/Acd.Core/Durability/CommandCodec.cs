@@ -115,6 +115,7 @@ public static class CommandCodec
     {
         ArgumentNullException.ThrowIfNull(r);
         var kind = (CommandKind)r.ReadByte();
+
         switch (kind)
         {
             case CommandKind.Tick:

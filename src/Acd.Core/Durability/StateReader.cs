@@ -91,6 +91,16 @@ public sealed class StateReader(ReadOnlyMemory<byte> data)
         }
 
         var s = Encoding.UTF8.GetString(_data.Span.Slice(_position, (int)length));
+#if FUZZ_PLANTED_BUG
+        // The planted fault of a fuzzing proof build (fuzz/README.md): a string holding a 'Z' and a 'q', two coverage steps.
+        if (s.Contains('Z', StringComparison.Ordinal))
+        {
+            if (s.Contains('q', StringComparison.Ordinal))
+            {
+                throw new System.Diagnostics.UnreachableException("FUZZ_PLANTED_BUG state reader");
+            }
+        }
+#endif
         _position += (int)length;
         return s;
     }

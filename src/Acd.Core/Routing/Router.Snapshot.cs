@@ -61,7 +61,16 @@ public sealed partial class Router
 
         var router = new Router(config);
         router._now = r.ReadVarInt();
-        router.ReadLogicalState(r);
+        try
+        {
+            router.ReadLogicalState(r);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or KeyNotFoundException or InvalidOperationException or OverflowException)
+        {
+            // What the checks while reading did not foresee (found by fuzzing, fuzz/README.md): a state that cannot be
+            // rebuilt is refused like any other damage, never half-built.
+            throw new InvalidDataException($"the router state is inconsistent ({e.GetType().Name}: {e.Message})", e);
+        }
         if (!r.AtEnd)
         {
             throw new InvalidDataException("the snapshot has bytes after the state");
@@ -315,8 +324,17 @@ public sealed partial class Router
             c.StepsFired = r.ReadByte();
             c.Priority = r.ReadByte();
             c.Vip = r.ReadByte();
+            if (c.Priority > 9 || c.Vip > 9)
+            {
+                throw new InvalidDataException($"call '{id}' has priority {c.Priority} and VIP class {c.Vip} (0-9)");
+            }
+
             c.State = r.ReadEnum<CallState>();
             c.Flags = (CallFlags)r.ReadByte();
+            if (c.Has(CallFlags.Targeted) && c.TargetAgent < 0)
+            {
+                throw new InvalidDataException($"call '{id}' is targeted at no agent");
+            }
             c.TimerDueMs = long.MaxValue;
             c.Owner = null;
             _callIndex.Add(hash, slot);

@@ -353,6 +353,12 @@ public static class SipParser
             }
 
             var header = Classify(line[..nameEnd]);
+#if FUZZ_PLANTED_BUG
+            if (header == SipHeader.Other && valueLength > 1 && line[valueStart] == (byte)'Z' && line[valueStart + 1] == (byte)'q')
+            {
+                throw new System.Diagnostics.UnreachableException("FUZZ_PLANTED_BUG sip");
+            }
+#endif
             message.AddHeader(header, new SipRange(lineStart, nameEnd), new SipRange(lineStart + valueStart, valueLength));
             if (header == SipHeader.ContentLength)
             {
