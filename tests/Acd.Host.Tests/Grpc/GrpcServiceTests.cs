@@ -113,7 +113,8 @@ public sealed class GrpcServiceTests
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(60));
         Assert.Equal(6000, (await d.QueueAsync()).Waiting);
 
-        // Now it reads: what was buffered, then the end of the stream with RESOURCE_EXHAUSTED.
+        // Now it reads: what had already gone out to the transport before it fell behind (the buffer itself is emptied at the
+        // drop, so its memory is not held for a watcher that does not read), then the end of the stream with RESOURCE_EXHAUSTED.
         var messages = 0;
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
         {
@@ -123,7 +124,7 @@ public sealed class GrpcServiceTests
             }
         });
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.InRange(messages, 16, 11_999);
+        Assert.InRange(messages, 0, 11_999);
     }
 
     [Fact]
