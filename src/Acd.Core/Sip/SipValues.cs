@@ -215,11 +215,18 @@ public static class SipValues
     public static bool IsSipScheme(ReadOnlySpan<byte> scheme) =>
         System.Text.Ascii.EqualsIgnoreCase(scheme, "sip"u8) || System.Text.Ascii.EqualsIgnoreCase(scheme, "sips"u8);
 
+    private static readonly System.Buffers.SearchValues<byte> AddressSpecials = System.Buffers.SearchValues.Create("\"<;,?"u8);
+
+    private static readonly System.Buffers.SearchValues<byte> ViaSpecials = System.Buffers.SearchValues.Create("\";,"u8);
+
+    private static readonly System.Buffers.SearchValues<byte> Lws = System.Buffers.SearchValues.Create(" \t\r\n"u8);
+
     /// <summary>
     /// Whether a From, To or Contact value (a name-addr or an addr-spec with parameters; Contact may list several, or
     /// be <c>*</c>) is well formed where ACD can tell: quoted strings closed; no empty parameter or list element
     /// (<c>;;</c>, <c>;,</c>, a trailing <c>;</c>); a single value where one is allowed; and an addr-spec not in
     /// <c>&lt;&gt;</c> without a <c>?</c> or <c>,</c> in its URI, which RFC 3261 §20 requires the brackets for.
+    /// On the request path: it jumps from one special byte to the next (a vectorized search), never byte by byte.
     /// </summary>
     public static bool IsWellFormedAddress(ReadOnlySpan<byte> value, bool list)
     {
@@ -229,42 +236,43 @@ public static class SipValues
             return true;
         }
 
-        var quoted = false;
-        var angle = false;
         var sawAngle = false;
         var inUri = true; // an addr-spec's URI runs to its first ';'
         var expectElement = true;
-        for (var i = 0; i < value.Length; i++)
+        while (true)
         {
-            var b = value[i];
-            if (quoted)
+            var j = value.IndexOfAny(AddressSpecials);
+            if ((j < 0 ? value : value[..j]).IndexOfAnyExcept(Lws) >= 0)
             {
-                if (b == (byte)'\\')
-                {
-                    i++;
-                }
-                else if (b == (byte)'"')
-                {
-                    quoted = false;
-                }
-
-                continue;
+                expectElement = false;
             }
 
-            if (angle)
+            if (j < 0)
             {
-                angle = b != (byte)'>';
-                continue;
+                return !expectElement;
             }
 
+            var b = value[j];
+            value = value[(j + 1)..];
             switch (b)
             {
                 case (byte)'"':
-                    quoted = true;
+                    if (SkipQuoted(ref value) is false)
+                    {
+                        return false;
+                    }
+
                     expectElement = false;
                     break;
                 case (byte)'<':
-                    angle = sawAngle = true;
+                    var close = value.IndexOf((byte)'>');
+                    if (close < 0)
+                    {
+                        return false;
+                    }
+
+                    value = value[(close + 1)..];
+                    sawAngle = true;
                     inUri = false;
                     expectElement = false;
                     break;
@@ -287,19 +295,16 @@ public static class SipValues
                     sawAngle = false;
                     expectElement = true;
                     break;
-                case (byte)'?' when inUri && !sawAngle:
-                    return false;
-                default:
-                    if (!IsLws(b))
+                default: // '?'
+                    if (inUri && !sawAngle)
                     {
-                        expectElement = false;
+                        return false;
                     }
 
+                    expectElement = false;
                     break;
             }
         }
-
-        return !quoted && !angle && !expectElement;
     }
 
     /// <summary>Whether a Via value (one or several, comma-separated) has no empty parameter or element (<c>;;</c>, <c>,,</c>, a trailing <c>;</c>).</summary>
@@ -307,34 +312,60 @@ public static class SipValues
     {
         value = Trim(value);
         var expectElement = true;
-        var quoted = false;
-        for (var i = 0; i < value.Length; i++)
+        while (true)
         {
-            var b = value[i];
-            if (quoted)
+            var j = value.IndexOfAny(ViaSpecials);
+            if ((j < 0 ? value : value[..j]).IndexOfAnyExcept(Lws) >= 0)
             {
-                quoted = b != (byte)'"';
-                i += b == (byte)'\\' ? 1 : 0;
-                continue;
+                expectElement = false;
             }
 
-            if (b is (byte)';' or (byte)',')
+            if (j < 0)
             {
-                if (expectElement)
+                return !expectElement;
+            }
+
+            var b = value[j];
+            value = value[(j + 1)..];
+            if (b == (byte)'"')
+            {
+                if (SkipQuoted(ref value) is false)
                 {
                     return false;
                 }
 
-                expectElement = true;
-            }
-            else if (!IsLws(b))
-            {
-                quoted = b == (byte)'"';
                 expectElement = false;
             }
+            else if (expectElement)
+            {
+                return false;
+            }
+            else
+            {
+                expectElement = true;
+            }
         }
+    }
 
-        return !quoted && !expectElement;
+    /// <summary>Moves past the end of a quoted string whose opening quote was just read; false when it is never closed.</summary>
+    private static bool SkipQuoted(ref ReadOnlySpan<byte> value)
+    {
+        while (true)
+        {
+            var j = value.IndexOfAny((byte)'"', (byte)'\\');
+            if (j < 0)
+            {
+                return false;
+            }
+
+            if (value[j] == (byte)'"')
+            {
+                value = value[(j + 1)..];
+                return true;
+            }
+
+            value = value[Math.Min(j + 2, value.Length)..];
+        }
     }
 
     /// <summary>Whether the value has the parameter (with or without a value).</summary>
