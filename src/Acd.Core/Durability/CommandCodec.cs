@@ -45,6 +45,10 @@ public static class CommandCodec
                 w.WriteString(c.CallId);
                 w.WriteBool(c.AbandonIfWaiting);
                 w.WriteString(c.Reason); // from format 2
+                if (c.Unanswered)
+                {
+                    w.WriteBool(true); // only when set: a record without it reads as before
+                }
                 break;
             case TransferCall t:
                 w.WriteString(t.CallId);
@@ -138,7 +142,7 @@ public static class CommandCodec
                     OwesCallback = r.AtEnd || r.ReadBool(),
                 };
             case CommandKind.Answered or CommandKind.NoAnswer or CommandKind.End or CommandKind.Abandon:
-                return new CallCommand(kind, r.ReadRequiredString()) { AbandonIfWaiting = r.ReadBool(), Reason = r.AtEnd ? null : r.ReadString() };
+                return new CallCommand(kind, r.ReadRequiredString()) { AbandonIfWaiting = r.ReadBool(), Reason = r.AtEnd ? null : r.ReadString(), Unanswered = !r.AtEnd && r.ReadBool() };
             case CommandKind.Transfer:
                 return new TransferCall { CallId = r.ReadRequiredString(), ToSkill = r.ReadString(), ToAgent = r.ReadString() };
             case CommandKind.DetachConnection:

@@ -184,6 +184,12 @@ public sealed class CallCommand : Command
 
     /// <summary>For End: why, when it is not the caller or agent hanging up (max-talk-time: the daemon ended an overlong call).</summary>
     public string? Reason { get; init; }
+
+    /// <summary>
+    /// For End: the proxy reports that the call never connected (a BYE with <c>Reason: SIP;cause=487</c>: the caller left while
+    /// the agent's phone rang). A call handed off and not yet confirmed answered counts as abandoned and frees the agent at once.
+    /// </summary>
+    public bool Unanswered { get; init; }
 }
 
 /// <summary>Transfer a talking call to a skill, an agent, or an agent falling back to a skill.</summary>

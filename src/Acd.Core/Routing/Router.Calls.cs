@@ -279,6 +279,7 @@ public sealed partial class Router
         }
 
         var a = _agents.Items[c.Agent];
+        a.CallsHandled++;
         c.State = CallState.Talking;
         c.AnsweredMs = _now;
         _ringing--;
@@ -305,6 +306,7 @@ public sealed partial class Router
     {
         ref var c = ref _calls.Records[slot];
         c.Flags &= ~CallFlags.AnswerPending;
+        _agents.Items[c.Agent].CallsHandled++;
         var s = _skills[c.Skill];
         var wait = c.RoutedMs - c.FirstEnqueueMs;
         s.Stats.OnAnswered(_now, wait);
@@ -391,6 +393,11 @@ public sealed partial class Router
 
         if (c.Has(CallFlags.AnswerPending))
         {
+            if (cmd.Unanswered)
+            {
+                return Abandon(cmd.CallId);
+            }
+
             ConfirmAnswer(slot);
             c = ref _calls.Records[slot];
         }
@@ -432,6 +439,9 @@ public sealed partial class Router
                 AbandonCall(slot, "caller");
                 return CommandResult.Ok;
             case CallState.Offered:
+            case CallState.Talking when c.Has(CallFlags.AnswerPending):
+                // The caller left while the agent's phone rang (offered; or handed off to the proxy and not yet answered):
+                // abandoned, and the agent is free at once — not ring-no-answer, the agent did nothing wrong.
                 var a = _agents.Items[c.Agent];
                 a.Call = -1;
                 AbandonCall(slot, "caller");
@@ -453,9 +463,13 @@ public sealed partial class Router
             s.Waiting--;
             _waiting--;
         }
-        else
+        else if (c.State == CallState.Offered)
         {
             _ringing--;
+        }
+        else
+        {
+            _talking--; // handed off, answer not yet confirmed
         }
 
         var wait = _now - c.FirstEnqueueMs;

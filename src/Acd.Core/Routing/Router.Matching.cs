@@ -307,7 +307,6 @@ public sealed partial class Router
         }
 
         a.Call = slot;
-        a.CallsHandled++;
         a.ReturnToStandby = a.State == AgentState.Standby;
         c.Agent = a.Index;
         if (c.Caller is not null && _history.Capacity > 0)

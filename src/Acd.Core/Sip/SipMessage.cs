@@ -104,6 +104,9 @@ public enum SipHeader : byte
 
     /// <summary>Require: extensions the request needs the server to support (ACD supports none: 420).</summary>
     Require,
+
+    /// <summary>Reason (RFC 3326): why a BYE or CANCEL was sent; <c>SIP;cause=487</c> says the call never connected.</summary>
+    Reason,
 }
 
 /// <summary>The names of the headers ACD reads: one table, which the parser and the message's index are derived from.</summary>
@@ -141,6 +144,7 @@ public static class SipHeaders
         SipHeader.Event => ["Event", "o"],
         SipHeader.Authorization => ["Authorization"],
         SipHeader.Require => ["Require"],
+        SipHeader.Reason => ["Reason"],
         _ => throw new ArgumentOutOfRangeException(nameof(header), header, "no names for this header"),
     };
 }

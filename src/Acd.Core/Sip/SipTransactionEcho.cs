@@ -86,9 +86,12 @@ public sealed class SipTransactionEcho
         }
 
         to.CopyTo(lines.AsSpan(n));
+        // The tag is the transaction's: the Call-ID and the top Via (its branch), so a retransmission gets the same tag
+        // and a new INVITE of the same call (a proxy's ring-no-answer) a new one.
         var hash = default(HashCode);
         hash.Add(tagSalt);
         hash.AddBytes(message.Value(SipHeader.CallId));
+        hash.AddBytes(message.Value(SipHeader.Via));
         var tag = (uint)hash.ToHashCode() | 1u;
         return new SipTransactionEcho(lines, n, to.Length, SipValues.HasParameter(to, "tag"u8), tag);
     }

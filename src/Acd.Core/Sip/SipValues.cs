@@ -371,6 +371,38 @@ public static class SipValues
     /// <summary>Whether the value has the parameter (with or without a value).</summary>
     public static bool HasParameter(ReadOnlySpan<byte> value, ReadOnlySpan<byte> name) => TryGetParameter(value, name, out _);
 
+    /// <summary>
+    /// Whether a BYE or CANCEL says the call never connected: a <c>Reason</c> (RFC 3326) of protocol <c>SIP</c> with
+    /// <c>cause=487</c> (Request Terminated), on any of its lines or among its comma-separated values.
+    /// </summary>
+    public static bool SaysNeverConnected(SipMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        foreach (var line in message.Headers)
+        {
+            if (line.Header != SipHeader.Reason)
+            {
+                continue;
+            }
+
+            var rest = message[line.Value];
+            while (!rest.IsEmpty)
+            {
+                var comma = rest.IndexOf((byte)',');
+                var value = Trim(comma < 0 ? rest : rest[..comma]);
+                rest = comma < 0 ? default : rest[(comma + 1)..];
+                var semi = value.IndexOf((byte)';');
+                if (semi > 0 && Ascii.EqualsIgnoreCase(Trim(value[..semi]), "SIP"u8)
+                    && TryGetParameter(value, "cause"u8, out var cause) && value[cause].SequenceEqual("487"u8))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Printable ASCII without spaces (for ids turned into strings).</summary>
     public static bool IsPrintableAscii(ReadOnlySpan<byte> text) => text.Length > 0 && text.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) < 0;
 

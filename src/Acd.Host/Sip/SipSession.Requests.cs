@@ -83,6 +83,14 @@ internal sealed partial class SipSession
     private void OnInvite(SipMessage m)
     {
         var echo = SipTransactionEcho.Capture(m, _server.TagSalt);
+        if (SipValues.HasParameter(m.Value(SipHeader.To), "tag"u8))
+        {
+            // A re-INVITE inside a dialog (hold, a session refresh): ACD answers every INVITE with a redirect and is part of
+            // no dialog, so this one belongs to none it knows (RFC 3261 §12.2.2). It must not touch the call's routing.
+            Send(new OutboundItem { Echo = echo, Status = 481, Phrase = OutboundItem.PhraseOf(481), Warning = "ACD is part of no dialog: a re-INVITE is not for it" });
+            return;
+        }
+
         Send(new OutboundItem { Echo = echo, Status = 100, Phrase = "Trying" });
 
         var domain = DomainOf(m);
@@ -136,7 +144,10 @@ internal sealed partial class SipSession
         Post(domain, offer, transaction);
     }
 
-    /// <summary>CANCEL (the caller hung up while waiting: 200, and 487 to the INVITE) or BYE (the call ended: 200).</summary>
+    /// <summary>
+    /// CANCEL (the caller hung up while waiting: 200, and 487 to the INVITE) or BYE (the call ended: 200). A BYE with
+    /// <c>Reason: SIP;cause=487</c> says the caller left while the agent's phone rang: the call is abandoned, not ended.
+    /// </summary>
     private void OnCallRequest(SipMessage m, ReplyKind kind)
     {
         var echo = SipTransactionEcho.Capture(m, _server.TagSalt);
@@ -150,7 +161,7 @@ internal sealed partial class SipSession
         var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
         Command command = kind == ReplyKind.Cancel
             ? new CallCommand(CommandKind.Abandon, callId)
-            : new CallCommand(CommandKind.End, callId) { AbandonIfWaiting = true };
+            : new CallCommand(CommandKind.End, callId) { AbandonIfWaiting = true, Unanswered = SipValues.SaysNeverConnected(m) };
         Post(domain, command, new SipReply(this, echo, kind));
     }
 

@@ -14,7 +14,8 @@ namespace Acd.Core.Tests.Durability;
 /// read, every command executed, a snapshot written and read back every 4,000 commands, and the events (a SHA-256 over
 /// their fields) and the state (as the queries show it) compared with what was recorded. The state is compared as
 /// the queries render it, not as snapshot bytes, so the snapshot format may change without changing the test.
-/// Record afresh (only when the routing rules change on purpose): <c>ACD_RECORD_STREAM=1 dotnet test --filter RecordedStream</c>.
+/// Record afresh (only when the routing rules change on purpose): <c>ACD_RECORD_STREAM=1 dotnet test --filter RecordedStream</c>;
+/// keep the journal and write only what it now replays to: <c>ACD_RECORD_STREAM=expected</c>.
 /// </summary>
 public sealed class RecordedStreamTests
 {
@@ -29,6 +30,12 @@ public sealed class RecordedStreamTests
         if (Environment.GetEnvironmentVariable("ACD_RECORD_STREAM") == "1")
         {
             Record();
+        }
+        else if (Environment.GetEnvironmentVariable("ACD_RECORD_STREAM") == "expected")
+        {
+            // A deliberate change of what the same commands lead to: the journal stays, what it replays to is written anew.
+            File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "Data", Path.GetFileName(Expected)), Replay());
+            return;
         }
 
         Assert.Equal(File.ReadAllText(Expected).ReplaceLineEndings("\n"), Replay());

@@ -107,7 +107,7 @@ public sealed class CommandGenerator
             < 280 => new OfferCall { CallId = PickCall(c => c.Handoff || c.Detached), Mode = OfferMode.Sip, Caller = "x", Connection = 1 + _rng.Next(4) },
             < 400 => new CallCommand(CommandKind.Answered, PickCall(c => c.State == CallState.Offered || c.AnswerPending)),
             < 430 => new CallCommand(CommandKind.NoAnswer, PickCall(c => c.State is CallState.Offered or CallState.Talking)),
-            < 550 => new CallCommand(CommandKind.End, PickCall(c => c.State == CallState.Talking)) { AbandonIfWaiting = _rng.Next(3) == 0 },
+            < 550 => new CallCommand(CommandKind.End, PickCall(c => c.State == CallState.Talking)) { AbandonIfWaiting = _rng.Next(3) == 0, Unanswered = _rng.Next(4) == 0 },
             < 610 => new CallCommand(CommandKind.Abandon, PickCall(c => c.State is CallState.Queued or CallState.Offered)),
             < 650 => Transfer(),
             < 680 => new DetachConnection(_rng.Next(40) == 0 ? 0 : 1 + _rng.Next(4)),

@@ -440,7 +440,6 @@ public sealed class ReferenceRouter : IRoutingModel
     {
         c.Target = null;
         a.Call = c;
-        a.CallsHandled++;
         c.Agent = a;
         c.RoutedMs = Now;
         c.AuxDue = Now + Config.RingTimeoutMs;
@@ -696,6 +695,7 @@ public sealed class ReferenceRouter : IRoutingModel
 
         c.State = CallState.Talking;
         c.AnsweredMs = Now;
+        c.Agent!.CallsHandled++;
         _stats[c.Skill].OnAnswered(Now, Now - c.FirstEnqueue);
         Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = c.Agent!.Id, Skill = SkillName(c.Skill), WaitMs = Now - c.FirstEnqueue, Owner = c.Owner });
         ChangeState(c.Agent, AgentState.Talking, null);
@@ -705,6 +705,7 @@ public sealed class ReferenceRouter : IRoutingModel
     private void ConfirmAnswer(RCall c)
     {
         c.AnswerPending = false;
+        c.Agent!.CallsHandled++;
         var wait = c.RoutedMs - c.FirstEnqueue;
         _stats[c.Skill].OnAnswered(Now, wait);
         Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = c.Agent!.Id, Skill = SkillName(c.Skill), WaitMs = wait, Owner = c.Owner });
@@ -754,6 +755,11 @@ public sealed class ReferenceRouter : IRoutingModel
 
         if (c.AnswerPending)
         {
+            if (cmd.Unanswered)
+            {
+                return Abandon(cmd.CallId);
+            }
+
             ConfirmAnswer(c);
         }
 
@@ -781,10 +787,11 @@ public sealed class ReferenceRouter : IRoutingModel
             return CommandResult.Ok;
         }
 
-        if (c.State == CallState.Offered)
+        if (c.State == CallState.Offered || (c.State == CallState.Talking && c.AnswerPending))
         {
             var a = c.Agent!;
             a.Call = null;
+            c.AnswerPending = false;
             AbandonCall(c, "caller");
             ChangeState(a, AgentState.Ready, null);
             BecomeAvailable(a);

@@ -100,6 +100,86 @@ public sealed class SipPortTests
     }
 
     [Fact]
+    public async Task A_new_invite_of_the_same_call_gets_a_new_to_tag_and_a_retransmission_the_same()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("tags"));
+        var first = (await c.ReadUntilAsync(302))[^1];
+
+        // The proxy's failure route sends a new transaction (a new branch) for the same Call-ID.
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("INVITE", "tags", cseq: 2).Replace("z9hG4bK-tags-0", "z9hG4bK-tags-rona", StringComparison.Ordinal));
+        var second = (await c.ReadUntilAsync(302))[^1];
+        Assert.Equal(("A0001", "A0002"), (first["X-Acd-Agent"], second["X-Acd-Agent"]));
+        Assert.NotEqual(first["To"], second["To"]);
+
+        // A retransmission of the first INVITE (same branch) would get the first tag again: the tag is the transaction's.
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("OPTIONS", "tags", cseq: 3).Replace("z9hG4bK-tags-rona", "z9hG4bK-tags-0", StringComparison.Ordinal));
+        var options = await c.ReadAsync();
+        Assert.Equal(first["To"], options["To"]);
+    }
+
+    [Fact]
+    public async Task A_re_invite_inside_a_dialog_is_481_and_leaves_the_call_alone()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("hold"));
+        Assert.Equal("A0001", (await c.ReadUntilAsync(302))[^1]["X-Acd-Agent"]);
+
+        // Hold or a session refresh: an INVITE whose To carries the tag of an established dialog.
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("INVITE", "hold", cseq: 2, to: "<sip:10086@acd.test>;tag=agent-phone-1"));
+        var reply = await c.ReadAsync();
+        Assert.Equal((481, "2 INVITE"), (reply.Status, reply["CSeq"]));
+        Assert.True(await c.SilentAsync(0.3));
+        var call = await d.CallAsync("hold");
+        Assert.Equal((CallState.Talking, "A0001"), (call!.State, call.AgentId));
+        Assert.Equal(AgentState.Talking, (await d.AgentAsync("A0001")).State);
+        Assert.Equal(AgentState.Ready, (await d.AgentAsync("A0002")).State);
+    }
+
+    [Theory]
+    [InlineData("BYE")]
+    [InlineData("CANCEL")]
+    public async Task A_caller_who_leaves_while_the_agents_phone_rings_is_abandoned_and_the_agent_free_at_once(string method)
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, wrapUp: 30));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("left"));
+        Assert.Equal("A0001", (await c.ReadUntilAsync(302))[^1]["X-Acd-Agent"]);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("ACK", "left", cseq: 1));
+
+        // The proxy reports that the caller hung up before the agent's phone was answered.
+        await c.SendAsync(method == "BYE"
+            ? Acd.Host.Tests.Support.Sip.Request("BYE", "left", cseq: 2, extra: "Reason: Q.850;cause=16, SIP ;cause=487;text=\"Call completed elsewhere\"\r\n")
+            : Acd.Host.Tests.Support.Sip.Request("CANCEL", "left", cseq: 1));
+        var ok = await c.ReadAsync();
+        Assert.Equal(200, ok.Status);
+        Assert.True(await c.SilentAsync(0.3)); // the INVITE had its final answer (302): no 487 after it
+
+        Assert.Null(await d.CallAsync("left"));
+        var queue = await d.QueueAsync();
+        Assert.Equal((1L, 0L), (queue.Abandoned, queue.Answered));
+        var agent = await d.AgentAsync("A0001");
+        Assert.Equal((AgentState.Ready, 0), (agent.State, agent.CallsHandled)); // no wrap-up: the agent talked to nobody
+    }
+
+    [Fact]
+    public async Task A_bye_after_the_hand_off_ends_an_answered_call_and_counts_it_handled()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, wrapUp: 30));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite("talked"));
+        await c.ReadUntilAsync(302);
+        await c.SendAsync(Acd.Host.Tests.Support.Sip.Request("BYE", "talked", cseq: 2, extra: "Reason: SIP;cause=200;text=\"normal\"\r\n"));
+        Assert.Equal(200, (await c.ReadAsync()).Status);
+        var queue = await d.QueueAsync();
+        Assert.Equal((0L, 1L), (queue.Abandoned, queue.Answered));
+        var agent = await d.AgentAsync("A0001");
+        Assert.Equal((AgentState.WrapUp, 1), (agent.State, agent.CallsHandled));
+    }
+
+    [Fact]
     public async Task A_cancel_of_a_waiting_call_is_200_and_the_invite_487()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready"));
