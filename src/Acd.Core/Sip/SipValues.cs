@@ -242,7 +242,7 @@ public static class SipValues
         while (true)
         {
             var j = value.IndexOfAny(AddressSpecials);
-            if ((j < 0 ? value : value[..j]).IndexOfAnyExcept(Lws) >= 0)
+            if (expectElement && HasContent(j < 0 ? value : value[..j]))
             {
                 expectElement = false;
             }
@@ -315,7 +315,7 @@ public static class SipValues
         while (true)
         {
             var j = value.IndexOfAny(ViaSpecials);
-            if ((j < 0 ? value : value[..j]).IndexOfAnyExcept(Lws) >= 0)
+            if (expectElement && HasContent(j < 0 ? value : value[..j]))
             {
                 expectElement = false;
             }
@@ -346,6 +346,9 @@ public static class SipValues
             }
         }
     }
+
+    /// <summary>Whether a segment holds more than whitespace (almost always decided by its first byte).</summary>
+    private static bool HasContent(ReadOnlySpan<byte> segment) => !segment.IsEmpty && (!IsLws(segment[0]) || segment.IndexOfAnyExcept(Lws) >= 0);
 
     /// <summary>Moves past the end of a quoted string whose opening quote was just read; false when it is never closed.</summary>
     private static bool SkipQuoted(ref ReadOnlySpan<byte> value)
