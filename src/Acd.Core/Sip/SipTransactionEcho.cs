@@ -96,6 +96,25 @@ public sealed class SipTransactionEcho
         return new SipTransactionEcho(lines, n, to.Length, SipValues.HasParameter(to, "tag"u8), tag);
     }
 
+    /// <summary>
+    /// Where a response goes when the request's connection is gone (RFC 3261 §18.2.2): the port of the top Via's sent-by
+    /// (the sender's listening port), <paramref name="defaultPort"/> when it names none; false when there is no readable
+    /// top Via or its transport is not <paramref name="transport"/>.
+    /// </summary>
+    public bool TryGetTopViaPort(ReadOnlySpan<byte> transport, int defaultPort, out int port)
+    {
+        port = 0;
+        var lines = _lines.AsSpan(0, _toStart);
+        if (!lines.StartsWith("Via: "u8))
+        {
+            return false;
+        }
+
+        var via = lines[5..lines.IndexOf("\r\n"u8)];
+        var comma = via.IndexOf((byte)',');
+        return SipValues.TryGetSentByPort(comma < 0 ? via : via[..comma], transport, defaultPort, out port);
+    }
+
     /// <summary>Writes the repeated headers; <paramref name="addTag"/> adds this transaction's To tag when the To has none.</summary>
     public void Write(IBufferWriter<byte> writer, bool addTag)
     {

@@ -375,6 +375,44 @@ public static class SipValues
     public static bool HasParameter(ReadOnlySpan<byte> value, ReadOnlySpan<byte> name) => TryGetParameter(value, name, out _);
 
     /// <summary>
+    /// The sent-by port of one Via value (<c>SIP/2.0/TCP host:port;branch=…</c>) when its transport is
+    /// <paramref name="transport"/>: the port written, or <paramref name="defaultPort"/> when none is (RFC 3261 §18.2.2).
+    /// </summary>
+    public static bool TryGetSentByPort(ReadOnlySpan<byte> via, ReadOnlySpan<byte> transport, int defaultPort, out int port)
+    {
+        port = 0;
+
+        // sent-protocol = name LWS? "/" LWS? version LWS? "/" LWS? transport, then LWS and the sent-by.
+        var first = via.IndexOf((byte)'/');
+        var second = first < 0 ? -1 : via[(first + 1)..].IndexOf((byte)'/');
+        if (second < 0)
+        {
+            return false;
+        }
+
+        var rest = TrimStart(via[(first + 1 + second + 1)..]);
+        var space = rest.IndexOfAny(Lws);
+        if (space <= 0 || !Ascii.EqualsIgnoreCase(rest[..space], transport))
+        {
+            return false;
+        }
+
+        var sentBy = TrimStart(rest[space..]);
+        var end = sentBy.IndexOfAny((byte)';', (byte)',');
+        sentBy = Trim(end < 0 ? sentBy : sentBy[..end]);
+        var close = sentBy.LastIndexOf((byte)']');
+        var colon = sentBy.LastIndexOf((byte)':');
+        if (colon < 0 || colon < close || (close < 0 && sentBy.IndexOf((byte)':') != colon))
+        {
+            port = defaultPort;
+            return sentBy.Length > 0;
+        }
+
+        return int.TryParse(sentBy[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
+            && port is > 0 and <= 65535;
+    }
+
+    /// <summary>
     /// Whether a BYE or CANCEL says the call never connected: a <c>Reason</c> (RFC 3326) of protocol <c>SIP</c> with
     /// <c>cause=487</c> (Request Terminated), on any of its lines or among its comma-separated values.
     /// </summary>

@@ -108,6 +108,19 @@ public sealed class SipSettings
     public int RetryAfterBusySeconds { get; set; } = 10;
 
     /// <summary>
+    /// RFC 3261 §18.2.2: a final answer whose connection is gone (a proxy closed an idle connection while its caller
+    /// waited) goes over a new connection to the peer's address and the top Via's port, and the calls of a closed
+    /// connection keep their places. Off: they are held for <c>DetachGraceSeconds</c> for the peer to send the INVITE again.
+    /// </summary>
+    public bool AnswerOverNewConnection { get; set; } = true;
+
+    /// <summary>How long a new connection for an answer may take to open; past it, a routed call counts as abandoned (its agent is free at once).</summary>
+    public int AnswerConnectTimeoutSeconds { get; set; } = 3;
+
+    /// <summary>After a new connection to a peer failed, answers to it are given up at once for this many seconds (a dead proxy costs one attempt, not one per call).</summary>
+    public int AnswerRetrySeconds { get; set; } = 5;
+
+    /// <summary>
     /// Networks (CIDR, or single addresses) of the proxies and PBXs trusted with calls: they may offer calls, their
     /// X-Acd-* routing headers are honoured, and their unanswered calls owe a callback. Default (unset): loopback only.
     /// </summary>

@@ -274,6 +274,8 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Sip:MaxPendingBytesTotal", sipOptions.MaxPendingBytesTotal, 1 << 20, 1L << 36);
         CheckRange(errors, "Acd:Sip:RetryAfterNoAgentsSeconds", sipOptions.RetryAfterNoAgentsSeconds, 0, 86_400);
         CheckRange(errors, "Acd:Sip:RetryAfterBusySeconds", sipOptions.RetryAfterBusySeconds, 0, 86_400);
+        CheckRange(errors, "Acd:Sip:AnswerConnectTimeoutSeconds", sipOptions.AnswerConnectTimeoutSeconds, 1, 60);
+        CheckRange(errors, "Acd:Sip:AnswerRetrySeconds", sipOptions.AnswerRetrySeconds, 0, 3600);
         CheckRange(errors, "Acd:Grpc:MaxReceiveMessageBytes", options.Grpc.MaxReceiveMessageBytes, 1024, 64 * 1024 * 1024);
         CheckRange(errors, "Acd:Grpc:MaxSendMessageBytes", options.Grpc.MaxSendMessageBytes, 1024, 256 * 1024 * 1024);
         CheckRange(errors, "Acd:Grpc:MaxStreamsPerConnection", options.Grpc.MaxStreamsPerConnection, 1, 10_000);

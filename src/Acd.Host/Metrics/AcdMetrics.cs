@@ -85,6 +85,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Gauge _sipConnections;
     private readonly Gauge _sipPending;
     private readonly Counter _sipClosed;
+    private readonly Counter _sipAnswers;
     private readonly Gauge _watchers;
     private readonly Counter _sipRefused;
     private readonly Counter _registrations;
@@ -131,6 +132,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _sipRejections = f.CreateCounter("acd_sip_rejections_total", "SIP messages refused, by reason.", "reason");
         _sipConnections = f.CreateGauge("acd_sip_connections", "Open SIP connections.");
         _sipPending = f.CreateGauge("acd_sip_pending_bytes", "Bytes of SIP answers queued and not yet written, over every connection.");
+        _sipAnswers = f.CreateCounter("acd_sip_answers_after_close_total", "Final answers whose connection was gone (RFC 3261 §18.2.2): new connections opened for them (connected), answers that reached no one (undelivered).", "outcome");
         _sipClosed = f.CreateCounter("acd_sip_connections_closed_total", "SIP connections the daemon closed, by reason.", "reason");
         _sipRefused = f.CreateCounter("acd_sip_refused_total", "SIP requests refused by policy (source not trusted, registration, authentication, rate limits), by reason.", "reason");
         _registrations = f.CreateCounter("acd_agent_registrations_total", "Agents' SIP REGISTERs, by what they did (login, refresh, contact-change, logout, refused).", "action");
@@ -295,5 +297,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _sipClosed.WithLabels("refused-total").IncTo(total);
         _sipClosed.WithLabels("refused-per-source").IncTo(perSource);
         _sipPending.Set(_sip.PendingBytes);
+        _sipAnswers.WithLabels("connected").IncTo(_sip.AnswerConnections);
+        _sipAnswers.WithLabels("undelivered").IncTo(_sip.UndeliveredAnswers);
     }
 }

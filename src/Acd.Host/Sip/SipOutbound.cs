@@ -55,6 +55,9 @@ internal readonly record struct OutboundItem
 
     public long Estimate { get; init; }
 
+    /// <summary>For a final answer of an INVITE: its transaction, told when the answer could not be delivered at all.</summary>
+    public SipInviteTransaction? Invite { get; init; }
+
     /// <summary>For a 420: the Unsupported header's option tags.</summary>
     public string? Unsupported { get; init; }
 

@@ -35,10 +35,20 @@ public sealed partial class SipServer : IBatchListener
         var limits = settings.Options.Sip.RateLimits;
         RateLimits = new SipRateLimits(limits.TrustedPerSource, limits.CallPeerPerSource, limits.PerCaller);
         ContactChange = settings.Options.Sip.ContactChange;
+        Fallback = new SipFallback(this, logger);
 
         // Connection ids are journaled with the calls they carry: start from the clock so they never repeat across restarts.
         _nextConnection = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 12;
     }
+
+    /// <summary>Answers whose connection is gone, over a new one.</summary>
+    internal SipFallback Fallback { get; }
+
+    /// <summary>New connections opened to deliver answers whose connection was gone.</summary>
+    public long AnswerConnections => Fallback.Opened;
+
+    /// <summary>Final answers that reached no one (their connection gone, no new one possible).</summary>
+    public long UndeliveredAnswers => Fallback.Undelivered;
 
     /// <summary>Told of the answers of a slow reader dropped with its connection.</summary>
     internal MemoryReliever? Reliever { get; }
@@ -333,6 +343,12 @@ public sealed class SipConnectionHandler(SipServer server) : Microsoft.AspNetCor
 /// <summary>Log messages of the SIP port.</summary>
 public sealed partial class SipServer
 {
+    [LoggerMessage(Level = LogLevel.Information, Message = "SIP connection {Connection} opened to {Target} for {Answers} answers whose connection was gone")]
+    internal static partial void LogAnswerConnection(ILogger logger, long connection, string target, int answers);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP answers to {Target} whose connection was gone could not be delivered ({Answers} given up): {Why}")]
+    internal static partial void LogAnswerUnreachable(ILogger logger, string target, int answers, string why);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "SIP connection from {Remote} refused: {Why}")]
     internal static partial void LogTooManyConnections(ILogger logger, string? remote, string why);
 

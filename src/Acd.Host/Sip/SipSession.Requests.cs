@@ -124,7 +124,7 @@ internal sealed partial class SipSession
         }
 
         var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
-        var transaction = new SipInviteTransaction(this, echo, _server);
+        var transaction = new SipInviteTransaction(this, echo, _server, domain, callId);
         var offer = new OfferCall
         {
             CallId = callId,

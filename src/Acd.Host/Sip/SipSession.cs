@@ -67,7 +67,12 @@ internal sealed partial class SipSession
         if (over || !_outbound.Writer.TryWrite(item))
         {
             Unqueued(size);
-            if (over && Interlocked.Exchange(ref _overflowed, 1) == 0)
+            if (!over && Volatile.Read(ref _overflowed) == 0)
+            {
+                // The connection is gone: a final answer goes over a new one (RFC 3261 §18.2.2).
+                _server.Fallback.Send(this, in item);
+            }
+            else if (over && Interlocked.Exchange(ref _overflowed, 1) == 0)
             {
                 _server.Counters.SlowReader();
                 SipServer.LogSlowReader(_server.Logger, Id, Remote, count, bytes);
@@ -109,6 +114,10 @@ internal sealed partial class SipSession
             while (_outbound.Reader.TryRead(out var unsent))
             {
                 Unqueued(unsent.Cost);
+                if (Volatile.Read(ref _overflowed) == 0)
+                {
+                    _server.Fallback.Send(this, in unsent);
+                }
             }
 
             if (_scratch is not null)
@@ -117,13 +126,16 @@ internal sealed partial class SipSession
                 _scratch = null;
             }
 
-            foreach (var domain in _domainsUsed)
+            // Waiting calls of this connection keep their places: their answers go over a new connection when they come;
+            // without that (or without an address to open one to), they are held for the grace period, for a proxy to
+            // send the INVITE again.
+            var detach = !_server.Settings.AnswerOverNewConnection || Address is null;
+            foreach (var domain in detach ? _domainsUsed : [])
             {
-                // Waiting calls of this connection keep their places for the grace period (a proxy may reconnect).
                 domain.Engine.TryPost(new DetachConnection(Id));
             }
 
-            if (_domainsUsed.Count > 0)
+            if (detach && _domainsUsed.Count > 0)
             {
                 SipServer.LogDetached(_server.Logger, Id, Remote, _domainsUsed.Count);
             }

@@ -2,6 +2,7 @@ using Acd.Core.Domain;
 using Acd.Core.Engine;
 using Acd.Core.Routing;
 using Acd.Core.Sip;
+using Acd.Host.Routing;
 
 namespace Acd.Host.Sip;
 
@@ -10,9 +11,10 @@ namespace Acd.Host.Sip;
 /// INVITE — 182 while it waits, then one final answer: 302 to the agent (or, deflected in surge tier 3, to the IVR),
 /// 480/503 refused, 480 timed out, 487 cancelled.
 /// </summary>
-internal sealed class SipInviteTransaction(SipSession session, SipTransactionEcho echo, SipServer server) : ICommandReply
+internal sealed class SipInviteTransaction(SipSession session, SipTransactionEcho echo, SipServer server, DomainRuntime domain, string callId) : ICommandReply
 {
     private int _final;
+    private bool _handedOff;
 
     /// <summary>The offer's result: only a refusal that produced no event is answered here.</summary>
     public void Complete(in CommandResult result)
@@ -77,11 +79,24 @@ internal sealed class SipInviteTransaction(SipSession session, SipTransactionEch
         }
     }
 
+    /// <summary>
+    /// The final answer reached no one (its connection gone and no new one could be opened): a call handed to an agent
+    /// by it is abandoned — the agent is free at once, the caller owed a callback.
+    /// </summary>
+    public void Undeliverable()
+    {
+        if (Volatile.Read(ref _handedOff))
+        {
+            domain.Engine.TryPost(new CallCommand(CommandKind.End, callId) { AbandonIfWaiting = true, Unanswered = true });
+        }
+    }
+
     private void Finish(in OutboundItem item)
     {
         if (Interlocked.Exchange(ref _final, 1) == 0)
         {
-            session.Send(item);
+            Volatile.Write(ref _handedOff, item.Status == 302 && item.AgentId is not null);
+            session.Send(item with { Invite = this });
         }
     }
 }

@@ -279,4 +279,39 @@ public sealed class SipParserTests
         Assert.Equal(SipHeader.Other, SipParser.Classify("X-Acd-Priority-And-Then-Some"u8));
         Assert.Equal(SipHeader.Other, SipParser.Classify("X-Unknown"u8));
     }
+
+    [Theory]
+    [InlineData("SIP/2.0/TCP proxy.example:5070;branch=z9hG4bK1", 5070)]
+    [InlineData("SIP/2.0/tcp 10.0.0.5 ;branch=z9hG4bK1", 5060)]
+    [InlineData("SIP / 2.0 / TCP [2001:db8::1]:5080;received=10.0.0.9", 5080)]
+    [InlineData("SIP/2.0/TCP [2001:db8::1];branch=z9hG4bK1", 5060)]
+    [InlineData("SIP/2.0/TCP 10.0.0.5:5071, SIP/2.0/UDP 10.0.0.6:5060", 5071)]
+    [InlineData("SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bK1", -1)]
+    [InlineData("SIP/2.0/TLS 10.0.0.5:5061;branch=z9hG4bK1", -1)]
+    [InlineData("SIP/2.0/TCP 10.0.0.5:0;branch=z9hG4bK1", -1)]
+    [InlineData("SIP/2.0/TCP 10.0.0.5:70000;branch=z9hG4bK1", -1)]
+    [InlineData("SIP/2.0/TCP 10.0.0.5:50x;branch=z9hG4bK1", -1)]
+    [InlineData("SIP/2.0/TCP", -1)]
+    public void The_port_an_answer_goes_to_when_its_connection_is_gone_is_the_top_vias_sent_by_port(string via, int expected)
+    {
+        var (result, _, m) = Parse(Request(Basic.Replace("SIP/2.0/TCP a:5060;branch=z9hG4bK1", via, StringComparison.Ordinal)));
+        Assert.Equal(SipParseResult.Message, result);
+        var echo = SipTransactionEcho.Capture(m, 7);
+        Assert.Equal(expected, echo.TryGetTopViaPort("TCP"u8, 5060, out var port) ? port : -1);
+    }
+
+    [Theory]
+    [InlineData("Reason: SIP;cause=487;text=\"Request Terminated\"\r\n", true)]
+    [InlineData("Reason: Q.850;cause=16, sip ; cause=487\r\n", true)]
+    [InlineData("Reason: Q.850;cause=16\r\nReason: SIP;cause=487\r\n", true)]
+    [InlineData("Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n", false)]
+    [InlineData("Reason: Q.850;cause=487\r\n", false)]
+    [InlineData("Reason: SIP;cause=4870\r\n", false)]
+    [InlineData("", false)]
+    public void A_bye_says_the_call_never_connected_only_with_a_sip_reason_of_cause_487(string header, bool expected)
+    {
+        var (result, _, m) = Parse(Request(Basic.Replace("CSeq: 1 INVITE", "CSeq: 2 BYE", StringComparison.Ordinal) + header, startLine: "BYE sip:acd SIP/2.0"));
+        Assert.Equal(SipParseResult.Message, result);
+        Assert.Equal(expected, SipValues.SaysNeverConnected(m));
+    }
 }

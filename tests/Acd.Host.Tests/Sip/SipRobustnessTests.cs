@@ -141,7 +141,8 @@ public sealed class SipRobustnessTests
     [Fact]
     public async Task A_dropped_connection_leaves_its_waiting_calls_queued_for_the_grace_then_a_reinvite_resumes_them()
     {
-        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", domainExtras: "\"DetachGraceSeconds\": 30,"));
+        // Without answers over a new connection, a dropped connection's calls are held for the peer to send them again.
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", domainExtras: "\"DetachGraceSeconds\": 30,"), "--Acd:Sip:AnswerOverNewConnection=false");
         await using (var first = await SipTestClient.ConnectAsync(d.Sip!))
         {
             await first.SendAsync(SipText.Invite("held-1") + SipText.Invite("held-2"));
@@ -165,11 +166,70 @@ public sealed class SipRobustnessTests
     }
 
     [Fact]
+    public async Task A_final_answer_whose_connection_is_gone_goes_over_a_new_connection_to_the_source_and_the_top_via_port()
+    {
+        // The "proxy" listens where its Via says (RFC 3261 §18.2.2); the Via's host is not looked up: the source address is used.
+        var proxy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        proxy.Start();
+        var port = ((System.Net.IPEndPoint)proxy.LocalEndpoint).Port;
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", domainExtras: "\"DetachGraceSeconds\": 1,"));
+        var sip = d.Services.GetRequiredService<Acd.Host.Sip.SipServer>();
+        await using (var c = await SipTestClient.ConnectAsync(d.Sip!))
+        {
+            await c.SendAsync(SipText.Invite("later").Replace("10.0.0.1:5060", $"proxy.invalid:{port}", StringComparison.Ordinal));
+            await c.ReadUntilAsync(182);
+        }
+
+        // The connection is gone; the call keeps its place, past the grace a held call would have.
+        await Eventually.TrueAsync(() => sip.OpenConnections == 0, "the connection closed");
+        await Task.Delay(1500);
+        Assert.False((await d.CallAsync("later"))!.Detached);
+        Assert.Equal(1, (await d.QueueAsync()).Waiting);
+
+        await d.ExecuteAsync(new Acd.Core.Routing.AgentCommand(Acd.Core.Routing.CommandKind.SetState, "A0001") { State = AgentState.Ready });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var accepted = await proxy.AcceptTcpClientAsync(timeout.Token);
+        await using var back = SipTestClient.Over(accepted);
+        var redirect = await back.ReadAsync();
+        Assert.Equal((302, "later", "A0001"), (redirect.Status, redirect["Call-ID"], redirect["X-Acd-Agent"]));
+        Assert.Equal(2, redirect.All("Via").Count());
+
+        // It is a SIP connection like any other: the peer may send requests over it.
+        await back.SendAsync(SipText.Request("OPTIONS", "ping", cseq: 1));
+        Assert.Equal(200, (await back.ReadAsync()).Status);
+        Assert.Equal((1L, 0L), (sip.AnswerConnections, sip.UndeliveredAnswers));
+        proxy.Stop();
+    }
+
+    [Fact]
+    public async Task A_routed_call_whose_answer_can_reach_no_one_is_abandoned_and_its_agent_free_at_once()
+    {
+        var nobody = FreePorts.UdpAndTcp();
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready"));
+        var sip = d.Services.GetRequiredService<Acd.Host.Sip.SipServer>();
+        await using (var c = await SipTestClient.ConnectAsync(d.Sip!))
+        {
+            await c.SendAsync(SipText.Invite("gone-proxy").Replace("10.0.0.1:5060", $"10.0.0.1:{nobody}", StringComparison.Ordinal));
+            await c.ReadUntilAsync(182);
+        }
+
+        await Eventually.TrueAsync(() => sip.OpenConnections == 0, "the connection closed");
+        await d.ExecuteAsync(new Acd.Core.Routing.AgentCommand(Acd.Core.Routing.CommandKind.SetState, "A0001") { State = AgentState.Ready });
+
+        // The 302 could not be delivered (nothing listens there): the call is abandoned, the agent free and not blamed.
+        await Eventually.TrueAsync(async () => (await d.QueueAsync()).Abandoned == 1, "the call abandoned");
+        Assert.Null(await d.CallAsync("gone-proxy"));
+        var agent = await d.AgentAsync("A0001");
+        Assert.Equal((AgentState.Ready, 0), (agent.State, agent.CallsHandled));
+        Assert.Equal((0L, 1L), (sip.AnswerConnections, sip.UndeliveredAnswers));
+    }
+
+    [Fact]
     public async Task Held_calls_not_resumed_within_the_grace_count_as_abandoned()
     {
         // On a clock the test moves: the 30-second grace is checked to the second without waiting for it.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var d = await TestDaemon.StartWithClockAsync(clock, TestDaemon.Centre(agents: 1, state: "not-ready", domainExtras: "\"DetachGraceSeconds\": 30,"));
+        await using var d = await TestDaemon.StartWithClockAsync(clock, TestDaemon.Centre(agents: 1, state: "not-ready", domainExtras: "\"DetachGraceSeconds\": 30,"), "--Acd:Sip:AnswerOverNewConnection=false");
         await using (var c = await SipTestClient.ConnectAsync(d.Sip!))
         {
             await c.SendAsync(SipText.Invite("lost"));

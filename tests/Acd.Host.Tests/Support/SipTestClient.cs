@@ -42,6 +42,17 @@ public sealed class SipTestClient : IAsyncDisposable
         return new SipTestClient(tcp);
     }
 
+    /// <summary>The client's own address and port.</summary>
+    public IPEndPoint Local => (IPEndPoint)_tcp.Client.LocalEndPoint!;
+
+    /// <summary>Speaks SIP over a connection the daemon opened (an accepted one).</summary>
+    public static SipTestClient Over(TcpClient accepted)
+    {
+        ArgumentNullException.ThrowIfNull(accepted);
+        accepted.NoDelay = true;
+        return new SipTestClient(accepted);
+    }
+
     public async Task SendAsync(string text) => await _stream.WriteAsync(Encoding.UTF8.GetBytes(text));
 
     public async Task SendAsync(byte[] bytes) => await _stream.WriteAsync(bytes);
