@@ -14,7 +14,7 @@ public sealed record SippResult(int ExitCode, long Successful, long Failed, doub
 /// <summary>Runs Debian's sipp (sip-tester) against the daemon, over TCP, bounded in calls and time.</summary>
 public static partial class Sipp
 {
-    public static async Task<SippResult> RunAsync(string scenario, IPEndPoint target, string service, int rate, int calls, int pauseMs, int timeoutSeconds = 120)
+    public static async Task<SippResult> RunAsync(string scenario, IPEndPoint target, string service, int rate, int calls, int pauseMs, int timeoutSeconds = 120, string transport = "t1", int recvTimeoutMs = 10_000)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "sipp", scenario);
         var workDir = Directory.CreateTempSubdirectory("sipp-").FullName;
@@ -27,9 +27,10 @@ public static partial class Sipp
         };
         foreach (var a in new[]
         {
-            "-sf", path, "-s", service, "-t", "t1", "-r", rate.ToString(CultureInfo.InvariantCulture),
+            "-sf", path, "-s", service, "-t", transport, "-r", rate.ToString(CultureInfo.InvariantCulture),
             "-m", calls.ToString(CultureInfo.InvariantCulture), "-d", pauseMs.ToString(CultureInfo.InvariantCulture),
-            "-recv_timeout", "10000", "-timeout", $"{timeoutSeconds}s", "-nostdin", "-i", "127.0.0.1",
+            "-recv_timeout", recvTimeoutMs.ToString(CultureInfo.InvariantCulture), "-timeout", $"{timeoutSeconds}s", "-nostdin", "-i", "127.0.0.1",
+            "-p", FreePorts.UdpAndTcp().ToString(CultureInfo.InvariantCulture),
             $"{target.Address}:{target.Port}",
         })
         {
