@@ -239,21 +239,8 @@ public static class SipValues
         var sawAngle = false;
         var inUri = true; // an addr-spec's URI runs to its first ';'
         var expectElement = true;
-        while (true)
+        while (NextSpecial(ref value, AddressSpecials, ref expectElement, out var b))
         {
-            var j = value.IndexOfAny(AddressSpecials);
-            if (expectElement && HasContent(j < 0 ? value : value[..j]))
-            {
-                expectElement = false;
-            }
-
-            if (j < 0)
-            {
-                return !expectElement;
-            }
-
-            var b = value[j];
-            value = value[(j + 1)..];
             switch (b)
             {
                 case (byte)'"':
@@ -305,6 +292,8 @@ public static class SipValues
                     break;
             }
         }
+
+        return !expectElement;
     }
 
     /// <summary>Whether a Via value (one or several, comma-separated) has no empty parameter or element (<c>;;</c>, <c>,,</c>, a trailing <c>;</c>).</summary>
@@ -312,21 +301,8 @@ public static class SipValues
     {
         value = Trim(value);
         var expectElement = true;
-        while (true)
+        while (NextSpecial(ref value, ViaSpecials, ref expectElement, out var b))
         {
-            var j = value.IndexOfAny(ViaSpecials);
-            if (expectElement && HasContent(j < 0 ? value : value[..j]))
-            {
-                expectElement = false;
-            }
-
-            if (j < 0)
-            {
-                return !expectElement;
-            }
-
-            var b = value[j];
-            value = value[(j + 1)..];
             if (b == (byte)'"')
             {
                 if (SkipQuoted(ref value) is false)
@@ -345,6 +321,31 @@ public static class SipValues
                 expectElement = true;
             }
         }
+
+        return !expectElement;
+    }
+
+    /// <summary>
+    /// Moves past the next of <paramref name="specials"/>, noting whether the segment before it had content where an
+    /// element was expected; false at the end of the value (the last segment noted too).
+    /// </summary>
+    private static bool NextSpecial(ref ReadOnlySpan<byte> value, System.Buffers.SearchValues<byte> specials, ref bool expectElement, out byte special)
+    {
+        var j = value.IndexOfAny(specials);
+        if (expectElement && HasContent(j < 0 ? value : value[..j]))
+        {
+            expectElement = false;
+        }
+
+        if (j < 0)
+        {
+            special = 0;
+            return false;
+        }
+
+        special = value[j];
+        value = value[(j + 1)..];
+        return true;
     }
 
     /// <summary>Whether a segment holds more than whitespace (almost always decided by its first byte).</summary>
