@@ -55,6 +55,7 @@ internal sealed class SipFallback
         while (true)
         {
             var link = _links.GetOrAdd(target, static (t, self) => new Link(self, t), this);
+            link.Start();
             if (link.TryEnqueue(in item))
             {
                 return;
@@ -86,11 +87,21 @@ internal sealed class SipFallback
         private bool _failed;
         private bool _ended;
 
+        private int _started;
+
         public Link(SipFallback owner, IPEndPoint target)
         {
             _owner = owner;
             _target = target;
-            _ = Task.Run(OpenAsync);
+        }
+
+        /// <summary>Opens the connection, once (a link a race created and dropped is never started).</summary>
+        public void Start()
+        {
+            if (Interlocked.Exchange(ref _started, 1) == 0)
+            {
+                _ = Task.Run(OpenAsync);
+            }
         }
 
         /// <summary>False when the link has ended (its connection closed): the caller opens a new one.</summary>
@@ -99,8 +110,10 @@ internal sealed class SipFallback
             SipSession? session;
             lock (_gate)
             {
-                if (_ended)
+                if (_ended || _session?.IsClosed == true)
                 {
+                    // Its connection has ended (perhaps not yet forgotten): the caller opens a new one.
+                    _ended = true;
                     return false;
                 }
 

@@ -29,6 +29,7 @@ internal sealed partial class SipSession
     private bool _forbiddenLogged;
     private long _pendingBytes;
     private int _overflowed;
+    private bool _closed;
 
     public SipSession(SipServer server, ConnectionContext connection)
     {
@@ -41,6 +42,9 @@ internal sealed partial class SipSession
     }
 
     public long Id { get; }
+
+    /// <summary>Whether the connection has ended (set before its answer queue closes).</summary>
+    public bool IsClosed => Volatile.Read(ref _closed);
 
     public string? Remote { get; }
 
@@ -109,6 +113,7 @@ internal sealed partial class SipSession
         }
         finally
         {
+            Volatile.Write(ref _closed, true);
             _outbound.Writer.TryComplete();
             await writing.ConfigureAwait(false);
             while (_outbound.Reader.TryRead(out var unsent))
