@@ -23,6 +23,9 @@ public static partial class AcdProgram
     /// <summary>Exit code when a listener cannot be opened (the address is in use, or not this machine's, or the port needs privileges).</summary>
     public const int ListenFailedExit = 5;
 
+    /// <summary>Exit code in cluster mode when a domain's lease passed to another daemon: nothing more was acknowledged; started again, the daemon waits as standby.</summary>
+    public const int OwnershipLostExit = 6;
+
     /// <summary>Exit code of a failure nothing above names (a bug: the log has the details).</summary>
     public const int UnexpectedExit = 70;
 
@@ -51,6 +54,24 @@ public static partial class AcdProgram
             {
                 var engines = app.Services.GetRequiredService<Acd.Host.Routing.EngineHost>();
                 await app.RunAsync().ConfigureAwait(false);
+                if (engines.StartFailure is Acd.Host.Durability.DurableStateException state)
+                {
+                    await Console.Error.WriteLineAsync("acd: " + state.Message).ConfigureAwait(false);
+                    return state.DiskFailure ? JournalFailedExit : StateErrorExit;
+                }
+
+                if (engines.StartFailure is { } failure)
+                {
+                    await Console.Error.WriteLineAsync($"acd: a domain could not start after its lease was taken: {failure.GetType().Name}: {failure.Message}").ConfigureAwait(false);
+                    return UnexpectedExit;
+                }
+
+                if (engines.OwnershipLost)
+                {
+                    await Console.Error.WriteLineAsync("acd: a routing domain's lease passed to another daemon; stopped without acknowledging anything more (start again to wait as standby)").ConfigureAwait(false);
+                    return OwnershipLostExit;
+                }
+
                 if (engines.JournalFailed)
                 {
                     await Console.Error.WriteLineAsync("acd: a journal could not be written; stopped rather than acknowledge what is not durable (see the log)").ConfigureAwait(false);
@@ -147,6 +168,11 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<DomainDirectory>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<DomainDirectory>());
         builder.Services.AddSingleton<IBatchListener, SurgeWarnings>();
+        if (!string.IsNullOrWhiteSpace(settings.Options.Cluster.ConnectionString))
+        {
+            builder.Services.AddSingleton(new Acd.Host.Cluster.ClusterDatabase(settings.Options.Cluster));
+        }
+
         builder.Services.AddSingleton<EngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         builder.Services.AddSingleton<ListenerRegistry>();
@@ -258,8 +284,8 @@ public static partial class AcdProgram
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         app.MapGet("/healthz", () => Results.Text("ok\n")).WithMetadata(Endpoints.HttpPort);
         app.MapGet("/readyz", () => engines.Ready && lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
-            ? Results.Text("ready\n")
-            : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable)).WithMetadata(Endpoints.HttpPort);
+            ? Results.Text(engines.Clustered ? "ready: active\n" : "ready\n")
+            : Results.Text(engines.Clustered && !lifetime.ApplicationStopping.IsCancellationRequested ? "not ready: standby\n" : "not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable)).WithMetadata(Endpoints.HttpPort);
         app.MapGet("/state", (Delegate)app.Services.GetRequiredService<StateEndpoint>().GetAsync).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);
         app.MapMetrics(o => o.Registry = metrics.Registry).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);
         return app;

@@ -38,6 +38,12 @@ public sealed class StateEndpoint(DomainDirectory domains, EngineHost engines, T
             var computed = new Dictionary<string, object?>(StringComparer.Ordinal);
             foreach (var d in domains.All)
             {
+                if (!d.Active)
+                {
+                    computed[d.Name] = new Dictionary<string, object?>(StringComparer.Ordinal) { ["role"] = "standby", ["owner"] = d.Owner };
+                    continue;
+                }
+
                 var digest = await d.Engine.AskAsync(DigestQuery.Instance, context.RequestAborted).ConfigureAwait(false);
                 engines.Recovered.TryGetValue(d.Name, out var recovered);
                 engines.RecoveredDigests.TryGetValue(d.Name, out var recoveredDigest);

@@ -34,6 +34,32 @@ public sealed class AcdOptions : DomainOptions
 
     /// <summary>HTTP port settings.</summary>
     public HttpSettings Http { get; set; } = new();
+
+    /// <summary>Cluster mode: the journal and snapshots in PostgreSQL, each domain owned by one daemon at a time.</summary>
+    public ClusterSettings Cluster { get; set; } = new();
+}
+
+/// <summary>
+/// Cluster mode (docs/cluster.md): on when <see cref="ConnectionString"/> is set. The durability point of a group commit
+/// is a PostgreSQL transaction; each routing domain has one owner at a time, held by a lease row whose epoch fences
+/// every journal insert; the other daemons wait as standby and take over when the lease expires.
+/// </summary>
+public sealed class ClusterSettings
+{
+    /// <summary>An Npgsql connection string (the multi-host form with <c>Target Session Attributes=primary</c> follows a PostgreSQL failover). Empty: cluster mode off.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>This daemon's name in the lease rows and logs; default: the host name and the process id.</summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>How long a lease holds without renewal (by PostgreSQL's clock), in milliseconds: a dead owner is replaced this long after its last renewal.</summary>
+    public int LeaseMilliseconds { get; set; } = 2000;
+
+    /// <summary>How often the owner renews its lease, in milliseconds (well within the lease).</summary>
+    public int RenewMilliseconds { get; set; } = 400;
+
+    /// <summary>How often a standby tries to take a lease, in milliseconds.</summary>
+    public int StandbyPollMilliseconds { get; set; } = 200;
 }
 
 /// <summary>API access.</summary>

@@ -76,6 +76,7 @@ public static class ConfigLoader
         ["--grpc"] = "Acd:Listen:Grpc",
         ["--http"] = "Acd:Listen:Http",
         ["--data"] = "Acd:DataDirectory",
+        ["--cluster"] = "Acd:Cluster:ConnectionString",
         ["--api-token"] = "Acd:Api:Token",
         ["--api-token-file"] = "Acd:Api:TokenFile",
         ["--log-format"] = "Logging:Console:FormatterName",
@@ -274,6 +275,26 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Sip:MaxPendingBytesTotal", sipOptions.MaxPendingBytesTotal, 1 << 20, 1L << 36);
         CheckRange(errors, "Acd:Sip:RetryAfterNoAgentsSeconds", sipOptions.RetryAfterNoAgentsSeconds, 0, 86_400);
         CheckRange(errors, "Acd:Sip:RetryAfterBusySeconds", sipOptions.RetryAfterBusySeconds, 0, 86_400);
+        if (!string.IsNullOrWhiteSpace(options.Cluster.ConnectionString))
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(options.Cluster.ConnectionString);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add(new ConfigError("Acd:Cluster:ConnectionString", $"not a PostgreSQL connection string ({e.Message})"));
+            }
+
+            if (!options.Journal.Enabled)
+            {
+                errors.Add(new ConfigError("Acd:Journal:Enabled", "cluster mode replicates the journal; it cannot be off"));
+            }
+        }
+
+        CheckRange(errors, "Acd:Cluster:LeaseMilliseconds", options.Cluster.LeaseMilliseconds, 500, 60_000);
+        CheckRange(errors, "Acd:Cluster:RenewMilliseconds", options.Cluster.RenewMilliseconds, 50, Math.Max(50, options.Cluster.LeaseMilliseconds / 3));
+        CheckRange(errors, "Acd:Cluster:StandbyPollMilliseconds", options.Cluster.StandbyPollMilliseconds, 20, 10_000);
         CheckRange(errors, "Acd:Sip:AnswerConnectTimeoutSeconds", sipOptions.AnswerConnectTimeoutSeconds, 1, 60);
         CheckRange(errors, "Acd:Sip:AnswerRetrySeconds", sipOptions.AnswerRetrySeconds, 0, 3600);
         CheckRange(errors, "Acd:Grpc:MaxReceiveMessageBytes", options.Grpc.MaxReceiveMessageBytes, 1024, 64 * 1024 * 1024);

@@ -37,7 +37,7 @@ public sealed record RecoveredState(Router Router, long LastIndex, long Snapshot
 /// readable snapshot and replays the journal after it through the same router code; snapshots are made the same
 /// way in the background, so routing never stops for one.
 /// </summary>
-public sealed partial class DomainStore : IDisposable
+public sealed partial class DomainStore : IDomainStore
 {
     private const string JournalPrefix = "journal-";
     private const string JournalSuffix = ".log";
@@ -71,6 +71,9 @@ public sealed partial class DomainStore : IDisposable
 
     /// <summary>The domain's directory.</summary>
     public string Directory { get; }
+
+    /// <inheritdoc/>
+    public string Location => Directory;
 
     /// <summary>Index of the last record written (and flushed, with fsync on).</summary>
     public long LastIndex { get; private set; }

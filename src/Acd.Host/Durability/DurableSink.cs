@@ -19,7 +19,7 @@ namespace Acd.Host.Durability;
 /// </summary>
 public sealed partial class DurableSink : IDisposable
 {
-    private readonly DomainStore _store;
+    private readonly IDomainStore _store;
     private readonly Action<EngineBatch> _deliver;
     private readonly JournalSettings _settings;
     private readonly TimeProvider _time;
@@ -40,7 +40,7 @@ public sealed partial class DurableSink : IDisposable
     private volatile bool _failed;
     private int _snapshots;
 
-    public DurableSink(DomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action failed, Func<Command, Task<CommandResult>> execute)
+    public DurableSink(IDomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action failed, Func<Command, Task<CommandResult>> execute)
     {
         _execute = execute;
         _failedCallback = failed;
@@ -51,7 +51,7 @@ public sealed partial class DurableSink : IDisposable
         _logger = logger;
         _nextIndex = lastIndex + 1;
         _lastSnapshotMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        _thread = new Thread(Run) { IsBackground = true, Name = "acd-journal-" + Path.GetFileName(store.Directory) };
+        _thread = new Thread(Run) { IsBackground = true, Name = "acd-journal-" + Path.GetFileName(store.Location) };
         _thread.Start();
     }
 
@@ -153,7 +153,7 @@ public sealed partial class DurableSink : IDisposable
             {
                 // Nothing of this or any later batch may be acknowledged: the state could not be made durable.
                 _failed = true;
-                LogWriteFailed(_logger, _store.Directory, e);
+                LogWriteFailed(_logger, _store.Location, e);
                 _failedCallback();
             }
         }
@@ -220,7 +220,7 @@ public sealed partial class DurableSink : IDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LogSnapshotFailed(_logger, _store.Directory, e);
+                LogSnapshotFailed(_logger, _store.Location, e);
                 return;
             }
 
@@ -257,7 +257,7 @@ public sealed partial class DurableSink : IDisposable
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            LogSnapshotFailed(_logger, _store.Directory, e);
+            LogSnapshotFailed(_logger, _store.Location, e);
         }
     }
 

@@ -21,6 +21,7 @@ internal static class EngineCalls
     /// <summary>Runs a command and returns its result as it is.</summary>
     public static async Task<CommandResult> RunUncheckedAsync(DomainRuntime domain, Command command, CancellationToken cancelled)
     {
+        EnsureActive(domain);
         try
         {
             return await domain.Engine.ExecuteAsync(command, cancelled).ConfigureAwait(false);
@@ -43,6 +44,7 @@ internal static class EngineCalls
     /// </summary>
     public static async Task<T> RunThenQueryAsync<T>(DomainRuntime domain, Command command, Query<T> query, CancellationToken cancelled)
     {
+        EnsureActive(domain);
         var first = new TaskReply();
         var second = new TaskReply();
         CommandResult result;
@@ -64,6 +66,15 @@ internal static class EngineCalls
 
         var answer = await second.Task.WaitAsync(cancelled).ConfigureAwait(false);
         return query.Answer(answer) is { } data ? data : throw Fail(ApiMapping.ToStatus(answer.Code), answer.Message ?? "not found");
+    }
+
+    /// <summary>Cluster mode: a standby domain answers UNAVAILABLE, naming the daemon that serves it.</summary>
+    public static void EnsureActive(DomainRuntime domain)
+    {
+        if (!domain.Active)
+        {
+            throw Fail(StatusCode.Unavailable, domain.StandbyMessage);
+        }
     }
 
     /// <summary>A domain by the name a request gives (empty: the fallback).</summary>

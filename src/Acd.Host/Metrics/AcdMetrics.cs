@@ -78,6 +78,9 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Gauge _agents;
     private readonly Gauge _skillAgents;
     private readonly Gauge _backlog;
+    private readonly Gauge _role;
+    private readonly Gauge _epoch;
+    private readonly Counter _takeovers;
     private readonly Counter _commands;
     private readonly Counter _sipMessages;
     private readonly Counter _sipResponses;
@@ -124,6 +127,9 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _occupancy = f.CreateGauge("acd_occupancy_ratio", "Agents ringing, talking or in wrap-up over those plus ready agents.", ds);
         _agents = f.CreateGauge("acd_agents", "Agents by state.", "domain", "state");
         _skillAgents = f.CreateGauge("acd_skill_agents", "Agents holding the skill, by state.", "domain", "skill", "state");
+        _role = f.CreateGauge("acd_cluster_active", "1 where this daemon serves the routing domain, 0 where it waits as standby (cluster mode; always 1 without it).", "domain");
+        _epoch = f.CreateGauge("acd_cluster_epoch", "The lease epoch this daemon serves the domain under (cluster mode; 0 while standby).", "domain");
+        _takeovers = f.CreateCounter("acd_cluster_takeovers_total", "Times this daemon took a routing domain over (cluster mode).", "domain");
         _backlog = f.CreateGauge("acd_engine_backlog", "Commands posted to the routing engine and not yet executed.", "domain");
         _commands = f.CreateCounter("acd_engine_commands_total", "Commands the routing engine executed.", "domain");
 
@@ -188,6 +194,14 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     {
         foreach (var d in _domains.All)
         {
+            _role.WithLabels(d.Name).Set(d.Active ? 1 : 0);
+            _epoch.WithLabels(d.Name).Set(d.Epoch);
+            _takeovers.WithLabels(d.Name).IncTo(d.Takeovers);
+            if (!d.Active)
+            {
+                continue; // cluster mode, standby: the owner reports the domain's figures
+            }
+
             var queues = (await d.Engine.AskAsync(QueuesQuery.Instance, cancelled).ConfigureAwait(false))!;
             var agents = (await d.Engine.AskAsync(AgentStatesQuery.Instance, cancelled).ConfigureAwait(false))!.ByState;
             var surge = (await d.Engine.AskAsync(new SurgeQuery(), cancelled).ConfigureAwait(false))!;

@@ -23,6 +23,10 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     private readonly List<IBatchListener> _listeners = [];
     private readonly ILogger _logger;
     private Durability.DurableSink? _journal;
+    private volatile bool _active = true;
+    private volatile string? _owner;
+    private long _epoch;
+    private long _takeovers;
 
     /// <summary>Creates the domain and its (not yet started) engine.</summary>
     public DomainRuntime(DomainConfig config, TimeProvider time, EngineOptions engineOptions, ILogger logger)
@@ -47,6 +51,41 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
 
     /// <summary>The single writer.</summary>
     public RoutingEngine Engine { get; }
+
+    /// <summary>
+    /// Whether this daemon serves the domain: always without cluster mode; in cluster mode once it holds the domain's
+    /// lease and has recovered its state. A standby domain refuses requests (SIP 503, gRPC UNAVAILABLE) naming its owner.
+    /// </summary>
+    public bool Active => _active;
+
+    /// <summary>In cluster mode: the daemon that owns the domain, as last seen (this one when active).</summary>
+    public string? Owner => _owner;
+
+    /// <summary>In cluster mode: the epoch of this daemon's lease while active; 0 otherwise.</summary>
+    public long Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>In cluster mode: how often this daemon took the domain over (became its owner).</summary>
+    public long Takeovers => Interlocked.Read(ref _takeovers);
+
+    /// <summary>Waits as standby: another daemon owns the domain (or nobody yet: <paramref name="owner"/> null).</summary>
+    public void SetStandby(string? owner)
+    {
+        _active = false;
+        _owner = owner;
+        Volatile.Write(ref _epoch, 0);
+    }
+
+    /// <summary>Serves the domain (its engine running on the recovered state) under lease epoch <paramref name="epoch"/>.</summary>
+    public void SetActive(string owner, long epoch)
+    {
+        Interlocked.Increment(ref _takeovers);
+        _owner = owner;
+        Volatile.Write(ref _epoch, epoch);
+        _active = true;
+    }
+
+    /// <summary>Why a request is refused while standby.</summary>
+    public string StandbyMessage => $"standby: routing domain '{Name}' is served by {(_owner is { } o ? "the active daemon " + o : "no daemon yet (a takeover is under way)")}";
 
     /// <summary>Adds a listener (before the engine starts).</summary>
     public void AddListener(IBatchListener listener) => _listeners.Add(listener);

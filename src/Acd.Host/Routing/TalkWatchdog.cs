@@ -26,6 +26,11 @@ public sealed partial class TalkWatchdog(DomainDirectory domains, TimeProvider t
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
+                if (!domain.Active)
+                {
+                    continue; // a standby's engine is not running: the owner watches
+                }
+
                 var since = time.GetUtcNow().ToUnixTimeMilliseconds() - limit;
                 var overlong = await domain.Engine.AskAsync(new TalkingSinceQuery(since), stopping).ConfigureAwait(false) ?? [];
                 foreach (var call in overlong)

@@ -52,7 +52,13 @@ public sealed partial class SipRegistrations(DomainDirectory domains, TimeProvid
                     continue;
                 }
 
-                var engine = domains.ForAgent(agent).Engine;
+                var domain = domains.ForAgent(agent);
+                if (!domain.Active)
+                {
+                    continue; // cluster mode, standby: the owner's registrations count
+                }
+
+                var engine = domain.Engine;
                 if (await engine.AskAsync(new AgentQuery(agent), stoppingToken).ConfigureAwait(false) is { State: AgentState.Reserved or AgentState.Talking })
                 {
                     continue; // on a call: logged out at a later sweep, once the call is over

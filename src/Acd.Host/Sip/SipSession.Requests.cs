@@ -74,6 +74,10 @@ internal sealed partial class SipSession
             case SipMethod.Register:
                 OnRegister(m);
                 break;
+            case SipMethod.Options when !_server.Domains.Default.Active:
+                // A standby daemon: a proxy's dispatcher probing with OPTIONS takes it for an inactive destination.
+                RefuseStandby(SipTransactionEcho.Capture(m, _server.TagSalt), _server.Domains.Default);
+                break;
             case SipMethod.Options:
                 Send(new OutboundItem { Echo = SipTransactionEcho.Capture(m, _server.TagSalt), Status = 200, Phrase = "OK", Extras = ResponseExtras.Allow });
                 break;
@@ -97,6 +101,12 @@ internal sealed partial class SipSession
         if (domain is null)
         {
             Send(new OutboundItem { Echo = echo, Status = 404, Phrase = "Not Found", Warning = "unknown routing domain" });
+            return;
+        }
+
+        if (!domain.Active)
+        {
+            RefuseStandby(echo, domain);
             return;
         }
 
@@ -155,6 +165,12 @@ internal sealed partial class SipSession
         if (domain is null)
         {
             Send(new OutboundItem { Echo = echo, Status = 481, Phrase = OutboundItem.PhraseOf(481), Warning = "unknown routing domain" });
+            return;
+        }
+
+        if (!domain.Active)
+        {
+            RefuseStandby(echo, domain);
             return;
         }
 
@@ -230,6 +246,12 @@ internal sealed partial class SipSession
         }
 
         var domain = _server.Domains.ForAgent(agentId);
+        if (!domain.Active)
+        {
+            RefuseStandby(echo, domain);
+            return;
+        }
+
         if (contactValue.IsEmpty)
         {
             // A query of the bindings: nothing changes.
@@ -273,6 +295,10 @@ internal sealed partial class SipSession
         Send(new OutboundItem { Echo = echo, Status = 401, Phrase = "Unauthorized", Extras = ResponseExtras.Challenge, Challenges = _server.Digest.Challenge(agentId, stale) });
 
     /// <summary>The domain a request names (X-Acd-Domain, from a trusted peer), else the default; null for an unknown name.</summary>
+    /// <summary>Cluster mode, standby: 503 with Retry-After, naming the active daemon; nothing is posted.</summary>
+    private void RefuseStandby(SipTransactionEcho echo, DomainRuntime domain) =>
+        Send(new OutboundItem { Echo = echo, Status = 503, Phrase = "Service Unavailable", Extras = ResponseExtras.RetryAfter, Number = 1, Warning = domain.StandbyMessage });
+
     private DomainRuntime? DomainOf(SipMessage m)
     {
         var name = Rights.HasFlag(PeerRights.Trusted) ? m.Value(SipHeader.XAcdDomain) : default;

@@ -90,6 +90,12 @@ public sealed partial class DaemonProcess : IAsyncDisposable
     /// <summary>SIGTERM: a graceful stop.</summary>
     public void Terminate() => _ = Kill(_process.Id, 15);
 
+    /// <summary>SIGSTOP: the process is frozen (a pause, a partition), its sockets open.</summary>
+    public void Freeze() => _ = Kill(_process.Id, 19);
+
+    /// <summary>SIGCONT: a frozen process goes on where it stopped.</summary>
+    public void Thaw() => _ = Kill(_process.Id, 18);
+
     /// <summary>SIGKILL: no chance to flush anything.</summary>
     public void KillHard()
     {
