@@ -66,7 +66,7 @@ fi
 # must find nothing. Each run counts as one test.
 log "fuzzing (fuzz/ci.sh)"
 dotnet tool restore > /dev/null 2>&1
-fuzz/ci.sh 20 120 > "$results/fuzz.log" 2>&1
+fuzz/ci.sh 20 240 > "$results/fuzz.log" 2>&1
 cat "$results/fuzz.log"
 fp=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$results/fuzz.log")
 ff=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$results/fuzz.log")
