@@ -283,7 +283,8 @@ public static partial class AcdProgram
         app.MapGrpcReflectionService();
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         app.MapGet("/healthz", () => Results.Text("ok\n")).WithMetadata(Endpoints.HttpPort);
-        app.MapGet("/readyz", () => engines.Ready && lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+        var routing = app.Services.GetRequiredService<DomainDirectory>();
+        app.MapGet("/readyz", () => engines.Ready && routing.All.All(d => d.Serving) && lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
             ? Results.Text(engines.Clustered ? "ready: active\n" : "ready\n")
             : Results.Text(engines.Clustered && !lifetime.ApplicationStopping.IsCancellationRequested ? "not ready: standby\n" : "not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable)).WithMetadata(Endpoints.HttpPort);
         app.MapGet("/state", (Delegate)app.Services.GetRequiredService<StateEndpoint>().GetAsync).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);

@@ -24,7 +24,9 @@ public sealed class ClusterDatabase : IAsyncDisposable
             last_index bigint NOT NULL,
             epoch bigint NOT NULL,
             records bytea NOT NULL,
+            committed timestamptz NOT NULL DEFAULT clock_timestamp(),
             PRIMARY KEY (domain, first_index));
+        ALTER TABLE acd_journal ADD COLUMN IF NOT EXISTS committed timestamptz NOT NULL DEFAULT clock_timestamp();
         CREATE TABLE IF NOT EXISTS acd_snapshot (
             domain text NOT NULL,
             index bigint NOT NULL,
@@ -59,6 +61,9 @@ public sealed class ClusterDatabase : IAsyncDisposable
 
     /// <summary>The cluster settings.</summary>
     public ClusterSettings Settings { get; }
+
+    /// <summary>The channel every journal insert notifies (its payload: the domain), waking the standbys that follow it.</summary>
+    public const string Channel = "acd_journal";
 
     /// <summary>The pooled connections.</summary>
     public NpgsqlDataSource Source => _source;

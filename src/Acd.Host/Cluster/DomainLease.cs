@@ -64,13 +64,16 @@ public sealed class DomainLease(ClusterDatabase database, string domain)
         return false;
     }
 
-    /// <summary>Renews the lease: true while it is still this daemon's; false once another took it (or it lapsed and was taken).</summary>
+    /// <summary>
+    /// Renews the lease: true while it is still this daemon's — also after it lapsed, when nobody took it meanwhile (a
+    /// PostgreSQL failover longer than the lease: nobody else acknowledged anything); false once another daemon took it.
+    /// </summary>
     public async Task<bool> RenewAsync(CancellationToken cancellationToken)
     {
         var sent = Stopwatch.GetTimestamp();
         await using var renew = database.Source.CreateCommand("""
             UPDATE acd_lease SET expires = clock_timestamp() + $3 * interval '1 millisecond'
-            WHERE domain = $1 AND owner = $2 AND epoch = $4 AND expires > clock_timestamp()
+            WHERE domain = $1 AND owner = $2 AND epoch = $4
             """);
         renew.Parameters.Add(new NpgsqlParameter { Value = Domain });
         renew.Parameters.Add(new NpgsqlParameter { Value = Node });

@@ -21,8 +21,9 @@ public sealed class OwnershipLostException(string message) : Exception(message);
 public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease lease, DomainConfig config, JournalSettings settings, ILogger logger) : IDomainStore
 {
     private const string Insert = """
-        WITH held AS (SELECT 1 FROM acd_lease WHERE domain = $1 AND owner = $2 AND epoch = $3 FOR SHARE)
-        INSERT INTO acd_journal (domain, first_index, last_index, epoch, records) SELECT $1, $4, $5, $3, $6 FROM held
+        WITH held AS (SELECT 1 FROM acd_lease WHERE domain = $1 AND owner = $2 AND epoch = $3 FOR SHARE),
+             ins AS (INSERT INTO acd_journal (domain, first_index, last_index, epoch, records) SELECT $1, $4, $5, $3, $6 FROM held RETURNING 1)
+        SELECT count(*) FROM ins, pg_notify('acd_journal', $1)
         """;
 
     private const string InsertSnapshot = """
@@ -30,7 +31,13 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
         INSERT INTO acd_snapshot (domain, index, body) SELECT $1, $4, $5 FROM held ON CONFLICT (domain, index) DO NOTHING
         """;
 
+    /// <summary>How long a group may wait for PostgreSQL before the domain is given up.</summary>
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(30);
+
     private readonly Lock _write = new();
+    private Router? _follower;
+    private long _applied;
+    private long _followedSnapshot;
     private long _lastIndex;
     private long _snapshotIndex;
 
@@ -47,6 +54,18 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
     public RecoveredState Recover()
     {
         var started = Stopwatch.GetTimestamp();
+        if (_follower is not null)
+        {
+            // A standby that followed the journal: only what came since its last look is applied (the lease is held,
+            // so nothing more can be committed by anyone else).
+            var caughtUp = Follow();
+            Volatile.Write(ref _lastIndex, _applied);
+            Volatile.Write(ref _snapshotIndex, _followedSnapshot);
+            var followed = _follower;
+            _follower = null;
+            return new RecoveredState(followed, _applied, _followedSnapshot, caughtUp, Stopwatch.GetElapsedTime(started), null);
+        }
+
         var (router, snapshotIndex) = LoadNewestSnapshot();
         var (last, replayed) = Replay(router, snapshotIndex, long.MaxValue);
         Volatile.Write(ref _lastIndex, last);
@@ -60,6 +79,57 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
         }
 
         return new RecoveredState(router, last, snapshotIndex, replayed, Stopwatch.GetElapsedTime(started), null);
+    }
+
+    /// <summary>The last record a following standby has applied.</summary>
+    public long Applied => Volatile.Read(ref _applied);
+
+    /// <summary>
+    /// A standby follows the journal: the first call loads the newest snapshot; each call applies the rows committed
+    /// since, through the same router code as recovery, so a takeover has only the last few to apply. When the owner's
+    /// snapshots pruned rows this standby had not read yet, it starts again from the newest snapshot. Returns how many
+    /// records it applied.
+    /// </summary>
+    public long Follow()
+    {
+        if (_follower is null)
+        {
+            (_follower, _followedSnapshot) = LoadNewestSnapshot();
+            Volatile.Write(ref _applied, _followedSnapshot);
+        }
+
+        try
+        {
+            var (last, replayed) = Replay(_follower, _applied, long.MaxValue);
+            Volatile.Write(ref _applied, last);
+            return replayed;
+        }
+        catch (DurableStateException) when (NewestSnapshotIndex() > _applied)
+        {
+            (_follower, _followedSnapshot) = LoadNewestSnapshot();
+            var (last, replayed) = Replay(_follower, _followedSnapshot, long.MaxValue);
+            Volatile.Write(ref _applied, last);
+            return replayed;
+        }
+    }
+
+    /// <summary>How far a following standby is behind: records committed it has not applied, and how long ago the oldest of them was committed.</summary>
+    public (long Records, double Seconds) Lag()
+    {
+        using var command = database.Source.CreateCommand(
+            "SELECT coalesce(max(last_index), $2), coalesce(extract(epoch FROM clock_timestamp() - min(committed)), 0) FROM acd_journal WHERE domain = $1 AND last_index > $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = config.Name });
+        command.Parameters.Add(new NpgsqlParameter { Value = Applied });
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0) - Applied, Convert.ToDouble(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private long NewestSnapshotIndex()
+    {
+        using var command = database.Source.CreateCommand("SELECT coalesce(max(index), 0) FROM acd_snapshot WHERE domain = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = config.Name });
+        return (long)command.ExecuteScalar()!;
     }
 
     /// <summary>The state after record <paramref name="upTo"/> (or the end), read from PostgreSQL alone.</summary>
@@ -79,6 +149,7 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
             var bytes = records.ToArray();
             var epoch = lease.Epoch;
             var attempts = 0;
+            var started = Stopwatch.GetTimestamp();
             while (true)
             {
                 if (epoch == 0)
@@ -95,7 +166,7 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
                     command.Parameters.Add(new NpgsqlParameter { Value = first });
                     command.Parameters.Add(new NpgsqlParameter { Value = lastIndex });
                     command.Parameters.Add(new NpgsqlParameter { Value = bytes });
-                    if (command.ExecuteNonQuery() != 1)
+                    if (command.ExecuteScalar() is not 1L)
                     {
                         throw Fenced(epoch);
                     }
@@ -109,16 +180,22 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
                     Volatile.Write(ref _lastIndex, lastIndex);
                     return;
                 }
-                catch (NpgsqlException e) when (e is not PostgresException || e.IsTransient)
+                catch (NpgsqlException e)
                 {
-                    // The connection broke or PostgreSQL failed over: retried while the lease can still hold.
-                    if (!lease.Held || ++attempts > 1000)
+                    // The connection broke or PostgreSQL is failing over: the group waits (and with it its answers) and
+                    // is retried until the insert itself says whose the lease is. Only if PostgreSQL stays out of reach
+                    // for long is the domain given up (a standby that can reach it will have taken over).
+                    if (Stopwatch.GetElapsedTime(started) > GiveUpAfter)
                     {
-                        throw new OwnershipLostException($"domain '{config.Name}': the journal could not be written to PostgreSQL within the lease ({e.Message}); nothing more is acknowledged here");
+                        throw new OwnershipLostException($"domain '{config.Name}': the journal could not be written to PostgreSQL for {GiveUpAfter.TotalSeconds:0} s ({e.Message}); nothing more is acknowledged here");
                     }
 
-                    LogRetry(logger, config.Name, first, e.Message);
-                    Thread.Sleep(Math.Min(20 * attempts, 200));
+                    if (attempts++ % 10 == 0)
+                    {
+                        LogRetry(logger, config.Name, first, e.Message);
+                    }
+
+                    Thread.Sleep(Math.Min(20 * attempts, 250));
                 }
             }
         }

@@ -81,6 +81,8 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Gauge _role;
     private readonly Gauge _epoch;
     private readonly Counter _takeovers;
+    private readonly Gauge _lagRecords;
+    private readonly Gauge _lagSeconds;
     private readonly Counter _commands;
     private readonly Counter _sipMessages;
     private readonly Counter _sipResponses;
@@ -129,6 +131,8 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _skillAgents = f.CreateGauge("acd_skill_agents", "Agents holding the skill, by state.", "domain", "skill", "state");
         _role = f.CreateGauge("acd_cluster_active", "1 where this daemon serves the routing domain, 0 where it waits as standby (cluster mode; always 1 without it).", "domain");
         _epoch = f.CreateGauge("acd_cluster_epoch", "The lease epoch this daemon serves the domain under (cluster mode; 0 while standby).", "domain");
+        _lagRecords = f.CreateGauge("acd_cluster_standby_lag_records", "A standby following the journal: records committed that it had not applied at its last look (cluster mode).", "domain");
+        _lagSeconds = f.CreateGauge("acd_cluster_standby_lag_seconds", "A standby following the journal: how long ago the oldest record it had not applied was committed (cluster mode).", "domain");
         _takeovers = f.CreateCounter("acd_cluster_takeovers_total", "Times this daemon took a routing domain over (cluster mode).", "domain");
         _backlog = f.CreateGauge("acd_engine_backlog", "Commands posted to the routing engine and not yet executed.", "domain");
         _commands = f.CreateCounter("acd_engine_commands_total", "Commands the routing engine executed.", "domain");
@@ -197,6 +201,9 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
             _role.WithLabels(d.Name).Set(d.Active ? 1 : 0);
             _epoch.WithLabels(d.Name).Set(d.Epoch);
             _takeovers.WithLabels(d.Name).IncTo(d.Takeovers);
+            var (_, lagRecords, lagSeconds) = d.Following;
+            _lagRecords.WithLabels(d.Name).Set(d.Active ? 0 : lagRecords);
+            _lagSeconds.WithLabels(d.Name).Set(d.Active ? 0 : lagSeconds);
             if (!d.Active)
             {
                 continue; // cluster mode, standby: the owner reports the domain's figures

@@ -27,6 +27,10 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     private volatile string? _owner;
     private long _epoch;
     private long _takeovers;
+    private Func<bool>? _leaseHeld;
+    private long _applied;
+    private long _lagRecords;
+    private double _lagSeconds;
 
     /// <summary>Creates the domain and its (not yet started) engine.</summary>
     public DomainRuntime(DomainConfig config, TimeProvider time, EngineOptions engineOptions, ILogger logger)
@@ -82,6 +86,23 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
         _owner = owner;
         Volatile.Write(ref _epoch, epoch);
         _active = true;
+    }
+
+    /// <summary>Whether this daemon can serve now: not standby, and in cluster mode its lease surely still its own (probes are told otherwise: a proxy then sends calls to whoever can).</summary>
+    public bool Serving => _active && (_leaseHeld?.Invoke() ?? true);
+
+    /// <summary>In cluster mode: the check of the lease (<see cref="Serving"/>).</summary>
+    public void UseLease(Func<bool> held) => _leaseHeld = held;
+
+    /// <summary>A standby following the journal: the last record applied, and how far behind it was at its last look.</summary>
+    public (long Applied, long LagRecords, double LagSeconds) Following => (Volatile.Read(ref _applied), Volatile.Read(ref _lagRecords), Volatile.Read(ref _lagSeconds));
+
+    /// <summary>Notes how far a following standby has got.</summary>
+    public void SetFollowing(long applied, long lagRecords, double lagSeconds)
+    {
+        Volatile.Write(ref _applied, applied);
+        Volatile.Write(ref _lagRecords, lagRecords);
+        Volatile.Write(ref _lagSeconds, lagSeconds);
     }
 
     /// <summary>Why a request is refused while standby.</summary>

@@ -178,10 +178,14 @@ public sealed partial class EngineHost(
         var lease = new DomainLease(cluster!, d.Name);
         var options = cluster!.Settings;
         var poll = TimeSpan.FromMilliseconds(options.StandbyPollMilliseconds);
+        var store = new PgDomainStore(cluster, lease, d.Config, settings.Options.Journal, loggers.CreateLogger<PgDomainStore>());
         var schema = false;
         string? lastProblem = null;
+        NpgsqlConnection? listener = null;
         try
         {
+            // Standby: try the lease; between tries follow the journal (woken by the owner's notifications), so that a
+            // takeover has only the last rows to apply.
             while (true)
             {
                 stopping.ThrowIfCancellationRequested();
@@ -205,6 +209,19 @@ public sealed partial class EngineHost(
 
                     lastProblem = null;
                     d.SetStandby(lease.Holder);
+                    await Task.Run(store.Follow, stopping).ConfigureAwait(false);
+                    var (records, seconds) = await Task.Run(store.Lag, stopping).ConfigureAwait(false);
+                    d.SetFollowing(store.Applied, records, seconds);
+                    if (listener is null)
+                    {
+                        listener = await cluster.Source.OpenConnectionAsync(stopping).ConfigureAwait(false);
+                        await using var listen = new NpgsqlCommand($"LISTEN {ClusterDatabase.Channel}", listener);
+                        await listen.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+                    }
+
+                    // Woken by a commit of the owner, or at the next try of the lease.
+                    await listener.WaitAsync(poll, stopping).ConfigureAwait(false);
+                    continue;
                 }
                 catch (NpgsqlException e)
                 {
@@ -213,18 +230,37 @@ public sealed partial class EngineHost(
                         LogClusterUnreachable(logger, d.Name, e.Message);
                         lastProblem = e.Message;
                     }
+
+                    if (listener is not null)
+                    {
+                        await listener.DisposeAsync().ConfigureAwait(false);
+                        listener = null;
+                    }
+                }
+                catch (DurableStateException e)
+                {
+                    // What the standby read cannot be applied; it starts over from the newest snapshot at its next look.
+                    LogFollowFailed(logger, d.Name, e.Message);
+                    store = new PgDomainStore(cluster, lease, d.Config, settings.Options.Journal, loggers.CreateLogger<PgDomainStore>());
                 }
 
                 await Task.Delay(poll, time, stopping).ConfigureAwait(false);
             }
 
+            if (listener is not null)
+            {
+                await listener.DisposeAsync().ConfigureAwait(false);
+                listener = null;
+            }
+
             var previous = d.Owner;
-            var store = new PgDomainStore(cluster, lease, d.Config, settings.Options.Journal, loggers.CreateLogger<PgDomainStore>());
             lock (_stores)
             {
                 _stores.Add(store);
                 _leases.Add(lease);
             }
+
+            d.UseLease(() => lease.Held);
 
             var summary = await StartDomainAsync(d, store, stopping).ConfigureAwait(false);
             d.SetActive(lease.Node, lease.Epoch);
@@ -232,6 +268,9 @@ public sealed partial class EngineHost(
             LogActive(logger, d.Name, lease.Epoch, previous ?? "nobody", summary);
             Ready = domains.All.All(x => x.Active);
 
+            // Renewed until another daemon has taken the lease. While PostgreSQL cannot be reached the daemon keeps trying
+            // (and, past the lease, tells probes it is not serving); whether it still owns the domain is decided by
+            // PostgreSQL once it answers again — by this renewal, or by the fenced insert of its next group.
             var renew = TimeSpan.FromMilliseconds(options.RenewMilliseconds);
             while (true)
             {
@@ -243,13 +282,9 @@ public sealed partial class EngineHost(
                         break;
                     }
                 }
-                catch (NpgsqlException e) when (lease.Held)
+                catch (NpgsqlException e)
                 {
                     LogRenewFailed(logger, d.Name, e.Message);
-                }
-                catch (NpgsqlException)
-                {
-                    break;
                 }
             }
 
@@ -267,6 +302,13 @@ public sealed partial class EngineHost(
             LogClusterStartFailed(logger, d.Name, e);
             Ready = false;
             lifetime.StopApplication();
+        }
+        finally
+        {
+            if (listener is not null)
+            {
+                await listener.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -344,7 +386,10 @@ public sealed partial class EngineHost(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Domain {Domain}: PostgreSQL cannot be reached ({Why}); waiting as standby")]
     private static partial void LogClusterUnreachable(ILogger logger, string domain, string why);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Domain {Domain}: lease renewal failed ({Why}); retrying while the lease holds")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Domain {Domain}: the journal read from PostgreSQL cannot be followed ({Why}); starting over from the newest snapshot")]
+    private static partial void LogFollowFailed(ILogger logger, string domain, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Domain {Domain}: lease renewal failed ({Why}); retrying")]
     private static partial void LogRenewFailed(ILogger logger, string domain, string why);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Domain {Domain}: the lease passed to another daemon; nothing more is acknowledged here, stopping (exit code 6) to start again as standby")]

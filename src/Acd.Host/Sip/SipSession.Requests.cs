@@ -74,7 +74,7 @@ internal sealed partial class SipSession
             case SipMethod.Register:
                 OnRegister(m);
                 break;
-            case SipMethod.Options when !_server.Domains.Default.Active:
+            case SipMethod.Options when !_server.Domains.Default.Serving:
                 // A standby daemon: a proxy's dispatcher probing with OPTIONS takes it for an inactive destination.
                 RefuseStandby(SipTransactionEcho.Capture(m, _server.TagSalt), _server.Domains.Default);
                 break;

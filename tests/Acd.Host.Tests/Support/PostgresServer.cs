@@ -14,11 +14,12 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _bin;
     private bool _stopped;
 
-    private PostgresServer(string directory, string bin, int port)
+    private PostgresServer(string directory, string bin, int port, string data = "data")
     {
         _directory = directory;
         _bin = bin;
         Port = port;
+        DataDirectory = Path.Combine(directory, data);
     }
 
     public int Port { get; }
@@ -26,7 +27,7 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>An Npgsql connection string to its <c>postgres</c> database.</summary>
     public string ConnectionString => $"Host=127.0.0.1;Port={Port.ToString(CultureInfo.InvariantCulture)};Username=postgres;Database=postgres;Pooling=true";
 
-    public string DataDirectory => Path.Combine(_directory, "data");
+    public string DataDirectory { get; }
 
     public static async Task<PostgresServer> StartAsync()
     {
@@ -39,6 +40,47 @@ public sealed class PostgresServer : IAsyncDisposable
         var server = new PostgresServer(directory, bin, port);
         await server.StartServerAsync();
         return server;
+    }
+
+    /// <summary>
+    /// A streaming replica of this server, made synchronous: from now on a commit returns only once the replica has the
+    /// record on its disk (<c>synchronous_standby_names</c>, <c>synchronous_commit = on</c>).
+    /// </summary>
+    public async Task<PostgresServer> StartSynchronousStandbyAsync()
+    {
+        var port = FreePorts.UdpAndTcp();
+        var standby = new PostgresServer(_directory, _bin, port, "standby");
+        await AsPostgresAsync(Path.Combine(_bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-D", standby.DataDirectory, "-R", "-X", "stream", "--no-sync");
+        await AsPostgresAsync("sh", "-c", $"echo \"primary_conninfo = 'host=127.0.0.1 port={Port.ToString(CultureInfo.InvariantCulture)} user=postgres application_name=standby1'\" >> {standby.DataDirectory}/postgresql.auto.conf");
+        await standby.StartServerAsync();
+        await AsPostgresAsync(Path.Combine(_bin, "psql"), "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-c", "ALTER SYSTEM SET synchronous_standby_names = 'standby1'");
+        await AsPostgresAsync(Path.Combine(_bin, "psql"), "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-c", "SELECT pg_reload_conf()");
+
+        // Synchronous once the primary says so.
+        await Eventually.TrueAsync(async () =>
+        {
+            var state = await QueryAsync("SELECT coalesce(string_agg(sync_state, ','), '') FROM pg_stat_replication");
+            return state.Contains("sync", StringComparison.Ordinal);
+        }, "the standby streaming synchronously", 30);
+        return standby;
+    }
+
+    /// <summary>Promotes this replica to primary.</summary>
+    public Task PromoteAsync() => AsPostgresAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-w", "promote");
+
+    /// <summary>One value from a query (psql, unaligned).</summary>
+    public async Task<string> QueryAsync(string sql)
+    {
+        var psi = new ProcessStartInfo("runuser") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
+        foreach (var a in new[] { "-u", "postgres", "--", Path.Combine(_bin, "psql"), "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-At", "-c", sql })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output.Trim();
     }
 
     /// <summary>Stops the server at once (as a crash would); <see cref="StartServerAsync"/> starts it again.</summary>
@@ -70,7 +112,11 @@ public sealed class PostgresServer : IAsyncDisposable
             }
         }
 
-        Directory.Delete(_directory, recursive: true);
+        if (string.Equals(Path.GetFileName(DataDirectory), "data", StringComparison.Ordinal) && Directory.Exists(_directory))
+        {
+            // The primary's directory holds its replicas' too: removed once, by the primary, after the replicas stopped.
+            Directory.Delete(_directory, recursive: true);
+        }
     }
 
     private static Task AsPostgresAsync(params string[] command) => RunAsync("runuser", ["-u", "postgres", "--", .. command]);
