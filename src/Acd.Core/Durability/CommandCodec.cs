@@ -11,6 +11,9 @@ namespace Acd.Core.Durability;
 /// </summary>
 public static class CommandCodec
 {
+    /// <summary>The largest <see cref="OfferCall.AnswerRoute"/> a record may carry.</summary>
+    public const int MaxAnswerRoute = 64 * 1024;
+
     /// <summary>Whether a command changes state and so is journaled.</summary>
     public static bool IsJournaled(Command command)
     {
@@ -40,6 +43,10 @@ public static class CommandCodec
                 w.WriteByte((byte)o.Mode);
                 w.WriteVarInt(o.Connection);
                 w.WriteBool(o.OwesCallback); // from format 2: a record of format 1 ends before it (true)
+                if (o.AnswerRoute is { } route)
+                {
+                    w.WriteBlob(route); // only when there is one: a record without it reads as before
+                }
                 break;
             case CallCommand c:
                 w.WriteString(c.CallId);
@@ -57,6 +64,11 @@ public static class CommandCodec
                 break;
             case DetachConnection d:
                 w.WriteVarInt(d.Connection);
+                if (d.KeepAnswerable)
+                {
+                    w.WriteBool(true); // only when set: a record without it reads as before
+                }
+
                 break;
             case LoginAgent l:
                 w.WriteString(l.AgentId);
@@ -140,13 +152,14 @@ public static class CommandCodec
                     Mode = r.ReadEnum<OfferMode>(),
                     Connection = r.ReadVarInt(),
                     OwesCallback = r.AtEnd || r.ReadBool(),
+                    AnswerRoute = r.AtEnd ? null : r.ReadBlob(MaxAnswerRoute),
                 };
             case CommandKind.Answered or CommandKind.NoAnswer or CommandKind.End or CommandKind.Abandon:
                 return new CallCommand(kind, r.ReadRequiredString()) { AbandonIfWaiting = r.ReadBool(), Reason = r.AtEnd ? null : r.ReadString(), Unanswered = !r.AtEnd && r.ReadBool() };
             case CommandKind.Transfer:
                 return new TransferCall { CallId = r.ReadRequiredString(), ToSkill = r.ReadString(), ToAgent = r.ReadString() };
             case CommandKind.DetachConnection:
-                return new DetachConnection(r.ReadVarInt());
+                return new DetachConnection(r.ReadVarInt()) { KeepAnswerable = !r.AtEnd && r.ReadBool() };
             case CommandKind.Login:
                 var id = r.ReadRequiredString();
                 var state = r.ReadEnum<AgentState>();

@@ -117,6 +117,18 @@ public sealed class StateReader(ReadOnlyMemory<byte> data)
         return Enum.IsDefined(e) ? e : throw new InvalidDataException($"{value} is not a {typeof(T).Name}");
     }
 
+    /// <summary>A length-prefixed run of bytes (<see cref="StateWriter.WriteBlob"/>), at most <paramref name="max"/> long.</summary>
+    public byte[] ReadBlob(int max)
+    {
+        var length = ReadVarUInt();
+        if (length > (ulong)max)
+        {
+            throw new InvalidDataException($"a run of {length} bytes where at most {max} are allowed");
+        }
+
+        return ReadBytes((int)length).ToArray();
+    }
+
     /// <summary>The next <paramref name="count"/> bytes.</summary>
     public ReadOnlySpan<byte> ReadBytes(int count)
     {

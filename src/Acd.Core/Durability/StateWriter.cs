@@ -95,6 +95,13 @@ public sealed class StateWriter
         _length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length));
     }
 
+    /// <summary>A length-prefixed run of bytes (read back with <see cref="StateReader.ReadBlob"/>).</summary>
+    public void WriteBlob(ReadOnlySpan<byte> bytes)
+    {
+        WriteVarUInt((ulong)bytes.Length);
+        WriteBytes(bytes);
+    }
+
     public void WriteBytes(ReadOnlySpan<byte> bytes)
     {
         Ensure(bytes.Length);

@@ -34,6 +34,7 @@ internal struct CallRecord
     public string? ServiceNumber;
     public string? Language;
     public object? Owner;
+    public byte[]? AnswerRoute;
 
     /// <summary>The SIP connection the call came (or last came back) on; 0 for none.</summary>
     public long Connection;

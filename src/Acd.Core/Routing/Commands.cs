@@ -135,6 +135,12 @@ public sealed class OfferCall : Command
     /// <summary>The SIP connection the call came on (0 for none); a dropped connection holds its calls.</summary>
     public long Connection { get; init; }
 
+    /// <summary>
+    /// SIP: what a daemon needs to answer the INVITE after the process that received it is gone — after a restart or a
+    /// takeover (<see cref="Acd.Core.Sip.SipTransactionEcho.Route"/>). Kept with the call while it waits; journaled.
+    /// </summary>
+    public byte[]? AnswerRoute { get; init; }
+
     /// <summary>Who receives this call's answers later (a SIP transaction). Not journaled.</summary>
     public object? Owner { get; init; }
 
@@ -154,6 +160,9 @@ public sealed class DetachConnection(long connection) : Command
 
     /// <summary>The connection.</summary>
     public long Connection { get; } = connection;
+
+    /// <summary>Calls with an <see cref="OfferCall.AnswerRoute"/> keep their places unheld: their answers can go over a new connection.</summary>
+    public bool KeepAnswerable { get; init; }
 }
 
 /// <summary>A command about one call.</summary>

@@ -110,6 +110,7 @@ public sealed partial class Router
         c.Language = cmd.Language;
         c.Owner = cmd.Owner;
         c.Connection = cmd.Connection;
+        c.AnswerRoute = cmd.AnswerRoute ?? c.AnswerRoute;
         c.Seq = ++_callSeq;
         c.FirstEnqueueMs = _now;
         c.MaxWaitDueMs = _now + s.Definition.MaxWaitMs;
@@ -181,6 +182,7 @@ public sealed partial class Router
         ref var c = ref _calls.Records[slot];
         c.Owner = cmd.Owner;
         c.Connection = cmd.Connection;
+        c.AnswerRoute = cmd.AnswerRoute ?? c.AnswerRoute;
         switch (c.State)
         {
             case CallState.Queued when c.Has(CallFlags.Detached):
@@ -618,8 +620,11 @@ public sealed partial class Router
         return CommandResult.Ok;
     }
 
-    /// <summary>Holds every waiting SIP call of a dropped connection (0: of every connection), in place order.</summary>
-    private CommandResult DetachConnection(long connection)
+    /// <summary>
+    /// Holds every waiting SIP call of a dropped connection (0: of every connection), in place order; with
+    /// <paramref name="keepAnswerable"/>, not the calls whose INVITE can be answered over a new connection (their route is known).
+    /// </summary>
+    private CommandResult DetachConnection(long connection, bool keepAnswerable)
     {
         var held = new List<(long Seq, int Slot)>();
         var records = _calls.Records;
@@ -627,7 +632,7 @@ public sealed partial class Router
         {
             ref readonly var c = ref records[slot];
             if (c.Id is not null && c.State == CallState.Queued && c.Has(CallFlags.Handoff) && !c.Has(CallFlags.Detached)
-                && (connection == 0 || c.Connection == connection))
+                && (connection == 0 || c.Connection == connection) && !(keepAnswerable && c.AnswerRoute is not null))
             {
                 held.Add((c.Seq, slot));
             }

@@ -24,6 +24,47 @@ public sealed partial class Router
         return list;
     }
 
+    /// <summary>
+    /// Before the engine starts on a recovered state: the waiting SIP calls whose INVITE can be answered over a new
+    /// connection (their answer route is known), in place order.
+    /// </summary>
+    public IReadOnlyList<(string CallId, byte[] Route)> AnswerRoutes()
+    {
+        var routes = new List<(long Seq, string Id, byte[] Route)>();
+        foreach (ref readonly var c in _calls.Records.AsSpan())
+        {
+            if (c.Id is not null && c.State == CallState.Queued && c.AnswerRoute is { } route && !c.Has(CallFlags.Detached))
+            {
+                routes.Add((c.Seq, c.Id, route));
+            }
+        }
+
+        routes.Sort((x, y) => x.Seq.CompareTo(y.Seq));
+        return [.. routes.Select(x => (x.Id, x.Route))];
+    }
+
+    /// <summary>
+    /// Before the engine starts on a recovered state: makes <paramref name="owner"/> the owner of a waiting call (the
+    /// new process's SIP transaction for the INVITE the proxy still holds), so its routing events reach it. The owner is
+    /// no part of the state (neither journaled nor in snapshots).
+    /// </summary>
+    public bool AttachOwner(string callId, object owner)
+    {
+        if (!TryFindCall(callId, out var slot))
+        {
+            return false;
+        }
+
+        ref var c = ref _calls.Records[slot];
+        if (c.State != CallState.Queued)
+        {
+            return false;
+        }
+
+        c.Owner = owner;
+        return true;
+    }
+
     /// <summary>The ids of every live call, in place order.</summary>
     public IReadOnlyList<string> LiveCallIds()
     {

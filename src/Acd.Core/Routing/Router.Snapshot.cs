@@ -15,7 +15,7 @@ namespace Acd.Core.Routing;
 public sealed partial class Router
 {
     private const uint SnapshotMagic = 0x5344_4341; // "ACDS"
-    private const int SnapshotVersion = 1;
+    private const int SnapshotVersion = 2; // 2: a waiting SIP call's answer route
 
     /// <summary>Writes the state (a snapshot's body).</summary>
     public void WriteState(StateWriter w)
@@ -54,7 +54,7 @@ public sealed partial class Router
             throw new NewerFormatException($"the router state is of format {version}, written by a newer release; this release reads format {SnapshotVersion}");
         }
 
-        if (version != SnapshotVersion)
+        if (version < 1)
         {
             throw new InvalidDataException($"unknown router state format {version}");
         }
@@ -63,7 +63,7 @@ public sealed partial class Router
         router._now = r.ReadVarInt();
         try
         {
-            router.ReadLogicalState(r);
+            router.ReadLogicalState(r, (int)version);
         }
         catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or KeyNotFoundException or InvalidOperationException or OverflowException)
         {
@@ -171,13 +171,14 @@ public sealed partial class Router
             w.WriteByte(c.Vip);
             w.WriteByte((byte)c.State);
             w.WriteByte((byte)c.Flags);
+            w.WriteBlob(c.AnswerRoute);
         }
 
         // Callbacks in creation order, then the recently closed ones.
         _callbacks.Write(w);
     }
 
-    private void ReadLogicalState(StateReader r)
+    private void ReadLogicalState(StateReader r, int version)
     {
         if (!string.Equals(r.ReadString(), _config.Fingerprint, StringComparison.Ordinal))
         {
@@ -209,7 +210,7 @@ public sealed partial class Router
         }
 
         ReadAgents(r);
-        ReadCalls(r);
+        ReadCalls(r, version);
         _callbacks.Read(r, _agents.Count);
         foreach (var task in _callbacks.Tasks)
         {
@@ -293,7 +294,7 @@ public sealed partial class Router
         }
     }
 
-    private void ReadCalls(StateReader r)
+    private void ReadCalls(StateReader r, int version)
     {
         var count = r.ReadInt(0, _config.MaxLiveCalls);
         for (var i = 0; i < count; i++)
@@ -331,6 +332,11 @@ public sealed partial class Router
 
             c.State = r.ReadEnum<CallState>();
             c.Flags = (CallFlags)r.ReadByte();
+            if (version >= 2 && r.ReadBlob(CommandCodec.MaxAnswerRoute) is { Length: > 0 } route)
+            {
+                c.AnswerRoute = route;
+            }
+
             if (c.Has(CallFlags.Targeted) && c.TargetAgent < 0)
             {
                 throw new InvalidDataException($"call '{id}' is targeted at no agent");

@@ -131,7 +131,7 @@ public sealed partial class Router
             CommandKind.End => End((CallCommand)command),
             CommandKind.Abandon => Abandon(((CallCommand)command).CallId),
             CommandKind.Transfer => Transfer((TransferCall)command),
-            CommandKind.DetachConnection => DetachConnection(((DetachConnection)command).Connection),
+            CommandKind.DetachConnection => DetachConnection(((DetachConnection)command).Connection, ((DetachConnection)command).KeepAnswerable),
             CommandKind.Login => Login((LoginAgent)command),
             CommandKind.Logout => Logout(((AgentCommand)command).AgentId),
             CommandKind.SetState => SetState((AgentCommand)command),

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text;
 
@@ -9,17 +10,29 @@ namespace Acd.Core.Sip;
 /// answers other than 100), Call-ID and CSeq — copied out of the request once, as ready-to-write header lines, so that
 /// a response can be written long after the request's bytes are gone (a 302 minutes after the INVITE).
 /// </summary>
+/// <remarks>
+/// The bytes are laid out so that they are also the transaction's <see cref="Route"/> — what a daemon that recovers the
+/// call after a restart or a takeover needs to answer the INVITE still open at the proxy: format (1 byte), the length
+/// of the peer's address and the address (the source of the request: where a new connection goes), the To tag (4),
+/// whether the To had a tag (1), the length of the To value (4), then the lines and the To value. One array serves the live transaction and the journal.
+/// </remarks>
 public sealed class SipTransactionEcho
 {
+    private const byte RouteFormat = 1;
+    private const int MaxRouteBytes = 64 * 1024;
+    private const int HeaderTail = 4 + 1 + 4; // tag, whether To had one, To's length
+
     private readonly byte[] _lines;
+    private readonly int _start;
     private readonly int _toStart;
     private readonly int _toLength;
     private readonly bool _toHasTag;
     private readonly uint _tag;
 
-    private SipTransactionEcho(byte[] lines, int toStart, int toLength, bool toHasTag, uint tag)
+    private SipTransactionEcho(byte[] lines, int start, int toStart, int toLength, bool toHasTag, uint tag)
     {
         _lines = lines;
+        _start = start;
         _toStart = toStart;
         _toLength = toLength;
         _toHasTag = toHasTag;
@@ -29,14 +42,51 @@ public sealed class SipTransactionEcho
     /// <summary>Bytes kept for this transaction.</summary>
     public int Size => _lines.Length;
 
+    /// <summary>The bytes that answer this transaction after the process that received it is gone (see remarks): kept by the router with a waiting call, journaled and in snapshots.</summary>
+    public byte[] Route => _lines;
+
+    /// <summary>The address the request came from (4 or 16 bytes; empty when unknown).</summary>
+    public ReadOnlySpan<byte> PeerAddress => _lines.AsSpan(2, _lines[1]);
+
+    /// <summary>The transaction a <see cref="Route"/> describes; refuses bytes that are not one.</summary>
+    public static SipTransactionEcho FromRoute(byte[] route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        if (route.Length < 2 || route[0] != RouteFormat || route[1] is not (0 or 4 or 16) || route.Length < 2 + route[1] + HeaderTail || route.Length > MaxRouteBytes)
+        {
+            throw new InvalidDataException("not an answer route");
+        }
+
+        var at = 2 + route[1];
+        var tag = BinaryPrimitives.ReadUInt32LittleEndian(route.AsSpan(at));
+        var toHasTag = route[at + 4] == 1;
+        var toLength = BinaryPrimitives.ReadInt32LittleEndian(route.AsSpan(at + 5));
+        var start = at + HeaderTail;
+        if (toLength < 0 || toLength > route.Length - start)
+        {
+            throw new InvalidDataException("not an answer route");
+        }
+
+        return new SipTransactionEcho(route, start, route.Length - toLength, toLength, toHasTag, tag);
+    }
+
     /// <summary>
     /// Copies the headers to repeat out of <paramref name="message"/>. Headers a malformed request lacks are left out.
     /// <paramref name="tagSalt"/> makes To tags differ between daemons; the tag of a transaction is fixed.
     /// </summary>
-    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt)
+    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt) => Capture(message, tagSalt, default);
+
+    /// <summary>As <see cref="Capture(SipMessage, uint)"/>, naming the address the request came from (4 or 16 bytes) in the <see cref="Route"/>.</summary>
+    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var size = 0;
+        if (peer.Length is not (0 or 4 or 16))
+        {
+            peer = default;
+        }
+
+        var header = 2 + peer.Length + HeaderTail;
+        var size = header;
         foreach (var h in message.Headers)
         {
             size += h.Header switch
@@ -51,7 +101,10 @@ public sealed class SipTransactionEcho
 
         var to = message.TryGet(SipHeader.To, out var toLine) ? message[toLine.Value] : default;
         var lines = new byte[size + to.Length];
-        var n = 0;
+        lines[0] = RouteFormat;
+        lines[1] = (byte)peer.Length;
+        peer.CopyTo(lines.AsSpan(2));
+        var n = header;
         void Put(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
         {
             name.CopyTo(lines.AsSpan(n));
@@ -93,7 +146,11 @@ public sealed class SipTransactionEcho
         hash.AddBytes(message.Value(SipHeader.CallId));
         hash.AddBytes(message.Value(SipHeader.Via));
         var tag = (uint)hash.ToHashCode() | 1u;
-        return new SipTransactionEcho(lines, n, to.Length, SipValues.HasParameter(to, "tag"u8), tag);
+        var toHasTag = SipValues.HasParameter(to, "tag"u8);
+        BinaryPrimitives.WriteUInt32LittleEndian(lines.AsSpan(2 + peer.Length), tag);
+        lines[2 + peer.Length + 4] = toHasTag ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(lines.AsSpan(2 + peer.Length + 5), to.Length);
+        return new SipTransactionEcho(lines, header, n, to.Length, toHasTag, tag);
     }
 
     /// <summary>
@@ -104,7 +161,7 @@ public sealed class SipTransactionEcho
     public bool TryGetTopViaPort(ReadOnlySpan<byte> transport, int defaultPort, out int port)
     {
         port = 0;
-        var lines = _lines.AsSpan(0, _toStart);
+        var lines = _lines.AsSpan(_start, _toStart - _start);
         if (!lines.StartsWith("Via: "u8))
         {
             return false;
@@ -119,8 +176,7 @@ public sealed class SipTransactionEcho
     public void Write(IBufferWriter<byte> writer, bool addTag)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        var toEnd = _toStart;
-        var head = _lines.AsSpan(0, toEnd);
+        var head = _lines.AsSpan(_start, _toStart - _start);
         var span = writer.GetSpan(head.Length + _toLength + 32);
         head.CopyTo(span);
         var n = head.Length;

@@ -22,7 +22,8 @@ public sealed partial class EngineHost(
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers,
     ILogger<EngineHost> logger,
-    ClusterDatabase? cluster = null) : IHostedService
+    ClusterDatabase? cluster = null,
+    Acd.Host.Sip.SipServer? sip = null) : IHostedService
 {
     private readonly List<IDomainStore> _stores = [];
     private readonly List<DomainLease> _leases = [];
@@ -144,6 +145,16 @@ public sealed partial class EngineHost(
 
             d.Engine.UseRouter(state.Router);
             domains.RememberCalls(d, state.Router.LiveCallIds());
+            if (!state.Fresh && sip is not null)
+            {
+                // The INVITEs the proxy still holds for waiting callers are answered again, over a new connection.
+                var resumed = sip.ResumeAnswers(d, state.Router);
+                if (resumed > 0)
+                {
+                    LogResumed(logger, d.Name, resumed);
+                }
+            }
+
             d.UseJournal(new DurableSink(store, state.LastIndex, d.DeliverAndRelease, settings.Options.Journal, time, loggers.CreateLogger<DurableSink>(), OnJournalFailed, command => d.Engine.ExecuteAsync(command)));
             fresh = state.Fresh;
             if (!fresh)
@@ -156,7 +167,7 @@ public sealed partial class EngineHost(
 
         // A first start logs the roster in; a restart does not (agents are as they were) but holds the SIP calls of
         // connections that died with the old process, for a reconnecting proxy to resume.
-        var result = await d.Engine.ExecuteAsync(fresh ? LoginRoster.Instance : new DetachConnection(0), cancellationToken).ConfigureAwait(false);
+        var result = await d.Engine.ExecuteAsync(fresh ? LoginRoster.Instance : new DetachConnection(0) { KeepAnswerable = settings.Options.Sip.AnswerOverNewConnection }, cancellationToken).ConfigureAwait(false);
         if (!result.IsOk)
         {
             throw new InvalidOperationException($"domain {d.Name}: start failed: {result.Message}");
@@ -376,6 +387,9 @@ public sealed partial class EngineHost(
 
         _stopping.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Domain {Domain}: {Count} waiting SIP calls will be answered over a new connection to their proxy")]
+    private static partial void LogResumed(ILogger logger, string domain, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Domain {Domain}: standby; owned by {Owner}")]
     private static partial void LogStandby(ILogger logger, string domain, string owner);

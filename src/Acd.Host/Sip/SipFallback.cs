@@ -5,6 +5,20 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Acd.Host.Sip;
 
+/// <summary>Where an INVITE transaction's answers go: its connection, or (recovered after a restart or a takeover) the peer by a new connection.</summary>
+internal interface ISipAnswerTarget
+{
+    /// <summary>Queues an answer (any thread).</summary>
+    void Send(in OutboundItem item);
+}
+
+/// <summary>A peer whose connection died with another process: every answer goes over a new connection (<see cref="SipFallback"/>).</summary>
+internal sealed class RecoveredPeer(SipFallback fallback, IPAddress address) : ISipAnswerTarget
+{
+    /// <inheritdoc/>
+    public void Send(in OutboundItem item) => fallback.Send(address, in item);
+}
+
 /// <summary>
 /// RFC 3261 §18.2.2 for answers whose connection is gone: a proxy closes an idle TCP connection while its caller still
 /// waits (Kamailio's <c>tcp_connection_lifetime</c> is shorter than a long wait), so the 302 that finally comes goes over a
@@ -37,11 +51,11 @@ internal sealed class SipFallback
     /// <summary>Final answers that could not be delivered at all (no address, the peer unreachable).</summary>
     public long Undelivered => Volatile.Read(ref _undelivered);
 
-    /// <summary>Sends a final answer of a closed connection <paramref name="origin"/> over a new one, or gives it up.</summary>
-    public void Send(SipSession origin, in OutboundItem item)
+    /// <summary>Sends a final answer whose connection is gone to the peer at <paramref name="address"/> over a new connection, or gives it up.</summary>
+    public void Send(IPAddress? address, in OutboundItem item)
     {
         if (!_server.Settings.AnswerOverNewConnection || item.Status < 200 || _server.Stopping.IsCancellationRequested
-            || origin.Address is null || item.Echo is null || !item.Echo.TryGetTopViaPort("TCP"u8, 5060, out var port))
+            || address is null || item.Echo is null || !item.Echo.TryGetTopViaPort("TCP"u8, 5060, out var port))
         {
             if (item.Status >= 200)
             {
@@ -51,7 +65,7 @@ internal sealed class SipFallback
             return;
         }
 
-        var target = new IPEndPoint(origin.Address, port);
+        var target = new IPEndPoint(address, port);
         while (true)
         {
             var link = _links.GetOrAdd(target, static (t, self) => new Link(self, t), this);

@@ -148,6 +148,47 @@ public sealed partial class SipServer : IBatchListener
         }
     }
 
+    /// <summary>
+    /// After a restart or a takeover, before the domain's engine starts: every waiting SIP call whose INVITE the proxy
+    /// still holds gets a transaction again, answering over a new connection to the proxy (its journaled route).
+    /// Returns how many.
+    /// </summary>
+    public int ResumeAnswers(DomainRuntime domain, Acd.Core.Routing.Router router)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        if (!Settings.AnswerOverNewConnection)
+        {
+            return 0;
+        }
+
+        var resumed = 0;
+        foreach (var (callId, route) in router.AnswerRoutes())
+        {
+            SipTransactionEcho echo;
+            try
+            {
+                echo = SipTransactionEcho.FromRoute(route);
+            }
+            catch (InvalidDataException)
+            {
+                continue;
+            }
+
+            if (echo.PeerAddress.Length == 0)
+            {
+                continue;
+            }
+
+            var transaction = new SipInviteTransaction(new RecoveredPeer(Fallback, new System.Net.IPAddress(echo.PeerAddress)), echo, this, domain, callId);
+            if (router.AttachOwner(callId, transaction))
+            {
+                resumed++;
+            }
+        }
+
+        return resumed;
+    }
+
     /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, EngineBatch batch)
     {

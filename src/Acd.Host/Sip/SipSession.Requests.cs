@@ -86,7 +86,7 @@ internal sealed partial class SipSession
 
     private void OnInvite(SipMessage m)
     {
-        var echo = SipTransactionEcho.Capture(m, _server.TagSalt);
+        var echo = SipTransactionEcho.Capture(m, _server.TagSalt, PeerBytes);
         if (SipValues.HasParameter(m.Value(SipHeader.To), "tag"u8))
         {
             // A re-INVITE inside a dialog (hold, a session refresh): ACD answers every INVITE with a redirect and is part of
@@ -149,6 +149,7 @@ internal sealed partial class SipSession
             Connection = Id,
             Owner = transaction,
             OwesCallback = trusted,
+            AnswerRoute = echo.Route,
         };
         _domainsUsed.Add(domain);
         Post(domain, offer, transaction);

@@ -14,7 +14,7 @@ namespace Acd.Host.Sip;
 /// connection's only writer, draining answers — its own and those the engines produce — into the pipe, whose flush
 /// applies the transport's backpressure. The engines never wait for a connection: they only queue an answer.
 /// </summary>
-internal sealed partial class SipSession
+internal sealed partial class SipSession : ISipAnswerTarget
 {
     private readonly SipServer _server;
     private readonly ConnectionContext _connection;
@@ -37,7 +37,9 @@ internal sealed partial class SipSession
         _connection = connection;
         Id = server.NewConnectionId();
         Remote = connection.RemoteEndPoint?.ToString();
-        Address = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        var remote = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        Address = remote is { IsIPv4MappedToIPv6: true } ? remote.MapToIPv4() : remote;
+        PeerBytes = Address?.GetAddressBytes() ?? [];
         Rights = server.Peers.RightsOf(Address);
     }
 
@@ -50,6 +52,9 @@ internal sealed partial class SipSession
 
     /// <summary>The peer's address.</summary>
     public System.Net.IPAddress? Address { get; }
+
+    /// <summary>The peer's address as bytes (kept in each INVITE's answer route).</summary>
+    public byte[] PeerBytes { get; }
 
     /// <summary>What the peer may do, by its network.</summary>
     public PeerRights Rights { get; }
@@ -74,7 +79,7 @@ internal sealed partial class SipSession
             if (!over && Volatile.Read(ref _overflowed) == 0)
             {
                 // The connection is gone: a final answer goes over a new one (RFC 3261 §18.2.2).
-                _server.Fallback.Send(this, in item);
+                _server.Fallback.Send(Address, in item);
             }
             else if (over && Interlocked.Exchange(ref _overflowed, 1) == 0)
             {
@@ -121,7 +126,7 @@ internal sealed partial class SipSession
                 Unqueued(unsent.Cost);
                 if (Volatile.Read(ref _overflowed) == 0)
                 {
-                    _server.Fallback.Send(this, in unsent);
+                    _server.Fallback.Send(Address, in unsent);
                 }
             }
 

@@ -11,7 +11,7 @@ namespace Acd.Host.Sip;
 /// INVITE — 182 while it waits, then one final answer: 302 to the agent (or, deflected in surge tier 3, to the IVR),
 /// 480/503 refused, 480 timed out, 487 cancelled.
 /// </summary>
-internal sealed class SipInviteTransaction(SipSession session, SipTransactionEcho echo, SipServer server, DomainRuntime domain, string callId) : ICommandReply
+internal sealed class SipInviteTransaction(ISipAnswerTarget session, SipTransactionEcho echo, SipServer server, DomainRuntime domain, string callId) : ICommandReply
 {
     private int _final;
     private bool _handedOff;

@@ -104,13 +104,13 @@ public sealed class CommandGenerator
         return roll switch
         {
             < 240 => NewOffer(),
-            < 280 => new OfferCall { CallId = PickCall(c => c.Handoff || c.Detached), Mode = OfferMode.Sip, Caller = "x", Connection = 1 + _rng.Next(4) },
+            < 280 => new OfferCall { CallId = PickCall(c => c.Handoff || c.Detached), Mode = OfferMode.Sip, Caller = "x", Connection = 1 + _rng.Next(4), AnswerRoute = Route() },
             < 400 => new CallCommand(CommandKind.Answered, PickCall(c => c.State == CallState.Offered || c.AnswerPending)),
             < 430 => new CallCommand(CommandKind.NoAnswer, PickCall(c => c.State is CallState.Offered or CallState.Talking)),
             < 550 => new CallCommand(CommandKind.End, PickCall(c => c.State == CallState.Talking)) { AbandonIfWaiting = _rng.Next(3) == 0, Unanswered = _rng.Next(4) == 0 },
             < 610 => new CallCommand(CommandKind.Abandon, PickCall(c => c.State is CallState.Queued or CallState.Offered)),
             < 650 => Transfer(),
-            < 680 => new DetachConnection(_rng.Next(40) == 0 ? 0 : 1 + _rng.Next(4)),
+            < 680 => new DetachConnection(_rng.Next(40) == 0 ? 0 : 1 + _rng.Next(4)) { KeepAnswerable = _rng.Next(2) == 0 },
             < 760 => Login(),
             < 790 => new AgentCommand(CommandKind.Logout, PickAgent(a => a.State != AgentState.LoggedOut)),
             < 920 => SetState(),
@@ -153,7 +153,21 @@ public sealed class CommandGenerator
             Mode = sip ? OfferMode.Sip : OfferMode.Api,
             Connection = sip ? 1 + _rng.Next(4) : 0,
             Vip = _rng.Next(20) == 0 ? 1 : 0,
+            AnswerRoute = sip ? Route() : null,
         };
+    }
+
+    /// <summary>Half the SIP offers carry an answer route (opaque bytes to the router).</summary>
+    private byte[]? Route()
+    {
+        if (_rng.Next(2) == 0)
+        {
+            return null;
+        }
+
+        var route = new byte[1 + _rng.Next(40)];
+        _rng.NextBytes(route);
+        return route;
     }
 
     private string PickCall(Func<ReferenceRouter.RCall, bool> aim)

@@ -60,7 +60,7 @@ public sealed class ReferenceRouter : IRoutingModel
             CallCommand { Kind: CommandKind.NoAnswer } c => NoAnswer(c.CallId),
             CallCommand { Kind: CommandKind.End } c => End(c),
             CallCommand { Kind: CommandKind.Abandon } c => Abandon(c.CallId),
-            DetachConnection d => DetachConnection(d.Connection),
+            DetachConnection d => DetachConnection(d.Connection, d.KeepAnswerable),
             TransferCall t => Transfer(t),
             LoginAgent l => Login(l),
             AgentCommand { Kind: CommandKind.Logout } a => Logout(a.AgentId),
@@ -577,6 +577,7 @@ public sealed class ReferenceRouter : IRoutingModel
 
             existing.Owner = o.Owner;
             existing.Connection = o.Connection;
+            existing.AnswerRoute = o.AnswerRoute ?? existing.AnswerRoute;
             if (existing.State == CallState.Queued && existing.Detached)
             {
                 existing.Detached = false;
@@ -648,6 +649,7 @@ public sealed class ReferenceRouter : IRoutingModel
                 ServiceNumber = o.ServiceNumber,
                 Language = o.Language,
                 Owner = o.Owner,
+                AnswerRoute = o.AnswerRoute,
                 Seq = ++_callSeq,
                 FirstEnqueue = Now,
                 MaxWaitDue = Now + definition.MaxWaitMs,
@@ -887,9 +889,9 @@ public sealed class ReferenceRouter : IRoutingModel
         return CommandResult.Ok;
     }
 
-    private CommandResult DetachConnection(long connection)
+    private CommandResult DetachConnection(long connection, bool keepAnswerable)
     {
-        foreach (var c in _calls.Where(c => c.State == CallState.Queued && c.Handoff && !c.Detached && (connection == 0 || c.Connection == connection)).OrderBy(c => c.Seq).ToList())
+        foreach (var c in _calls.Where(c => c.State == CallState.Queued && c.Handoff && !c.Detached && (connection == 0 || c.Connection == connection) && !(keepAnswerable && c.AnswerRoute is not null)).OrderBy(c => c.Seq).ToList())
         {
             c.Detached = true;
             c.Target = null;
@@ -1205,6 +1207,8 @@ public sealed class ReferenceRouter : IRoutingModel
         public object? Owner { get; set; }
 
         public long Connection { get; set; }
+
+        public byte[]? AnswerRoute { get; set; }
 
         public long Seq { get; init; }
 

@@ -314,4 +314,25 @@ public sealed class SipParserTests
         Assert.Equal(SipParseResult.Message, result);
         Assert.Equal(expected, SipValues.SaysNeverConnected(m));
     }
+
+    [Fact]
+    public void A_transactions_route_answers_it_the_same_after_the_process_that_received_it_is_gone()
+    {
+        var (_, _, m) = Parse(Request(Basic.Replace("To: <sip:10086@acd>", "To: <sip:10086@acd>;\r\n x=1", StringComparison.Ordinal)));
+        var live = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5]);
+        var recovered = SipTransactionEcho.FromRoute(live.Route.ToArray());
+        Assert.Equal(new byte[] { 10, 0, 0, 5 }, recovered.PeerAddress.ToArray());
+        foreach (var addTag in new[] { false, true })
+        {
+            var a = new ArrayBufferWriter<byte>();
+            var b = new ArrayBufferWriter<byte>();
+            live.Write(a, addTag);
+            recovered.Write(b, addTag);
+            Assert.Equal(Encoding.ASCII.GetString(a.WrittenSpan), Encoding.ASCII.GetString(b.WrittenSpan));
+        }
+
+        Assert.True(recovered.TryGetTopViaPort("TCP"u8, 5060, out var port) && port == 5060);
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute([9, 0, 1, 2]));
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(live.Route[..8]));
+    }
 }
