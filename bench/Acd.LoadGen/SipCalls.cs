@@ -490,6 +490,14 @@ internal sealed class SipConnection : IAsyncDisposable
                     return;
                 }
 
+                if (slot.Phase == Phase.Cancelling)
+                {
+                    // The caller gave up as the redirect crossed its CANCEL: the daemon abandons a call whose answer it has
+                    // not yet confirmed, so it counts as abandoned there too, and there is no call to end.
+                    Finish(s, ref slot, cleanup ? null : CallOutcome.Abandoned);
+                    return;
+                }
+
                 Latencies.Record(Latency, (long)waited.TotalMicroseconds);
                 if (cleanup)
                 {
