@@ -42,12 +42,15 @@ public sealed class Kamailio : IAsyncDisposable
         }
     }
 
-    public static async Task<Kamailio> StartAsync(IPEndPoint acd, params string[] defines)
+    public static Task<Kamailio> StartAsync(IPEndPoint acd, params string[] defines) => StartAsync([acd], defines);
+
+    /// <summary>Kamailio with its dispatcher over several daemons: the first at the highest priority (the active one), then the others.</summary>
+    public static async Task<Kamailio> StartAsync(IReadOnlyList<IPEndPoint> acds, params string[] defines)
     {
-        ArgumentNullException.ThrowIfNull(acd);
+        ArgumentNullException.ThrowIfNull(acds);
         var directory = Directory.CreateTempSubdirectory("kamailio-").FullName;
         var list = Path.Combine(directory, "acd.list");
-        await File.WriteAllTextAsync(list, $"1 sip:{acd.Address}:{acd.Port};transport=tcp 0 10\n");
+        await File.WriteAllTextAsync(list, string.Concat(acds.Select((acd, i) => $"1 sip:{acd.Address}:{acd.Port};transport=tcp 0 {10 - i}\n")));
         var port = FreePorts.UdpAndTcp();
         var psi = new ProcessStartInfo("kamailio") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[]
