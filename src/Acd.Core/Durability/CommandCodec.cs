@@ -22,7 +22,13 @@ public static class CommandCodec
     }
 
     /// <summary>Writes a journaled command.</summary>
-    public static void Write(StateWriter w, Command command)
+    public static void Write(StateWriter w, Command command) => Write(w, command, withAnswerRoute: true);
+
+    /// <summary>
+    /// Writes a journaled command; without <paramref name="withAnswerRoute"/> an offer's answer route is left out (an
+    /// offer that did not leave its call waiting: the route is dropped when a call is routed, so replay ends the same).
+    /// </summary>
+    public static void Write(StateWriter w, Command command, bool withAnswerRoute)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(command);
@@ -43,7 +49,7 @@ public static class CommandCodec
                 w.WriteByte((byte)o.Mode);
                 w.WriteVarInt(o.Connection);
                 w.WriteBool(o.OwesCallback); // from format 2: a record of format 1 ends before it (true)
-                if (o.AnswerRoute is { } route)
+                if (withAnswerRoute && o.AnswerRoute is { } route)
                 {
                     w.WriteBlob(route); // only when there is one: a record without it reads as before
                 }
@@ -126,7 +132,7 @@ public static class CommandCodec
         }
     }
 
-    /// <summary>Reads a command written by <see cref="Write"/>; malformed input throws <see cref="InvalidDataException"/>.</summary>
+    /// <summary>Reads a command written by <see cref="Write(StateWriter, Command, bool)"/>; malformed input throws <see cref="InvalidDataException"/>.</summary>
     public static Command Read(StateReader r)
     {
         ArgumentNullException.ThrowIfNull(r);

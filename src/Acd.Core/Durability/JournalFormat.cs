@@ -26,7 +26,10 @@ public static class JournalFormat
     public static void Append(StateWriter w, long index, long timeMs, Command command) => Append(w, index, timeMs, command, JournalSegment.CurrentVersion);
 
     /// <summary>Appends one record of the given format (1: without the end byte, as the first release wrote).</summary>
-    public static void Append(StateWriter w, long index, long timeMs, Command command, int format)
+    public static void Append(StateWriter w, long index, long timeMs, Command command, int format) => Append(w, index, timeMs, command, format, withAnswerRoute: true);
+
+    /// <summary>Appends one record; an offer's answer route only with <paramref name="withAnswerRoute"/> (see <see cref="CommandCodec.Write(StateWriter, Command, bool)"/>).</summary>
+    public static void Append(StateWriter w, long index, long timeMs, Command command, int format, bool withAnswerRoute)
     {
         ArgumentNullException.ThrowIfNull(w);
         var start = w.Length;
@@ -34,7 +37,7 @@ public static class JournalFormat
         w.Advance(HeaderBytes);
         w.WriteVarInt(index);
         w.WriteVarInt(timeMs);
-        CommandCodec.Write(w, command);
+        CommandCodec.Write(w, command, withAnswerRoute);
         var length = (uint)(w.Length - start - HeaderBytes);
         Span<byte> lengthBytes = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(lengthBytes, length);

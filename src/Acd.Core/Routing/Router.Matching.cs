@@ -307,6 +307,7 @@ public sealed partial class Router
         }
 
         a.Call = slot;
+        c.AnswerRoute = null; // the 302 answers the INVITE now: after a restart there is nothing more to answer for it
         a.ReturnToStandby = a.State == AgentState.Standby;
         c.Agent = a.Index;
         if (c.Caller is not null && _history.Capacity > 0)

@@ -130,7 +130,8 @@ public sealed partial class DurableSink : IDisposable
             {
                 if (CommandCodec.IsJournaled(entry.Command))
                 {
-                    JournalFormat.Append(_buffer, index++, entry.TimeMs, entry.Command);
+                    // An offer's answer route is journaled only when its call was left waiting (a routed call's is dropped).
+                    JournalFormat.Append(_buffer, index++, entry.TimeMs, entry.Command, JournalSegment.CurrentVersion, entry.Result.Outcome == Acd.Core.Domain.OfferOutcome.Queued);
                 }
                 else if (ReferenceEquals(entry.Command, _capture))
                 {

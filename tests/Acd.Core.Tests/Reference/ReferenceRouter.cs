@@ -441,6 +441,7 @@ public sealed class ReferenceRouter : IRoutingModel
         c.Target = null;
         a.Call = c;
         c.Agent = a;
+        c.AnswerRoute = null;
         c.RoutedMs = Now;
         c.AuxDue = Now + Config.RingTimeoutMs;
         if (c.Handoff)
