@@ -31,7 +31,6 @@ public sealed partial class EngineHost(
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, RecoveredState> _recovered = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _digests = new(StringComparer.Ordinal);
-    private long _takeovers;
 
     /// <summary>True once every domain has started and restored its state (in cluster mode: every domain is active here).</summary>
     public bool Ready { get; private set; }
@@ -41,9 +40,6 @@ public sealed partial class EngineHost(
 
     /// <summary>Cluster mode: why a domain could not be started after its lease was taken (the daemon stops).</summary>
     public Exception? StartFailure { get; private set; }
-
-    /// <summary>Cluster mode: domains this daemon has taken over since it started.</summary>
-    public long Takeovers => Interlocked.Read(ref _takeovers);
 
     /// <summary>Whether the daemon runs in cluster mode.</summary>
     public bool Clustered => cluster is not null;
@@ -275,7 +271,6 @@ public sealed partial class EngineHost(
 
             var summary = await StartDomainAsync(d, store, stopping).ConfigureAwait(false);
             d.SetActive(lease.Node, lease.Epoch);
-            Interlocked.Increment(ref _takeovers);
             LogActive(logger, d.Name, lease.Epoch, previous ?? "nobody", summary);
             Ready = domains.All.All(x => x.Active);
 
