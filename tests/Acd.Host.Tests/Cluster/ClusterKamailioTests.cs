@@ -28,7 +28,7 @@ public sealed class ClusterKamailioTests(ITestOutputHelper output)
             "--cluster", pg.ConnectionString, $"--Acd:Cluster:NodeName={node}");
         await using var a = Start("node-a");
         await a.WaitListeningAsync();
-        await Eventually.TrueAsync(async () => await ReadyAsync(a) == "ready: active", $"node-a active\n{a.Output}", 15);
+        await a.WaitActiveAsync();
         await using var b = Start("node-b");
         await b.WaitListeningAsync();
         await using var proxy = await Kamailio.StartAsync([a.Sip!, b.Sip!], "PROBE_INTERVAL=1", "AGENT_RING_MS=5000");
@@ -42,7 +42,7 @@ public sealed class ClusterKamailioTests(ITestOutputHelper output)
 
         a.KillHard();
         var killed = Stopwatch.StartNew();
-        await Eventually.TrueAsync(async () => await ReadyAsync(b) == "ready: active", $"node-b active\n{b.Output}", 15);
+        await b.WaitActiveAsync();
         output.WriteLine($"node-b active {killed.ElapsedMilliseconds} ms after the kill");
 
         // The proxy's probes see the new owner serve (an OPTIONS for the service number through it reaches a daemon).
@@ -72,19 +72,5 @@ public sealed class ClusterKamailioTests(ITestOutputHelper output)
         Assert.True(fresh.ExitCode == 0 && fresh.Successful == 10, $"{fresh}\n{proxy.Log}");
         Assert.Equal(13L, (await GrpcTestClient.Try(grpcB.Queues.GetQueueAsync(new QueueRequest { Skill = "general" }))).Ok.Answered);
         Directory.Delete(directory, recursive: true);
-    }
-
-    private static async Task<string> ReadyAsync(DaemonProcess daemon)
-    {
-        try
-        {
-            using var http = new HttpClient();
-            using var response = await http.GetAsync(new Uri($"http://{daemon.Http}/readyz"));
-            return (await response.Content.ReadAsStringAsync()).Trim();
-        }
-        catch (HttpRequestException)
-        {
-            return "unreachable";
-        }
     }
 }

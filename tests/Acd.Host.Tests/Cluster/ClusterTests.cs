@@ -25,26 +25,16 @@ public sealed class ClusterTests
         return (daemon, directory);
     }
 
-    private static async Task<string> ReadyAsync(DaemonProcess daemon)
-    {
-        using var http = new HttpClient();
-        using var response = await http.GetAsync(new Uri($"http://{daemon.Http}/readyz"));
-        return (await response.Content.ReadAsStringAsync()).Trim();
-    }
-
-    private static async Task WaitActiveAsync(DaemonProcess daemon, double seconds = 15) =>
-        await Eventually.TrueAsync(async () => await ReadyAsync(daemon) == "ready: active", $"the daemon active\n{daemon.Output}", seconds);
-
     [Fact]
     public async Task A_standby_refuses_naming_the_owner_and_takes_over_with_every_waiting_call_in_its_place_when_the_owner_is_killed()
     {
         await using var pg = await PostgresServer.StartAsync();
         var (a, dirA) = await StartAsync(pg, "node-a");
         await using var _a = a;
-        await WaitActiveAsync(a);
+        await a.WaitActiveAsync();
         var (b, dirB) = await StartAsync(pg, "node-b");
         await using var _b = b;
-        Assert.Equal("not ready: standby", await ReadyAsync(b));
+        Assert.Equal("not ready: standby", await b.ReadyzAsync());
 
         // The standby refuses calls and OPTIONS (a dispatcher sees it inactive) and gRPC, naming the owner.
         await using (var toB = await SipTestClient.ConnectAsync(b.Sip!))
@@ -82,7 +72,7 @@ public sealed class ClusterTests
 
         // The standby takes the lease once it expires, recovers from PostgreSQL and answers.
         var clock = Stopwatch.StartNew();
-        await WaitActiveAsync(b);
+        await b.WaitActiveAsync();
         var takeover = clock.Elapsed;
         Assert.True(takeover < TimeSpan.FromSeconds(5), $"takeover took {takeover}");
 
@@ -106,7 +96,7 @@ public sealed class ClusterTests
         await using var pg = await PostgresServer.StartAsync();
         var (a, dirA) = await StartAsync(pg, "node-a");
         await using var _a = a;
-        await WaitActiveAsync(a);
+        await a.WaitActiveAsync();
         var (b, dirB) = await StartAsync(pg, "node-b");
         await using var _b = b;
 
@@ -116,7 +106,7 @@ public sealed class ClusterTests
 
         // Paused (or partitioned) past its lease: the standby takes over.
         a.Freeze();
-        await WaitActiveAsync(b);
+        await b.WaitActiveAsync();
 
         // Thawed, the old owner gets a call on its open connection: it answers 100 Trying (no promise) and at most a 503
         // refusal — never a 182, 302 or 200, because its group commit fails against the lease; then it stops with exit
@@ -156,7 +146,7 @@ public sealed class ClusterTests
         var (a, dirA) = await StartAsync(pg, "node-a");
         await using (a)
         {
-            await WaitActiveAsync(a);
+            await a.WaitActiveAsync();
             await using (var sip = await SipTestClient.ConnectAsync(a.Sip!))
             {
                 for (var i = 1; i <= 3; i++)
@@ -177,7 +167,7 @@ public sealed class ClusterTests
         var (again, _) = await StartAsync(pg, "node-c", dirA);
         await using (again)
         {
-            await WaitActiveAsync(again);
+            await again.WaitActiveAsync();
             using var grpc = new GrpcTestClient(again.Grpc!);
             Assert.Equal(3, (await GrpcTestClient.Try(grpc.Queues.GetQueueAsync(new QueueRequest { Skill = "general" }))).Ok.Waiting);
             var agent = (await GrpcTestClient.Try(grpc.Agents.GetAgentAsync(new AgentRequest { AgentId = "A0001" }))).Ok;
@@ -201,7 +191,7 @@ public sealed class ClusterTests
             "--config", config, "--data", Path.Combine(directory, "data"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
             "--cluster", both, "--Acd:Cluster:NodeName=node-a");
         await daemon.WaitListeningAsync();
-        await WaitActiveAsync(daemon);
+        await daemon.WaitActiveAsync();
 
         // Callers keep coming; midway the PostgreSQL primary dies and its replica is promoted.
         var acknowledged = new ConcurrentQueue<string>();
@@ -251,7 +241,7 @@ public sealed class ClusterTests
             "--config", config, "--data", Path.Combine(directory, "other"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
             "--cluster", both, "--Acd:Cluster:NodeName=node-b");
         await fresh.WaitListeningAsync();
-        await WaitActiveAsync(fresh);
+        await fresh.WaitActiveAsync();
         using var again = new GrpcTestClient(fresh.Grpc!);
         Assert.Equal(sent, (await GrpcTestClient.Try(again.Queues.GetQueueAsync(new QueueRequest { Skill = "general" }))).Ok.Waiting);
         Directory.Delete(directory, recursive: true);

@@ -90,6 +90,25 @@ public sealed partial class DaemonProcess : IAsyncDisposable
     /// <summary>SIGTERM: a graceful stop.</summary>
     public void Terminate() => _ = Kill(_process.Id, 15);
 
+    /// <summary>What <c>/readyz</c> says (<c>ready: active</c>, <c>not ready: standby</c>, …), or "unreachable".</summary>
+    public async Task<string> ReadyzAsync()
+    {
+        try
+        {
+            using var http = new HttpClient();
+            using var response = await http.GetAsync(new Uri($"http://{Http}/readyz"));
+            return (await response.Content.ReadAsStringAsync()).Trim();
+        }
+        catch (HttpRequestException)
+        {
+            return "unreachable";
+        }
+    }
+
+    /// <summary>Cluster mode: waits until the daemon serves its domains (<c>/readyz</c> says active).</summary>
+    public Task WaitActiveAsync(double seconds = 15) =>
+        Eventually.TrueAsync(async () => await ReadyzAsync() == "ready: active", $"the daemon active\n{Output}", seconds);
+
     /// <summary>SIGSTOP: the process is frozen (a pause, a partition), its sockets open.</summary>
     public void Freeze() => _ = Kill(_process.Id, 19);
 
