@@ -32,7 +32,12 @@ public sealed class DomainLease(ClusterDatabase database, string domain)
     public string? Holder => Volatile.Read(ref _holder);
 
     /// <summary>Since when (Stopwatch timestamp) the lease was last renewed.</summary>
-    public long RenewedAt { get; private set; }
+    public long RenewedAt { get => Volatile.Read(ref _renewedAt); private set => Volatile.Write(ref _renewedAt, value); }
+
+    private long _renewedAt;
+
+    /// <summary>Seconds since the last renewal (or taking) of the lease was sent; 0 when this daemon does not hold it.</summary>
+    public double AgeSeconds => Epoch == 0 ? 0 : Stopwatch.GetElapsedTime(RenewedAt).TotalSeconds;
 
     /// <summary>Takes the lease if it is free (never taken, or expired): true with <see cref="Epoch"/> set; false with <see cref="Holder"/> naming who has it.</summary>
     public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)

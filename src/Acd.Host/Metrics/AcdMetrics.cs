@@ -83,6 +83,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Counter _takeovers;
     private readonly Gauge _lagRecords;
     private readonly Gauge _lagSeconds;
+    private readonly Gauge _leaseAge;
     private readonly Counter _commands;
     private readonly Counter _sipMessages;
     private readonly Counter _sipResponses;
@@ -133,6 +134,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _epoch = f.CreateGauge("acd_cluster_epoch", "The lease epoch this daemon serves the domain under (cluster mode; 0 while standby).", "domain");
         _lagRecords = f.CreateGauge("acd_cluster_standby_lag_records", "A standby following the journal: records committed that it had not applied at its last look (cluster mode).", "domain");
         _lagSeconds = f.CreateGauge("acd_cluster_standby_lag_seconds", "A standby following the journal: how long ago the oldest record it had not applied was committed (cluster mode).", "domain");
+        _leaseAge = f.CreateGauge("acd_cluster_lease_age_seconds", "The active daemon: seconds since it last renewed its lease on the domain; a value near Acd:Cluster:LeaseMilliseconds means renewals are late and a standby may take over (cluster mode; 0 while standby).", "domain");
         _takeovers = f.CreateCounter("acd_cluster_takeovers_total", "Times this daemon took a routing domain over (cluster mode).", "domain");
         _backlog = f.CreateGauge("acd_engine_backlog", "Commands posted to the routing engine and not yet executed.", "domain");
         _commands = f.CreateCounter("acd_engine_commands_total", "Commands the routing engine executed.", "domain");
@@ -204,6 +206,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
             var (_, lagRecords, lagSeconds) = d.Following;
             _lagRecords.WithLabels(d.Name).Set(d.Active ? 0 : lagRecords);
             _lagSeconds.WithLabels(d.Name).Set(d.Active ? 0 : lagSeconds);
+            _leaseAge.WithLabels(d.Name).Set(d.LeaseAgeSeconds);
             if (!d.Active)
             {
                 continue; // cluster mode, standby: the owner reports the domain's figures

@@ -28,6 +28,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     private long _epoch;
     private long _takeovers;
     private Func<bool>? _leaseHeld;
+    private Func<double>? _leaseAge;
     private long _applied;
     private long _lagRecords;
     private double _lagSeconds;
@@ -91,8 +92,15 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     /// <summary>Whether this daemon can serve now: not standby, and in cluster mode its lease surely still its own (probes are told otherwise: a proxy then sends calls to whoever can).</summary>
     public bool Serving => _active && (_leaseHeld?.Invoke() ?? true);
 
-    /// <summary>In cluster mode: the check of the lease (<see cref="Serving"/>).</summary>
-    public void UseLease(Func<bool> held) => _leaseHeld = held;
+    /// <summary>In cluster mode: the check of the lease (<see cref="Serving"/>) and its age (<see cref="LeaseAgeSeconds"/>).</summary>
+    public void UseLease(Func<bool> held, Func<double> ageSeconds)
+    {
+        _leaseAge = ageSeconds;
+        _leaseHeld = held;
+    }
+
+    /// <summary>In cluster mode, while active: seconds since this daemon last renewed its lease (0 otherwise).</summary>
+    public double LeaseAgeSeconds => _active ? _leaseAge?.Invoke() ?? 0 : 0;
 
     /// <summary>A standby following the journal: the last record applied, and how far behind it was at its last look.</summary>
     public (long Applied, long LagRecords, double LagSeconds) Following => (Volatile.Read(ref _applied), Volatile.Read(ref _lagRecords), Volatile.Read(ref _lagSeconds));

@@ -216,9 +216,10 @@ public sealed partial class EngineHost(
 
                     lastProblem = null;
                     d.SetStandby(lease.Holder);
-                    await Task.Run(store.Follow, stopping).ConfigureAwait(false);
+                    // The lag as found on waking (before catching up): how far behind the standby's state was.
                     var (records, seconds) = await Task.Run(store.Lag, stopping).ConfigureAwait(false);
                     d.SetFollowing(store.Applied, records, seconds);
+                    await Task.Run(store.Follow, stopping).ConfigureAwait(false);
                     if (listener is null)
                     {
                         listener = await cluster.Source.OpenConnectionAsync(stopping).ConfigureAwait(false);
@@ -267,7 +268,7 @@ public sealed partial class EngineHost(
                 _leases.Add(lease);
             }
 
-            d.UseLease(() => lease.Held);
+            d.UseLease(() => lease.Held, () => lease.AgeSeconds);
 
             var summary = await StartDomainAsync(d, store, stopping).ConfigureAwait(false);
             d.SetActive(lease.Node, lease.Epoch);

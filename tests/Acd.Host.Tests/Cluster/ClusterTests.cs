@@ -36,6 +36,16 @@ public sealed class ClusterTests
         await using var _b = b;
         Assert.Equal("not ready: standby", await b.ReadyzAsync());
 
+        // Role, epoch and lease age on each: the owner renews every 400 ms; the standby follows.
+        var domain = "{domain=\"test\"}";
+        Assert.Equal(1, await a.MetricAsync("acd_cluster_active" + domain));
+        Assert.Equal(1, await a.MetricAsync("acd_cluster_epoch" + domain));
+        Assert.InRange(await a.MetricAsync("acd_cluster_lease_age_seconds" + domain), 0, 1.5);
+        Assert.Equal(0, await b.MetricAsync("acd_cluster_active" + domain));
+        Assert.Equal(0, await b.MetricAsync("acd_cluster_epoch" + domain));
+        Assert.Equal(0, await b.MetricAsync("acd_cluster_lease_age_seconds" + domain));
+        Assert.InRange(await b.MetricAsync("acd_cluster_standby_lag_records" + domain), 0, 1_000);
+
         // The standby refuses calls and OPTIONS (a dispatcher sees it inactive) and gRPC, naming the owner.
         await using (var toB = await SipTestClient.ConnectAsync(b.Sip!))
         {
@@ -86,6 +96,11 @@ public sealed class ClusterTests
 
         using var grpc = new GrpcTestClient(b.Grpc!);
         Assert.Equal(5, (await GrpcTestClient.Try(grpc.Queues.GetQueueAsync(new QueueRequest { Skill = "general" }))).Ok.Waiting);
+        Assert.Equal(1, await b.MetricAsync("acd_cluster_active" + domain));
+        Assert.Equal(2, await b.MetricAsync("acd_cluster_epoch" + domain));
+        Assert.Equal(1, await b.MetricAsync("acd_cluster_takeovers_total" + domain));
+        Assert.InRange(await b.MetricAsync("acd_cluster_lease_age_seconds" + domain), 0, 1.5);
+        Assert.Equal(0, await b.MetricAsync("acd_cluster_standby_lag_records" + domain));
         Directory.Delete(dirA, recursive: true);
         Directory.Delete(dirB, recursive: true);
     }

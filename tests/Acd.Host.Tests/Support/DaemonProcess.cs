@@ -105,6 +105,22 @@ public sealed partial class DaemonProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The value of one series of <c>/metrics</c> (its name with labels as exported, e.g. <c>acd_cluster_epoch{domain="10086"}</c>).</summary>
+    public async Task<double> MetricAsync(string series)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"http://{Http}/metrics"));
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+            {
+                return double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"no series {series} in /metrics");
+    }
+
     /// <summary>Cluster mode: waits until the daemon serves its domains (<c>/readyz</c> says active).</summary>
     public Task WaitActiveAsync(double seconds = 15) =>
         Eventually.TrueAsync(async () => await ReadyzAsync() == "ready: active", $"the daemon active\n{Output}", seconds);
