@@ -33,7 +33,10 @@ public sealed class RoutingEngine : IAsyncDisposable
     private readonly EngineOptions _options;
     private readonly CommandQueue _queue;
     private readonly ConcurrentQueue<EngineBatch> _freeBatches = new();
-    private readonly ManualResetEventSlim _wake = new(false, 64);
+    // The wait blocks without spinning; the loop spins itself only under load (Park), where the next command is
+    // microseconds away. At a hotline's everyday rate a spin before every sleep cost more CPU than the routing.
+    private readonly ManualResetEventSlim _wake = new(false, 0);
+    private int _lastBatch;
     private readonly ManualResetEventSlim _batchFree = new(false, 64);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _space = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -278,6 +281,7 @@ public sealed class RoutingEngine : IAsyncDisposable
             if (n > 0)
             {
                 batch.Number = ++_batchNumber;
+                _lastBatch = n;
                 Interlocked.Add(ref _commands, n);
                 _sink.OnBatch(batch);
                 if (Volatile.Read(ref _spaceWaiters) > 0)
@@ -298,8 +302,26 @@ public sealed class RoutingEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>A batch at least this large means load: the loop spins briefly before it sleeps.</summary>
+    private const int BusyBatch = 4;
+
     private void Park(long now)
     {
+        if (_lastBatch >= BusyBatch)
+        {
+            _lastBatch = 0;
+            var spin = default(SpinWait);
+            for (var i = 0; i < 64; i++)
+            {
+                if (!_queue.IsEmpty)
+                {
+                    return;
+                }
+
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+
         Interlocked.Exchange(ref _sleeping, 1);
         if (!_queue.IsEmpty || _stopping)
         {
