@@ -681,13 +681,20 @@ internal sealed class FillRun(Options o) : Run(o)
         var queued = Queued();
         var errors = ProtocolErrors + Totals().Sum(t => t.Rejected + t.Errors + t.TimedOut);
         var problems = Problems;
-        var rssBefore = DaemonMetrics.Sum(before, "process_resident_memory_bytes");
-        var rssAfter = DaemonMetrics.Sum(after, "process_resident_memory_bytes");
+        // prometheus-net's process metrics: the working set is the resident set on Linux (VmRSS).
+        var rssBefore = DaemonMetrics.Sum(before, "process_working_set_bytes");
+        var rssAfter = DaemonMetrics.Sum(after, "process_working_set_bytes");
         var waiting = DaemonMetrics.Sum(after, "acd_calls_waiting") - waitingBefore;
         var agents = DaemonMetrics.Sum(after, "acd_agents");
-        var heap = DaemonMetrics.Sum(after, "dotnet_gc_last_collection_heap_size_bytes");
-        var fragmentation = DaemonMetrics.Sum(after, "dotnet_gc_last_collection_heap_fragmentation_size_bytes");
-        var committed = DaemonMetrics.Sum(after, "dotnet_gc_last_collection_memory_committed_size_bytes");
+        // The .NET runtime's System.Runtime meters as the daemon exports them (heap sizes by generation, summed).
+        var heap = DaemonMetrics.Sum(after, "system_runtime_dotnet_gc_last_collection_heap_size");
+        var fragmentation = DaemonMetrics.Sum(after, "system_runtime_dotnet_gc_last_collection_heap_fragmentation_size");
+        var committed = DaemonMetrics.Sum(after, "system_runtime_dotnet_gc_last_collection_memory_committed_size");
+        if (metrics.Available && (rssAfter <= 0 || heap <= 0))
+        {
+            problems.Add("the daemon's /metrics has no process_working_set_bytes or GC heap size: memory not measured");
+            errors++;
+        }
         Console.WriteLine();
         Console.WriteLine($"fill mode: {F(offered)} calls offered over {O.Connections} SIP connections in {F(fillSeconds, 1)} s; {F(queued)} answered 182 Queued");
         Console.WriteLine($"  the daemon: {F(waiting)} calls waiting, {F(agents)} agents; resident memory {F(rssAfter / 1048576.0)} MiB (before the calls: {F(rssBefore / 1048576.0)} MiB)");
