@@ -37,6 +37,7 @@ public sealed class RoutingEngine : IAsyncDisposable
     // microseconds away. At a hotline's everyday rate a spin before every sleep cost more CPU than the routing.
     private readonly ManualResetEventSlim _wake = new(false, 0);
     private int _lastBatch;
+    private bool _shortSleep;
     private readonly ManualResetEventSlim _batchFree = new(false, 64);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _space = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -305,11 +306,15 @@ public sealed class RoutingEngine : IAsyncDisposable
     /// <summary>A batch at least this large means load: the loop spins briefly before it sleeps.</summary>
     private const int BusyBatch = 4;
 
+    /// <summary>A sleep shorter than this (commands arriving tens of microseconds apart) means load too.</summary>
+    private static readonly TimeSpan ShortSleep = TimeSpan.FromMicroseconds(200);
+
     private void Park(long now)
     {
-        if (_lastBatch >= BusyBatch)
+        if (_lastBatch >= BusyBatch || _shortSleep)
         {
             _lastBatch = 0;
+            _shortSleep = false;
             var spin = default(SpinWait);
             for (var i = 0; i < 64; i++)
             {
@@ -333,7 +338,9 @@ public sealed class RoutingEngine : IAsyncDisposable
         var wait = due == long.MaxValue ? _options.IdleWaitMs : (int)Math.Clamp(due - now, 0, _options.IdleWaitMs);
         if (wait > 0)
         {
+            var asleep = _time.GetTimestamp();
             _wake.Wait(wait);
+            _shortSleep = _time.GetElapsedTime(asleep) < ShortSleep;
         }
 
         _wake.Reset();
