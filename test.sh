@@ -11,8 +11,8 @@ failed=0
 log() { printf '\n== %s\n' "$*"; }
 
 # Real peers the tests drive: an independent gRPC client (Python grpcio + protoc), Prometheus (promtool and the
-# server), sipp and Kamailio, PostgreSQL for cluster mode; afl++ for the fuzzing. Installed only when missing, so a second run is quick.
-packages=(python3-grpcio python3-protobuf protobuf-compiler prometheus sip-tester kamailio afl++ postgresql)
+# server), sipp and Kamailio, PostgreSQL for cluster mode, Chromium and CJK fonts for the wallboard; afl++ for the fuzzing. Installed only when missing, so a second run is quick.
+packages=(python3-grpcio python3-protobuf protobuf-compiler prometheus sip-tester kamailio afl++ postgresql chromium fonts-noto-cjk)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

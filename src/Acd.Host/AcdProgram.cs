@@ -204,6 +204,9 @@ public static partial class AcdProgram
         builder.Services.AddSingleton<Acd.Host.Metrics.AcdMetrics>();
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Metrics.AcdMetrics>());
         builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Sip.SipServer>());
+        builder.Services.AddSingleton<Acd.Host.Wallboard.WallboardFeed>();
+        builder.Services.AddSingleton<IBatchListener>(sp => sp.GetRequiredService<Acd.Host.Wallboard.WallboardFeed>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Acd.Host.Wallboard.WallboardFeed>());
         builder.Services.AddHostedService<StartupReporter>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
@@ -289,6 +292,12 @@ public static partial class AcdProgram
             : Results.Text(engines.Clustered && !lifetime.ApplicationStopping.IsCancellationRequested ? "not ready: standby\n" : "not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable)).WithMetadata(Endpoints.HttpPort);
         app.MapGet("/state", (Delegate)app.Services.GetRequiredService<StateEndpoint>().GetAsync).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);
         app.MapMetrics(o => o.Registry = metrics.Registry).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);
+
+        // The floor's wallboard: the page is open (it holds no data; docs/wallboard.md), its stream needs the API token.
+        var page = Acd.Host.Wallboard.WallboardPage.Html;
+        app.MapGet("/", () => Results.Redirect("/wallboard")).WithMetadata(Endpoints.HttpPort);
+        app.MapGet("/wallboard", () => Results.Bytes(page, "text/html; charset=utf-8")).WithMetadata(Endpoints.HttpPort);
+        app.MapGet("/wallboard/stream", (Delegate)app.Services.GetRequiredService<Acd.Host.Wallboard.WallboardFeed>().StreamAsync).WithMetadata(Endpoints.HttpPort, Endpoints.Protected);
         return app;
     }
 }

@@ -89,6 +89,25 @@ public sealed class HttpSettings
 
     /// <summary>Open connections to the HTTP port. Default 256 (Prometheus, probes and wallboard screens).</summary>
     public int MaxConnections { get; set; } = 256;
+
+    /// <summary>The wallboard (/wallboard): its language, viewers and how it pushes.</summary>
+    public WallboardSettings Wallboard { get; set; } = new();
+}
+
+/// <summary>The floor's live wallboard on the HTTP port (docs/wallboard.md).</summary>
+public sealed class WallboardSettings
+{
+    /// <summary>The page's language unless the viewer switches: "zh" or "en".</summary>
+    public string Language { get; set; } = "zh";
+
+    /// <summary>Open wallboard streams at once; more are answered 503 (the page retries).</summary>
+    public int MaxViewers { get; set; } = 64;
+
+    /// <summary>How often (ms) the floor is read when something changed; the page is at most this much behind the engine.</summary>
+    public int RefreshMilliseconds { get; set; } = 250;
+
+    /// <summary>A viewer that has not taken an update within this many seconds is dropped (its page reconnects).</summary>
+    public int WriteTimeoutSeconds { get; set; } = 10;
 }
 
 /// <summary>Limits of the SIP port (see <see cref="Acd.Core.Sip.SipLimits"/> for what each guards against).</summary>

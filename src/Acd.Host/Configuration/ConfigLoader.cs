@@ -338,6 +338,13 @@ public static class ConfigLoader
         var httpCertificate = LoadCertificate(options.Http.CertificatePath, options.Http.CertificatePassword, "Acd:Http:CertificatePath", errors);
 
         CheckRange(errors, "Acd:Http:StateCacheSeconds", options.Http.StateCacheSeconds, 0, 3600);
+        CheckRange(errors, "Acd:Http:Wallboard:MaxViewers", options.Http.Wallboard.MaxViewers, 0, 10_000);
+        CheckRange(errors, "Acd:Http:Wallboard:RefreshMilliseconds", options.Http.Wallboard.RefreshMilliseconds, 50, 60_000);
+        CheckRange(errors, "Acd:Http:Wallboard:WriteTimeoutSeconds", options.Http.Wallboard.WriteTimeoutSeconds, 1, 3600);
+        if (options.Http.Wallboard.Language is not ("zh" or "en"))
+        {
+            errors.Add(new ConfigError("Acd:Http:Wallboard:Language", $"'{options.Http.Wallboard.Language}' is not a language of the wallboard (zh, en)"));
+        }
         var peers = new Acd.Host.Sip.SipPeers(
             Acd.Host.Sip.SipPeers.Parse(sipOptions.TrustedPeers ?? [.. Acd.Host.Sip.SipPeers.Loopback], "Acd:Sip:TrustedPeers", errors),
             Acd.Host.Sip.SipPeers.Parse(sipOptions.CallPeers ?? [], "Acd:Sip:CallPeers", errors),
