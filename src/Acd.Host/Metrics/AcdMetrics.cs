@@ -93,11 +93,14 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Counter _sipClosed;
     private readonly Counter _sipAnswers;
     private readonly Gauge _watchers;
+    private readonly Gauge _wallboardViewers;
+    private readonly Counter _wallboardDropped;
+    private readonly Acd.Host.Wallboard.WallboardFeed _wallboard;
     private readonly Counter _sipRefused;
     private readonly Counter _registrations;
     private readonly Gauge _poolThreads;
 
-    public AcdMetrics(DomainDirectory domains, SipServer sip, EventHub hub)
+    public AcdMetrics(DomainDirectory domains, SipServer sip, EventHub hub, Acd.Host.Wallboard.WallboardFeed wallboard)
     {
         ArgumentNullException.ThrowIfNull(domains);
         _domains = domains;
@@ -150,6 +153,9 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _registrations = f.CreateCounter("acd_agent_registrations_total", "Agents' SIP REGISTERs, by what they did (login, refresh, contact-change, logout, refused).", "action");
         _grpcRequests = f.CreateCounter("acd_grpc_requests_total", "gRPC calls, by method (unknown: a path this daemon does not serve) and status code.", "method", "code");
         _watchers = f.CreateGauge("acd_grpc_watchers", "Open Watch streams.");
+        _wallboard = wallboard;
+        _wallboardViewers = f.CreateGauge("acd_wallboard_viewers", "Open wallboard streams (/wallboard/stream).");
+        _wallboardDropped = f.CreateCounter("acd_wallboard_viewers_dropped_total", "Wallboard viewers dropped for taking no update within Acd:Http:Wallboard:WriteTimeoutSeconds.");
 
         // The library's process figures (process_*, dotnet_collection_count_total) and, through its adapter, the runtime's
         // own meter (system_runtime_dotnet_*: GC, heap, JIT, locks, thread pool queue). The adapter would name the
@@ -255,6 +261,8 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
 
         SetSip();
         _watchers.Set(_hub.Count);
+        _wallboardViewers.Set(_wallboard.Viewers);
+        _wallboardDropped.IncTo(_wallboard.Dropped);
         _poolThreads.Set(ThreadPool.ThreadCount);
     }
 

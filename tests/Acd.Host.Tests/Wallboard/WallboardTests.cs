@@ -220,9 +220,11 @@ public sealed class WallboardTests(ITestOutputHelper output)
 
         await Eventually.TrueAsync(() => Task.FromResult(daemon.Output.Contains("was dropped", StringComparison.Ordinal)), $"the stalled viewer dropped\n{daemon.Output}", 30);
 
-        // The reading viewer still gets updates.
+        // The reading viewer still gets updates; /metrics counts the viewers and the drop.
         var more = await reader.ReadLineAsync();
         Assert.NotNull(more);
+        Assert.Equal(1, await daemon.MetricAsync("acd_wallboard_viewers_dropped_total"));
+        Assert.InRange(await daemon.MetricAsync("acd_wallboard_viewers"), 1, 2);
         Directory.Delete(directory, recursive: true);
     }
 }
