@@ -80,10 +80,17 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
                     continue;
                 }
 
-                if (await Task.WhenAny(next, Task.Delay(TimeSpan.FromSeconds(15), time, context.RequestAborted)).ConfigureAwait(false) != next
-                    && !await WriteAsync(context, ": keep-alive\n\n"u8.ToArray()).ConfigureAwait(false))
+                try
                 {
-                    return;
+                    await next.WaitAsync(TimeSpan.FromSeconds(15), time, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // Nothing new for 15 s: a comment keeps proxies and the page's watchdog from taking the stream for dead.
+                    if (!await WriteAsync(context, ": keep-alive\n\n"u8.ToArray()).ConfigureAwait(false))
+                    {
+                        return;
+                    }
                 }
             }
         }
