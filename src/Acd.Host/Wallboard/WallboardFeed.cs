@@ -16,7 +16,7 @@ namespace Acd.Host.Wallboard;
 /// costs no memory; one that does not take an update within <see cref="WallboardSettings.WriteTimeoutSeconds"/> is
 /// dropped and its page reconnects. The waiting counts are sampled every 10 s for the page's 30-minute trend.
 /// </summary>
-public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings settings, TimeProvider time, ILogger<WallboardFeed> logger) : BackgroundService, IBatchListener
+public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings settings, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<WallboardFeed> logger) : BackgroundService, IBatchListener
 {
     private const int TrendPoints = 180;
     private static readonly TimeSpan TrendEvery = TimeSpan.FromSeconds(10);
@@ -58,6 +58,8 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
             return;
         }
 
+        // A stream ends when its page goes or the daemon begins to stop (a graceful stop is never held up by a wall screen).
+        using var ends = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         try
         {
             context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -65,14 +67,14 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers["X-Accel-Buffering"] = "no";
             var seen = -1L;
-            while (!context.RequestAborted.IsCancellationRequested)
+            while (!ends.IsCancellationRequested)
             {
                 var next = Volatile.Read(ref _next).Task;
                 var update = Latest;
                 if (update.Version != seen && update.Json.Length > 0)
                 {
                     seen = update.Version;
-                    if (!await WriteAsync(context, "data: "u8.ToArray(), update.Json, "\n\n"u8.ToArray()).ConfigureAwait(false))
+                    if (!await WriteAsync(context, ends.Token, "data: "u8.ToArray(), update.Json, "\n\n"u8.ToArray()).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -82,21 +84,21 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
 
                 try
                 {
-                    await next.WaitAsync(TimeSpan.FromSeconds(15), time, context.RequestAborted).ConfigureAwait(false);
+                    await next.WaitAsync(TimeSpan.FromSeconds(15), time, ends.Token).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
                     // Nothing new for 15 s: a comment keeps proxies and the page's watchdog from taking the stream for dead.
-                    if (!await WriteAsync(context, ": keep-alive\n\n"u8.ToArray()).ConfigureAwait(false))
+                    if (!await WriteAsync(context, ends.Token, ": keep-alive\n\n"u8.ToArray()).ConfigureAwait(false))
                     {
                         return;
                     }
                 }
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (ends.IsCancellationRequested)
         {
-            // The page went away.
+            // The page went away, or the daemon is stopping (the page reconnects when it is back).
         }
         finally
         {
@@ -146,9 +148,9 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
         }
     }
 
-    private async Task<bool> WriteAsync(HttpContext context, params byte[][] parts)
+    private async Task<bool> WriteAsync(HttpContext context, CancellationToken ends, params byte[][] parts)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ends);
         deadline.CancelAfter(TimeSpan.FromSeconds(_options.WriteTimeoutSeconds));
         try
         {
@@ -160,7 +162,7 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
             await context.Response.Body.FlushAsync(deadline.Token).ConfigureAwait(false);
             return true;
         }
-        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (!ends.IsCancellationRequested)
         {
             // A viewer that does not read: dropped; its page reconnects and gets the latest state at once.
             Interlocked.Increment(ref _dropped);
