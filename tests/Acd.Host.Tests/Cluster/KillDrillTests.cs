@@ -198,11 +198,23 @@ public sealed class KillDrillTests(ITestOutputHelper output)
 
                 var callbacks = (await GrpcTestClient.Try(check.Callbacks.ListCallbacksAsync(new ListCallbacksRequest()))).Ok.Callbacks.Select(c => c.Caller).ToHashSet(StringComparer.Ordinal);
                 Assert.DoesNotContain(cancelledCallers, c => !callbacks.Contains(c));
+                var durableInFlight = new List<(string Agent, string Reason)>();
                 foreach (var (agent, reason) in agentReason)
                 {
                     var a = (await GrpcTestClient.Try(check.Agents.GetAgentAsync(new AgentRequest { AgentId = agent }))).Ok;
                     var inFlight = agentPending.GetValueOrDefault(agent);
                     Assert.True(a.Reason == reason || a.Reason == inFlight, $"round {round}: agent {agent} is '{a.Reason}', acknowledged '{reason}' (in flight '{inFlight}')");
+                    if (a.Reason != reason)
+                    {
+                        durableInFlight.Add((agent, a.Reason));
+                    }
+                }
+
+                // A change in flight at the kill that turned out durable (its answer was lost with the daemon) is the agent's
+                // state from now on: later rounds expect it, not the last change acknowledged.
+                foreach (var (agent, reason) in durableInFlight)
+                {
+                    agentReason[agent] = reason;
                 }
 
                 agentPending.Clear();
