@@ -16,6 +16,9 @@ public static class Names
         _ => "unknown",
     };
 
+    /// <summary>The wire names of every agent state, indexed by its value (as in per-state counts).</summary>
+    public static readonly IReadOnlyList<string> AgentStates = [.. Enum.GetValues<AgentState>().Select(Of)];
+
     /// <summary>The wire name of a role: agent, team-lead, supervisor.</summary>
     public static string Of(AgentRole role) => role switch
     {

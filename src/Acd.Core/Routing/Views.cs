@@ -164,4 +164,11 @@ public sealed record QueueView
 
     /// <summary>The skill's effective surge tier now.</summary>
     public int SurgeTier { get; init; }
+
+    /// <summary>
+    /// Agents Erlang C says the skill needs for its service level at the last five minutes' arrival rate, with its
+    /// average handle time (or <paramref name="defaultHandleTimeMs"/> before any call was handled).
+    /// </summary>
+    public int RequiredAgents(long defaultHandleTimeMs) =>
+        Acd.Core.Statistics.ErlangC.RequiredAgents(ArrivalRatePerSecond, AhtMs > 0 ? AhtMs : defaultHandleTimeMs, ThresholdMs, ServiceLevelTarget);
 }

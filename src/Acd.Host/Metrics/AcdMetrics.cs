@@ -1,12 +1,11 @@
+using Acd.Core.Domain;
 using Acd.Core.Engine;
 using Acd.Core.Routing;
 using Acd.Core.Sip;
-using Acd.Core.Statistics;
 using Acd.Host.Grpc;
 using Acd.Host.Routing;
 using Acd.Host.Sip;
 using Prometheus;
-using CoreAgentState = Acd.Core.Domain.AgentState;
 using StatusCode = Grpc.Core.StatusCode;
 
 namespace Acd.Host.Metrics;
@@ -23,7 +22,6 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
 {
     private static readonly double[] WaitBuckets = [0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600];
     private static readonly double[] DecisionBuckets = [0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005];
-    private static readonly string[] StateNames = [.. Enum.GetValues<CoreAgentState>().Select(s => Acd.Core.Domain.Names.Of(s))];
 
     /// <summary>The counters of calls and callbacks: the metric, its help, and which counts it reports under which label value.</summary>
     private static readonly (string Name, string Help, string? Label, (CallCount What, string? Value)[] Counts)[] CallFamilies =
@@ -229,7 +227,7 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
 
             for (var state = 0; state < agents.Count; state++)
             {
-                _agents.WithLabels(d.Name, StateNames[state]).Set(agents[state]);
+                _agents.WithLabels(d.Name, Names.AgentStates[state]).Set(agents[state]);
             }
 
             _surgeTier.WithLabels(d.Name).Set(surge.Tier);
@@ -282,10 +280,10 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _aht.WithLabels(domain, skill).Set(q.AhtMs / 1000.0);
         _occupancy.WithLabels(domain, skill).Set(q.Occupancy);
         _skillSurgeTier.WithLabels(domain, skill).Set(q.SurgeTier);
-        _requiredAgents.WithLabels(domain, skill).Set(ErlangC.RequiredAgents(q.ArrivalRatePerSecond, q.AhtMs > 0 ? q.AhtMs : d.Config.DefaultHandleTimeMs, q.ThresholdMs, q.ServiceLevelTarget));
+        _requiredAgents.WithLabels(domain, skill).Set(q.RequiredAgents(d.Config.DefaultHandleTimeMs));
         for (var state = 0; state < q.AgentsByState.Count; state++)
         {
-            _skillAgents.WithLabels(domain, skill, StateNames[state]).Set(q.AgentsByState[state]);
+            _skillAgents.WithLabels(domain, skill, Names.AgentStates[state]).Set(q.AgentsByState[state]);
         }
     }
 

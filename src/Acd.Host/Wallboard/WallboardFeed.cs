@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Acd.Core.Domain;
 using Acd.Core.Engine;
 using Acd.Core.Routing;
-using Acd.Core.Statistics;
 using Acd.Host.Configuration;
 using Acd.Host.Routing;
 using CoreAgentState = Acd.Core.Domain.AgentState;
@@ -21,7 +21,6 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
     private const int TrendPoints = 180;
     private static readonly TimeSpan TrendEvery = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RefreshAnyway = TimeSpan.FromSeconds(5);
-    private static readonly string[] StateNames = [.. Enum.GetValues<CoreAgentState>().Select(s => Acd.Core.Domain.Names.Of(s))];
     private readonly WallboardSettings _options = settings.Options.Http.Wallboard;
     private readonly Dictionary<string, Queue<int>> _trend = new(StringComparer.Ordinal);
     private volatile int _dirty = 1;
@@ -251,7 +250,7 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
             w.WriteNumber("answered", q.Answered);
             w.WriteNumber("abandoned", q.Abandoned);
             w.WriteNumber("occupancy", q.Occupancy);
-            w.WriteNumber("required", ErlangC.RequiredAgents(q.ArrivalRatePerSecond, q.AhtMs > 0 ? q.AhtMs : d.Config.DefaultHandleTimeMs, q.ThresholdMs, q.ServiceLevelTarget));
+            w.WriteNumber("required", q.RequiredAgents(d.Config.DefaultHandleTimeMs));
             w.WriteNumber("staffed", Working(q.AgentsByState));
             w.WriteNumber("tier", q.SurgeTier);
             w.WriteNumber("ownTier", skillSurge.Tier);
@@ -275,9 +274,9 @@ public sealed partial class WallboardFeed(DomainDirectory domains, AcdSettings s
     private static void WriteAgents(Utf8JsonWriter w, IReadOnlyList<int> byState)
     {
         w.WriteStartObject("agents");
-        for (var s = 0; s < byState.Count && s < StateNames.Length; s++)
+        for (var s = 0; s < byState.Count && s < Names.AgentStates.Count; s++)
         {
-            w.WriteNumber(StateNames[s], byState[s]);
+            w.WriteNumber(Names.AgentStates[s], byState[s]);
         }
 
         w.WriteEndObject();
