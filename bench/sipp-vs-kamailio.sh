@@ -5,6 +5,7 @@
 # ACK, BYE → 200. Each server is warmed up at the rate first; its idle CPU is measured with no traffic and subtracted;
 # CPU is utime + stime from /proc/PID/stat of the server's processes (Kamailio's children included).
 #   bench/sipp-vs-kamailio.sh [rates] [seconds]        default: "1000 5000" 30
+#   ACD_OPTS="--Acd:Journal:Enabled=false" bench/sipp-vs-kamailio.sh …   extra arguments for the daemon
 # Prints, per rate, each server's CPU per call (µs) and ACD's over Kamailio's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ kport=$(free_port); aport=$(free_port); agrpc=$(free_port); ahttp=$(free_port)
 kamailio -DD -E -f bench/kamailio/redirect.cfg -A "LISTEN_PORT=$kport" >"$work/kamailio.log" 2>&1 &
 kam=$!; pids+=("$kam")
 dotnet src/Acd.Host/bin/Release/net10.0/acd.dll --config bench/configs/max-throughput.json --data "$work/data" \
-  --sip "127.0.0.1:$aport" --grpc "127.0.0.1:$agrpc" --http "127.0.0.1:$ahttp" --Logging:LogLevel:Default=Warning >"$work/acd.log" 2>&1 &
+  --sip "127.0.0.1:$aport" --grpc "127.0.0.1:$agrpc" --http "127.0.0.1:$ahttp" --Logging:LogLevel:Default=Warning ${ACD_OPTS:-} >"$work/acd.log" 2>&1 &
 acd=$!; pids+=("$acd")
 for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$ahttp/readyz" >/dev/null 2>&1 && break
