@@ -97,7 +97,13 @@ internal sealed class Agent
 
     public int WrapSkill { get; set; } = -1;
 
+    /// <summary>Where the agent's timer is (see <see cref="RouterTimers"/>).</summary>
     public int TimerPos { get; set; } = -1;
+
+    /// <summary>Neighbours in the timer's lane (see <see cref="RouterTimers"/>).</summary>
+    public int TimerPrev { get; set; }
+
+    public int TimerNext { get; set; }
 
     /// <summary>Calls waiting for this agent in particular (transfers, first-contact ownership); created on first use.</summary>
     public IndexedHeap<CallQueueIndex>? Personal { get; set; }

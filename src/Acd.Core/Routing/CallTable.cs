@@ -85,6 +85,8 @@ internal sealed class CallTable
         Records = new CallRecord[capacity];
         QueuePos = new int[capacity];
         TimerPos = new int[capacity];
+        TimerPrev = new int[capacity];
+        TimerNext = new int[capacity];
         _free = new int[capacity];
     }
 
@@ -97,6 +99,11 @@ internal sealed class CallTable
     public int[] QueuePos { get; private set; }
 
     public int[] TimerPos { get; private set; }
+
+    /// <summary>Neighbours of a call's timer in its lane (see <see cref="RouterTimers"/>).</summary>
+    public int[] TimerPrev { get; private set; }
+
+    public int[] TimerNext { get; private set; }
 
     public int Live { get; private set; }
 
@@ -121,6 +128,12 @@ internal sealed class CallTable
                 var timerPos = TimerPos;
                 Array.Resize(ref timerPos, records.Length);
                 TimerPos = timerPos;
+                var timerPrev = TimerPrev;
+                Array.Resize(ref timerPrev, records.Length);
+                TimerPrev = timerPrev;
+                var timerNext = TimerNext;
+                Array.Resize(ref timerNext, records.Length);
+                TimerNext = timerNext;
                 Array.Resize(ref _free, records.Length);
             }
 

@@ -365,9 +365,9 @@ public sealed partial class Router
         }
 
         a.WrapSkill = -1;
-        if (a.TimerPos >= 0)
+        if (RouterTimers.IsSet(a.TimerPos))
         {
-            _timers.RemoveAt(a.TimerPos);
+            _timers.Remove(~a.Index, a.TimerPos);
         }
     }
 

@@ -525,9 +525,9 @@ public sealed partial class Router
     {
         ref var c = ref _calls.Records[slot];
         var timerPos = _calls.TimerPos[slot];
-        if (timerPos >= 0)
+        if (RouterTimers.IsSet(timerPos))
         {
-            _timers.RemoveAt(timerPos);
+            _timers.Remove(slot, timerPos);
         }
 
         _callIndex.Remove(c.Id);

@@ -9,6 +9,7 @@ public sealed partial class Router
     internal List<string> CheckInvariants()
     {
         var problems = new List<string>();
+        _timers.Check(problems);
         var poolEntries = 0;
         for (var i = 0; i < _agents.Count; i++)
         {
@@ -63,7 +64,7 @@ public sealed partial class Router
             }
 
             var wrapTimer = a.State == AgentState.WrapUp;
-            if (wrapTimer != (a.TimerPos >= 0))
+            if (wrapTimer != RouterTimers.IsSet(a.TimerPos))
             {
                 problems.Add($"agent {a.Id} is {a.State} with timer position {a.TimerPos}");
             }
@@ -145,7 +146,7 @@ public sealed partial class Router
             }
 
             var due = CallDue(in c);
-            if ((due != long.MaxValue) != (_calls.TimerPos[slot] >= 0) || (_calls.TimerPos[slot] >= 0 && c.TimerDueMs != due))
+            if ((due != long.MaxValue) != RouterTimers.IsSet(_calls.TimerPos[slot]) || (RouterTimers.IsSet(_calls.TimerPos[slot]) && c.TimerDueMs != due))
             {
                 problems.Add($"call {id} ({c.State}, flags {c.Flags}) should be due at {due} but its timer is at {c.TimerDueMs} (pos {_calls.TimerPos[slot]})");
             }

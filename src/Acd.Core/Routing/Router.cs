@@ -38,7 +38,7 @@ public sealed partial class Router
     private readonly CallIndex _callIndex;
 
     /// <summary>Call and agent timers (ring, wrap-up, overflow, maximum wait, grace); callbacks and the surge evaluation keep their own.</summary>
-    private readonly IndexedHeap<TimerIndex> _timers;
+    private readonly RouterTimers _timers;
     private EventBuffer _events = new(4);
     private long _now;
     private long _eventSeq;
@@ -71,7 +71,7 @@ public sealed partial class Router
 
         _skillNames = [.. config.Skills.Select(s => s.Name)];
         _callIndex = new CallIndex(_calls, 1024);
-        _timers = new IndexedHeap<TimerIndex>(new TimerIndex(_calls, _agents), 1024);
+        _timers = new RouterTimers(_calls, _agents, CallTimerBase);
         var hotline = config.Hotline;
         _history = new CallerHistory(hotline.RepeatEnabled || hotline.OwnershipEnabled ? hotline.CallerHistoryCapacity : 0, hotline.RepeatCalls - 1);
         foreach (var caller in hotline.VipCallers.Take(hotline.MaxVipCallers))
@@ -95,9 +95,7 @@ public sealed partial class Router
     public long Now => _now;
 
     /// <summary>Due time of the earliest pending timer, or <see cref="long.MaxValue"/>.</summary>
-    public long NextTimerDueMs => Math.Min(
-        _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue,
-        Math.Min(_callbacks.NextTimer.DueMs, _surge.NextEvaluationMs));
+    public long NextTimerDueMs => Math.Min(_timers.NextDueMs, Math.Min(_callbacks.NextTimer.DueMs, _surge.NextEvaluationMs));
 
     /// <summary>
     /// When the router next has something to do on its own: its earliest timer, or the day boundary of the statistics
@@ -173,14 +171,13 @@ public sealed partial class Router
         // evaluation (their keys sort so), as one heap would give them.
         while (true)
         {
-            var due = _timers.Count > 0 ? _timers.Top.K1 : long.MaxValue;
+            var (due, key) = _timers.Next();
             var (callbackDue, callbackKey) = _callbacks.NextTimer;
             if (due > nowMs && callbackDue > nowMs && _surge.NextEvaluationMs > nowMs)
             {
                 break; // the usual case: nothing due
             }
 
-            var key = _timers.Count > 0 ? _timers.Top.K2 : long.MaxValue;
             var source = 0;
             if (callbackDue < due || (callbackDue == due && callbackKey < key))
             {
@@ -287,33 +284,33 @@ public sealed partial class Router
         ref var c = ref _calls.Records[slot];
         var due = CallDue(in c);
         var pos = _calls.TimerPos[slot];
-        if (pos >= 0)
+        if (RouterTimers.IsSet(pos))
         {
             if (c.TimerDueMs == due)
             {
                 return;
             }
 
-            _timers.RemoveAt(pos);
+            _timers.Remove(slot, pos);
         }
 
         c.TimerDueMs = due;
         if (due != long.MaxValue)
         {
-            _timers.Push(due, CallTimerBase + c.Seq, slot);
+            _timers.Push(due, CallTimerBase + c.Seq, slot, _now);
         }
     }
 
     private void ScheduleAgent(Agent a)
     {
-        if (a.TimerPos >= 0)
+        if (RouterTimers.IsSet(a.TimerPos))
         {
-            _timers.RemoveAt(a.TimerPos);
+            _timers.Remove(~a.Index, a.TimerPos);
         }
 
         if (a.State == AgentState.WrapUp)
         {
-            _timers.Push(a.WrapDueMs, a.Index, ~a.Index);
+            _timers.Push(a.WrapDueMs, a.Index, ~a.Index, _now);
         }
     }
 
