@@ -61,17 +61,18 @@ internal sealed class CallIndex
         }
 
         Insert(hash, slot);
+        _calls.Records[slot].IdHash = hash;
         Count++;
     }
 
-    /// <summary>Removes an id that is present.</summary>
-    public void Remove(string id)
+    /// <summary>Removes the id of the call in <paramref name="slot"/> (present), by the hash kept with the call: no hashing, no string compare.</summary>
+    public void Remove(int slot)
     {
-        var hash = Hash(id);
+        var hash = _calls.Records[slot].IdHash;
         var entries = _entries;
         var mask = _mask;
         var i = hash & mask;
-        while (!(entries[i].Hash == hash && entries[i].Slot != Empty && Same(_calls.Records[entries[i].Slot].Id, id)))
+        while (entries[i].Slot != slot)
         {
             if (entries[i].Slot == Empty)
             {

@@ -58,6 +58,9 @@ internal struct CallRecord
     /// <summary>Due time of the pending timer entry (long.MaxValue: none).</summary>
     public long TimerDueMs;
 
+    /// <summary>The id's hash in the call index (set by <see cref="CallIndex.Add"/>).</summary>
+    public int IdHash;
+
     public int Skill;
     public int Agent;
     public int TargetAgent;

@@ -523,14 +523,13 @@ public sealed partial class Router
 
     private void Release(int slot)
     {
-        ref var c = ref _calls.Records[slot];
         var timerPos = _calls.TimerPos[slot];
         if (RouterTimers.IsSet(timerPos))
         {
             _timers.Remove(slot, timerPos);
         }
 
-        _callIndex.Remove(c.Id);
+        _callIndex.Remove(slot);
         _calls.Release(slot);
     }
 
