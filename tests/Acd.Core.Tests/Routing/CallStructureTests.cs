@@ -29,7 +29,7 @@ public sealed class CallStructureTests
             }
             else if (found >= 0 && rng.Next(2) == 0)
             {
-                index.Remove(id);
+                index.Remove(found);
                 table.Release(found);
                 model.Remove(id);
             }
