@@ -32,6 +32,12 @@ public static partial class AcdProgram
     /// <summary>Runs until stopped (Ctrl+C, SIGTERM); returns the process exit code. Every failure to start is one line on stderr and a documented code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args is [Acd.Host.Durability.SnapshotHelper.Verb, ..])
+        {
+            return Acd.Host.Durability.SnapshotHelper.Run(args[1..]);
+        }
+
         WebApplication app;
         try
         {

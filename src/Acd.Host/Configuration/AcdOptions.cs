@@ -250,6 +250,15 @@ public sealed class JournalSettings
     /// <summary>A snapshot is taken at least this often while state changes, in seconds.</summary>
     public int SnapshotIntervalSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Whether snapshots by replay are made in a child process (<c>acd snapshot …</c>), so that the replayed state does
+    /// not double the daemon's memory; off, or when the child fails, the daemon replays in a background thread.
+    /// </summary>
+    public bool SnapshotProcess { get; set; } = true;
+
+    /// <summary>Longest a snapshot child may take before it is stopped (and the daemon replays itself), in seconds.</summary>
+    public int SnapshotProcessTimeoutSeconds { get; set; } = 600;
+
     /// <summary>Snapshots kept (the journal is kept from the oldest of them on).</summary>
     public int KeepSnapshots { get; set; } = 2;
 }

@@ -259,6 +259,7 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Journal:SegmentMegabytes", options.Journal.SegmentMegabytes, 1, 4096);
         CheckRange(errors, "Acd:Journal:SnapshotEveryRecords", options.Journal.SnapshotEveryRecords, 1000, 100_000_000);
         CheckRange(errors, "Acd:Journal:SnapshotIntervalSeconds", options.Journal.SnapshotIntervalSeconds, 1, 86_400);
+        CheckRange(errors, "Acd:Journal:SnapshotProcessTimeoutSeconds", options.Journal.SnapshotProcessTimeoutSeconds, 10, 86_400);
         CheckRange(errors, "Acd:Journal:KeepSnapshots", options.Journal.KeepSnapshots, 1, 100);
         CheckRange(errors, "Acd:Journal:SnapshotCaptureMaxCalls", options.Journal.SnapshotCaptureMaxCalls, 0, 100_000_000);
         var sipOptions = options.Sip;

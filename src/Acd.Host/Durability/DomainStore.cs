@@ -110,6 +110,11 @@ public sealed partial class DomainStore : IDomainStore
         ProbeWritable();
 
         CheckJournalFiles();
+        foreach (var stale in System.IO.Directory.EnumerateFiles(Directory, SnapshotPrefix + "*" + SnapshotSuffix + ".tmp"))
+        {
+            File.Delete(stale); // a snapshot not finished when the daemon (or its helper) stopped
+        }
+
         var (router, snapshotIndex) = LoadNewestSnapshot();
         if (!Files(SnapshotPrefix, SnapshotSuffix).Any() && !Files(JournalPrefix, JournalSuffix).Any())
         {
@@ -296,7 +301,7 @@ public sealed partial class DomainStore : IDomainStore
     private Router ReadSnapshot(string path, long index)
     {
         var bytes = File.ReadAllBytes(path);
-        const int Header = 8 + 4 + 8 + 4 + 4;
+        const int Header = SnapshotHeaderBytes;
         if (bytes.Length < Header || !bytes.AsSpan(0, 8).SequenceEqual(SnapshotMagic))
         {
             throw new InvalidDataException("not a snapshot file");
@@ -606,6 +611,50 @@ public sealed partial class DomainStore : IDomainStore
     /// </summary>
     public string TakeSnapshot(long upTo)
     {
+        if (Helper is { } helper && helper.TryReplay(this, _config, upTo))
+        {
+            return AdoptSnapshot(upTo);
+        }
+
+        return WriteSnapshot(ReplayTo(upTo), upTo);
+    }
+
+    /// <summary>
+    /// Another process that makes the snapshots by replay (<see cref="SnapshotHelper"/>): the replayed state — as large
+    /// as the live one — then lives and dies there, instead of doubling this process's memory until a full collection.
+    /// </summary>
+    public SnapshotHelper? Helper { get; set; }
+
+    /// <summary>In a snapshot helper: the state after record <paramref name="upTo"/> (newest snapshot and the journal), written as that snapshot's temporary file, flushed.</summary>
+    internal string WritePendingSnapshot(long upTo)
+    {
+        var body = new StateWriter(1 << 20);
+        ReplayTo(upTo).WriteState(body);
+        var pending = PendingPath(upTo);
+        WriteSnapshotFile(pending, body.Written, upTo);
+        return pending;
+    }
+
+    /// <summary>Installs the snapshot a helper wrote (its temporary file, checked to be whole): renamed into place, old files pruned.</summary>
+    private string AdoptSnapshot(long index)
+    {
+        var pending = PendingPath(index);
+        using (var file = File.OpenHandle(pending, FileMode.Open, FileAccess.Read))
+        {
+            var header = new byte[SnapshotHeaderBytes];
+            if (RandomAccess.Read(file, header, 0) != header.Length || !header.AsSpan(0, 8).SequenceEqual(SnapshotMagic)
+                || BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(12)) != index
+                || BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(20)) != RandomAccess.GetLength(file) - header.Length)
+            {
+                throw new InvalidDataException($"the snapshot helper's {pending} is not a whole snapshot after record {index}");
+            }
+        }
+
+        return Install(pending, index);
+    }
+
+    private Router ReplayTo(long upTo)
+    {
         var (router, index) = LoadNewestSnapshot();
         if (index < upTo)
         {
@@ -616,8 +665,12 @@ public sealed partial class DomainStore : IDomainStore
             }
         }
 
-        return WriteSnapshot(router, upTo);
+        return router;
     }
+
+    private string SnapshotPath(long index) => Path.Combine(Directory, $"{SnapshotPrefix}{index:D20}{SnapshotSuffix}");
+
+    private string PendingPath(long index) => SnapshotPath(index) + ".tmp";
 
     /// <summary>Writes a snapshot of a router that has applied every record up to <paramref name="index"/>.</summary>
     public string WriteSnapshot(Router router, long index)
@@ -635,21 +688,32 @@ public sealed partial class DomainStore : IDomainStore
         {
             throw new InvalidOperationException($"a snapshot after record {index} while the journal is durable only to {LastIndex}");
         }
-        var header = new byte[28];
+        var temporary = PendingPath(index);
+        WriteSnapshotFile(temporary, body, index);
+        return Install(temporary, index);
+    }
+
+    private const int SnapshotHeaderBytes = 28;
+
+    /// <summary>Writes a snapshot file (header, body) and flushes it.</summary>
+    private static void WriteSnapshotFile(string path, ReadOnlySpan<byte> body, long index)
+    {
+        var header = new byte[SnapshotHeaderBytes];
         SnapshotMagic.CopyTo(header, 0);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 1);
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(12), index);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(20), body.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), Crc32C.Compute(body));
-        var path = Path.Combine(Directory, $"{SnapshotPrefix}{index:D20}{SnapshotSuffix}");
-        var temporary = path + ".tmp";
-        using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write))
-        {
-            RandomAccess.Write(handle, header, 0);
-            RandomAccess.Write(handle, body, header.Length);
-            RandomAccess.FlushToDisk(handle);
-        }
+        using var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write);
+        RandomAccess.Write(handle, header, 0);
+        RandomAccess.Write(handle, body, header.Length);
+        RandomAccess.FlushToDisk(handle);
+    }
 
+    /// <summary>Renames a flushed snapshot file into place, makes that durable, and prunes what it makes unneeded.</summary>
+    private string Install(string temporary, long index)
+    {
+        var path = SnapshotPath(index);
         File.Move(temporary, path, overwrite: true);
         SyncDirectory();
         lock (_files)

@@ -81,6 +81,11 @@ public sealed partial class DurableSink : IDisposable
         await _snapshot.ConfigureAwait(false);
         if (!_failed && _store.LastIndex > _store.SnapshotIndex)
         {
+            if (_store is DomainStore files)
+            {
+                files.Helper = null; // at a stop memory no longer matters, and replaying here is quicker than starting a helper
+            }
+
             var path = await Task.Run(() => _store.TakeSnapshot(_store.LastIndex)).ConfigureAwait(false);
             LogSnapshot(_logger, path, _store.LastIndex);
         }

@@ -106,7 +106,10 @@ public sealed partial class EngineHost(
             IDomainStore? store = null;
             if (settings.Options.Journal.Enabled)
             {
-                store = new DomainStore(settings.Options.DataDirectory, d.Config, settings.Options.Journal, loggers.CreateLogger<DomainStore>());
+                store = new DomainStore(settings.Options.DataDirectory, d.Config, settings.Options.Journal, loggers.CreateLogger<DomainStore>())
+                {
+                    Helper = SnapshotHelper.ForThisProcess(settings.Options.Journal, loggers.CreateLogger<SnapshotHelper>()),
+                };
                 lock (_stores)
                 {
                     _stores.Add(store);

@@ -1,0 +1,105 @@
+using Acd.Host.Tests.Support;
+using Acd.Api.V1;
+
+namespace Acd.Host.Tests.Durability;
+
+/// <summary>
+/// Snapshots by replay made by a child process of the real daemon (<c>acd snapshot …</c>): the state replayed for a
+/// snapshot lives in the child, not in the daemon, and what it writes recovers; a child that refuses (the configuration
+/// file changed under the daemon) leaves the snapshot to the daemon, which still makes it.
+/// </summary>
+public sealed class SnapshotHelperTests
+{
+    private const string Centre = """
+        { "Acd": { "Name": "dur",
+          "Repeat": { "Enabled": false }, "Ownership": { "Enabled": false },
+          "Callbacks": { "MinAbandonWaitSeconds": 0, "SkillAgentsDial": false },
+          "Skills": [ { "Name": "general", "MaxWaitSeconds": 3600, "WrapUpSeconds": 0, "MaxQueueLength": 100000 } ],
+          "Agents": [ { "Id": "G1", "Skills": { "general": 5 }, "InitialState": "not-ready" } ] } }
+        """;
+
+    private static readonly string[] Journal = ["--Acd:Journal:SnapshotEveryRecords=1000", "--Acd:Journal:SnapshotCaptureMaxCalls=0"];
+
+    [Fact]
+    public async Task A_snapshot_by_replay_is_made_in_a_child_process_and_a_restart_recovers_from_it()
+    {
+        var directory = Directory.CreateTempSubdirectory("acd-snaphelper-").FullName;
+        try
+        {
+            var config = Path.Combine(directory, "centre.json");
+            await File.WriteAllTextAsync(config, Centre);
+            string[] args = ["--config", config, "--data", Path.Combine(directory, "data"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", .. Journal];
+            await using (var daemon = DaemonProcess.Start(args))
+            {
+                await daemon.WaitListeningAsync();
+                await OfferAsync(daemon, 1200, "w");
+                await Eventually.TrueAsync(() => daemon.Output.Contains("Snapshot helper of domain dur replayed the journal to record", StringComparison.Ordinal), $"a snapshot made by the helper\n{daemon.Output}", 60);
+                await Eventually.TrueAsync(() => SnapshotsAfter(directory, 1000).Length > 0, $"the helper's snapshot adopted\n{daemon.Output}", 10);
+                Assert.DoesNotContain("Snapshot helper of domain dur failed", daemon.Output, StringComparison.Ordinal);
+                Assert.Empty(Directory.GetFiles(Path.Combine(directory, "data", "dur"), "*.tmp"));
+                daemon.Terminate();
+                Assert.Equal(0, await daemon.WaitForExitAsync());
+            }
+
+            // The journal before the kept snapshots may be pruned: the restart recovers from the helper's snapshot.
+            await using (var again = DaemonProcess.Start(args))
+            {
+                await again.WaitListeningAsync();
+                using var grpc = new GrpcTestClient(again.Grpc!);
+                foreach (var id in new[] { "w-0", "w-599", "w-1199" })
+                {
+                    var call = (await GrpcTestClient.Try(grpc.Calls.GetCallAsync(new CallRequest { CallId = id }))).Ok;
+                    Assert.Equal(id, call.CallId);
+                }
+
+                again.Terminate();
+                await again.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_helper_that_reads_another_configuration_refuses_and_the_daemon_makes_the_snapshot_itself()
+    {
+        var directory = Directory.CreateTempSubdirectory("acd-snaphelper-").FullName;
+        try
+        {
+            var config = Path.Combine(directory, "centre.json");
+            await File.WriteAllTextAsync(config, Centre);
+            await using var daemon = DaemonProcess.Start(["--config", config, "--data", Path.Combine(directory, "data"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", .. Journal]);
+            await daemon.WaitListeningAsync();
+
+            // An operator edits the file the daemon started from: a helper started now would replay under another
+            // configuration than the journal's.
+            await File.WriteAllTextAsync(config, Centre.Replace("\"MaxWaitSeconds\": 3600", "\"MaxWaitSeconds\": 1800", StringComparison.Ordinal));
+            await OfferAsync(daemon, 1200, "c");
+            await Eventually.TrueAsync(() => daemon.Output.Contains("Snapshot helper of domain dur failed", StringComparison.Ordinal), $"the helper refused\n{daemon.Output}", 60);
+            Assert.Contains("is not the one the daemon runs", daemon.Output, StringComparison.Ordinal);
+            await Eventually.TrueAsync(() => SnapshotsAfter(directory, 1000).Length > 0, $"the daemon's own snapshot\n{daemon.Output}", 30);
+            daemon.Terminate();
+            Assert.Equal(0, await daemon.WaitForExitAsync());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task OfferAsync(DaemonProcess daemon, int count, string prefix)
+    {
+        using var grpc = new GrpcTestClient(daemon.Grpc!);
+        for (var i = 0; i < count; i += 100)
+        {
+            await Task.WhenAll(Enumerable.Range(i, Math.Min(100, count - i)).Select(async n =>
+                (await GrpcTestClient.Try(grpc.Calls.OfferAsync(new OfferRequest { CallId = $"{prefix}-{n}", Caller = $"1380000{n:D4}" }))).Ok));
+        }
+    }
+
+    private static string[] SnapshotsAfter(string directory, long index) =>
+        [.. Directory.GetFiles(Path.Combine(directory, "data", "dur"), "snapshot-*.snap")
+            .Where(f => long.Parse(Path.GetFileNameWithoutExtension(f)["snapshot-".Length..], System.Globalization.CultureInfo.InvariantCulture) >= index)];
+}
