@@ -298,6 +298,23 @@ public sealed class DurabilityTests
         Assert.Equal(live, Engines(restarted).RecoveredDigests["dur"]);
     }
 
+    [Fact]
+    public async Task A_snapshot_left_unfinished_by_a_crash_is_removed_at_the_next_start_and_changes_nothing()
+    {
+        var directory = NewDirectory();
+        await using var d = await TestDaemon.StartInAsync(directory, Centre, ownsDirectory: true);
+        await DriveAsync(d, 3);
+        var live = await d.DigestAsync();
+        var image = CrashImage(d);
+
+        // A snapshot being written (by the daemon or its helper process) when the machine went down: a partial file.
+        var partial = Path.Combine(image, "data", "dur", $"snapshot-{999:D20}.snap.tmp");
+        await File.WriteAllBytesAsync(partial, new byte[100]);
+        await using var restarted = await TestDaemon.StartInAsync(image, Centre, ownsDirectory: true);
+        Assert.False(File.Exists(partial), "the unfinished snapshot is still there");
+        Assert.Equal(live, Engines(restarted).RecoveredDigests["dur"]);
+    }
+
     /// <summary>A scanner over a journal file's records (after its header).</summary>
     private static JournalScanner Scan(byte[] file) => new(file, JournalSegment.ReadHeader(file).RecordsStart);
 }
