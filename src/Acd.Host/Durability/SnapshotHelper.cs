@@ -73,6 +73,7 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
             if (!child.WaitForExit(timeout))
             {
                 child.Kill(entireProcessTree: true);
+                child.WaitForExit(); // gone before the daemon writes the same file itself
                 LogFailed(logger, config.Name, $"no answer within {timeout.TotalSeconds:F0} s; stopped");
                 return false;
             }
