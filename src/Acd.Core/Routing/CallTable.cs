@@ -122,22 +122,13 @@ internal sealed class CallTable
         {
             if (_highWater == Records.Length)
             {
-                var records = Records;
-                Array.Resize(ref records, records.Length * 2);
-                Records = records;
-                var queuePos = QueuePos;
-                Array.Resize(ref queuePos, records.Length);
-                QueuePos = queuePos;
-                var timerPos = TimerPos;
-                Array.Resize(ref timerPos, records.Length);
-                TimerPos = timerPos;
-                var timerPrev = TimerPrev;
-                Array.Resize(ref timerPrev, records.Length);
-                TimerPrev = timerPrev;
-                var timerNext = TimerNext;
-                Array.Resize(ref timerNext, records.Length);
-                TimerNext = timerNext;
-                Array.Resize(ref _free, records.Length);
+                var size = Records.Length * 2;
+                Records = Resized(Records, size);
+                QueuePos = Resized(QueuePos, size);
+                TimerPos = Resized(TimerPos, size);
+                TimerPrev = Resized(TimerPrev, size);
+                TimerNext = Resized(TimerNext, size);
+                _free = Resized(_free, size);
             }
 
             slot = _highWater++;
@@ -146,6 +137,12 @@ internal sealed class CallTable
         QueuePos[slot] = -1;
         TimerPos[slot] = -1;
         return slot;
+    }
+
+    private static T[] Resized<T>(T[] array, int size)
+    {
+        Array.Resize(ref array, size);
+        return array;
     }
 
     public void Release(int slot)

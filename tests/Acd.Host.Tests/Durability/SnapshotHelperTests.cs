@@ -18,17 +18,12 @@ public sealed class SnapshotHelperTests
           "Agents": [ { "Id": "G1", "Skills": { "general": 5 }, "InitialState": "not-ready" } ] } }
         """;
 
-    private static readonly string[] Journal = ["--Acd:Journal:SnapshotEveryRecords=1000", "--Acd:Journal:SnapshotCaptureMaxCalls=0"];
-
     [Fact]
     public async Task A_snapshot_by_replay_is_made_in_a_child_process_and_a_restart_recovers_from_it()
     {
-        var directory = Directory.CreateTempSubdirectory("acd-snaphelper-").FullName;
+        var (directory, config, args) = await NewCentreAsync();
         try
         {
-            var config = Path.Combine(directory, "centre.json");
-            await File.WriteAllTextAsync(config, Centre);
-            string[] args = ["--config", config, "--data", Path.Combine(directory, "data"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", .. Journal];
             await using (var daemon = DaemonProcess.Start(args))
             {
                 await daemon.WaitListeningAsync();
@@ -65,12 +60,10 @@ public sealed class SnapshotHelperTests
     [Fact]
     public async Task A_helper_that_reads_another_configuration_refuses_and_the_daemon_makes_the_snapshot_itself()
     {
-        var directory = Directory.CreateTempSubdirectory("acd-snaphelper-").FullName;
+        var (directory, config, args) = await NewCentreAsync();
         try
         {
-            var config = Path.Combine(directory, "centre.json");
-            await File.WriteAllTextAsync(config, Centre);
-            await using var daemon = DaemonProcess.Start(["--config", config, "--data", Path.Combine(directory, "data"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", .. Journal]);
+            await using var daemon = DaemonProcess.Start(args);
             await daemon.WaitListeningAsync();
 
             // An operator edits the file the daemon started from: a helper started now would replay under another
@@ -87,6 +80,16 @@ public sealed class SnapshotHelperTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    /// <summary>A temporary directory with the centre's configuration file, and the daemon's arguments for it (snapshots by replay every 1,000 records).</summary>
+    private static async Task<(string Directory, string Config, string[] Args)> NewCentreAsync()
+    {
+        var directory = Directory.CreateTempSubdirectory("acd-snaphelper-").FullName;
+        var config = Path.Combine(directory, "centre.json");
+        await File.WriteAllTextAsync(config, Centre);
+        return (directory, config, ["--config", config, "--data", Path.Combine(directory, "data"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
+            "--Acd:Journal:SnapshotEveryRecords=1000", "--Acd:Journal:SnapshotCaptureMaxCalls=0"]);
     }
 
     private static async Task OfferAsync(DaemonProcess daemon, int count, string prefix)
