@@ -40,6 +40,8 @@ public sealed partial class DurableSink : IDisposable
     private long _captureIndex = -1;
     private volatile bool _failed;
     private int _snapshots;
+    private int _snapshotFailures;
+    private readonly SnapshotHelper? _helper;
 
     public DurableSink(IDomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action failed, Func<Command, Task<CommandResult>> execute)
     {
@@ -51,6 +53,7 @@ public sealed partial class DurableSink : IDisposable
         _time = time;
         _logger = logger;
         _nextIndex = lastIndex + 1;
+        _helper = (store as DomainStore)?.Helper;
         _lastSnapshotMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         _thread = new Thread(Run) { IsBackground = true, Name = "acd-journal-" + Path.GetFileName(store.Location) };
         _thread.Start();
@@ -61,6 +64,12 @@ public sealed partial class DurableSink : IDisposable
 
     /// <summary>Snapshots written in the background since start.</summary>
     public int Snapshots => Volatile.Read(ref _snapshots);
+
+    /// <summary>Snapshots that failed since start (each retried later; the journal is kept until one succeeds).</summary>
+    public int SnapshotFailures => Volatile.Read(ref _snapshotFailures);
+
+    /// <summary>Snapshot helper processes that failed since start (the daemon then replayed itself).</summary>
+    public long HelperFailures => _helper?.Failures ?? 0;
 
     /// <summary>Whether a write failed (nothing is acknowledged any more).</summary>
     public bool Failed => _failed;
@@ -262,6 +271,7 @@ public sealed partial class DurableSink : IDisposable
         catch (Exception e)
 #pragma warning restore CA1031
         {
+            Interlocked.Increment(ref _snapshotFailures);
             LogSnapshotFailed(_logger, _store.Location, e);
         }
     }

@@ -20,6 +20,11 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
     /// <summary>The verb that runs a helper.</summary>
     public const string Verb = "snapshot";
 
+    private long _failures;
+
+    /// <summary>Helpers that failed (or could not start) since the daemon started: each time the daemon replayed itself.</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
     /// <summary>
     /// The helper for this process, when it is the daemon started from its own program (<c>acd</c> or <c>dotnet
     /// acd.dll</c>); null when the daemon runs inside another program (tests), which has no verb to run.
@@ -74,24 +79,30 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
             {
                 child.Kill(entireProcessTree: true);
                 child.WaitForExit(); // gone before the daemon writes the same file itself
-                LogFailed(logger, config.Name, $"no answer within {timeout.TotalSeconds:F0} s; stopped");
+                Failed(config.Name, $"no answer within {timeout.TotalSeconds:F0} s; stopped");
                 return false;
             }
 
             if (child.ExitCode != 0)
             {
-                LogFailed(logger, config.Name, $"exit {child.ExitCode}: {error.Result.Trim()}");
+                Failed(config.Name, $"exit {child.ExitCode}: {error.Result.Trim()}");
                 return false;
             }
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
-            LogFailed(logger, config.Name, e.Message);
+            Failed(config.Name, e.Message);
             return false;
         }
 
         LogReplayed(logger, config.Name, upTo, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return true;
+    }
+
+    private void Failed(string domain, string problem)
+    {
+        Interlocked.Increment(ref _failures);
+        LogFailed(logger, domain, problem);
     }
 
     /// <summary>

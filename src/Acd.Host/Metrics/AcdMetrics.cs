@@ -83,6 +83,9 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Gauge _lagSeconds;
     private readonly Gauge _leaseAge;
     private readonly Counter _commands;
+    private readonly Counter _snapshots;
+    private readonly Counter _snapshotFailures;
+    private readonly Counter _helperFailures;
     private readonly Counter _sipMessages;
     private readonly Counter _sipResponses;
     private readonly Counter _sipRejections;
@@ -139,6 +142,9 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _takeovers = f.CreateCounter("acd_cluster_takeovers_total", "Times this daemon took a routing domain over (cluster mode).", "domain");
         _backlog = f.CreateGauge("acd_engine_backlog", "Commands posted to the routing engine and not yet executed.", "domain");
         _commands = f.CreateCounter("acd_engine_commands_total", "Commands the routing engine executed.", "domain");
+        _snapshots = f.CreateCounter("acd_journal_snapshots_total", "Snapshots of the domain's state written (the journal before the kept ones is trimmed).", "domain");
+        _snapshotFailures = f.CreateCounter("acd_journal_snapshot_failures_total", "Snapshots that failed (retried later; the journal is kept until one succeeds).", "domain");
+        _helperFailures = f.CreateCounter("acd_snapshot_helper_failures_total", "Snapshot helper processes that failed or could not start: the daemon replayed the journal itself, its memory doubling meanwhile.", "domain");
 
         _sipMessages = f.CreateCounter("acd_sip_messages_total", "SIP messages received, by method (responses as method=response).", "method");
         _sipResponses = f.CreateCounter("acd_sip_responses_total", "SIP responses sent, by status code.", "code");
@@ -236,6 +242,12 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
             _completionRatio.WithLabels(d.Name).Set(callbacks.CompletionRatio);
             _backlog.WithLabels(d.Name).Set(d.Engine.Backlog);
             _commands.WithLabels(d.Name).IncTo(d.Engine.CommandsExecuted);
+            if (d.Journal is { } journal)
+            {
+                _snapshots.WithLabels(d.Name).IncTo(journal.Snapshots);
+                _snapshotFailures.WithLabels(d.Name).IncTo(journal.SnapshotFailures);
+                _helperFailures.WithLabels(d.Name).IncTo(journal.HelperFailures);
+            }
             foreach (var skill in d.Config.Skills)
             {
                 _maxWait.WithLabels(d.Name, skill.Name).Set(skill.MaxWaitMs / 1000.0);

@@ -31,6 +31,8 @@ public sealed class SnapshotHelperTests
                 await Eventually.TrueAsync(() => daemon.Output.Contains("Snapshot helper of domain dur replayed the journal to record", StringComparison.Ordinal), $"a snapshot made by the helper\n{daemon.Output}", 60);
                 await Eventually.TrueAsync(() => SnapshotsAfter(directory, 1000).Length > 0, $"the helper's snapshot adopted\n{daemon.Output}", 10);
                 Assert.DoesNotContain("Snapshot helper of domain dur failed", daemon.Output, StringComparison.Ordinal);
+                Assert.True(await daemon.MetricAsync("acd_journal_snapshots_total{domain=\"dur\"}") >= 1);
+                Assert.Equal(0, await daemon.MetricAsync("acd_snapshot_helper_failures_total{domain=\"dur\"}"));
                 Assert.Empty(Directory.GetFiles(Path.Combine(directory, "data", "dur"), "*.tmp"));
                 daemon.Terminate();
                 Assert.Equal(0, await daemon.WaitForExitAsync());
@@ -73,6 +75,8 @@ public sealed class SnapshotHelperTests
             await Eventually.TrueAsync(() => daemon.Output.Contains("Snapshot helper of domain dur failed", StringComparison.Ordinal), $"the helper refused\n{daemon.Output}", 60);
             Assert.Contains("is not the one the daemon runs", daemon.Output, StringComparison.Ordinal);
             await Eventually.TrueAsync(() => SnapshotsAfter(directory, 1000).Length > 0, $"the daemon's own snapshot\n{daemon.Output}", 30);
+            Assert.True(await daemon.MetricAsync("acd_snapshot_helper_failures_total{domain=\"dur\"}") >= 1, "the helper's failure on /metrics");
+            Assert.Equal(0, await daemon.MetricAsync("acd_journal_snapshot_failures_total{domain=\"dur\"}"));
             daemon.Terminate();
             Assert.Equal(0, await daemon.WaitForExitAsync());
         }

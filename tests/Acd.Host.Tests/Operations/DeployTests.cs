@@ -14,7 +14,7 @@ public sealed partial class DeployTests
     {
         var (exit, output) = await MetricsTests.RunWithInputAsync("promtool", string.Empty, "check", "rules", Deploy("prometheus/acd-alerts.yml"));
         Assert.True(exit == 0, output);
-        Assert.Contains("SUCCESS: 12 rules found", output, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 14 rules found", output, StringComparison.Ordinal);
         // The scrape configuration reads the API token from a file, which promtool wants to exist: a copy pointing at one.
         var directory = Directory.CreateTempSubdirectory("acd-promconfig-").FullName;
         var token = Path.Combine(directory, "acd-api-token");
