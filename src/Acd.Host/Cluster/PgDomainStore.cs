@@ -204,6 +204,20 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
     /// <inheritdoc/>
     public string TakeSnapshot(long upTo)
     {
+        if (Helper is { } helper && helper.TryReplay(config, upTo))
+        {
+            // The replayed state lived in the helper; only its body comes here, on its way into PostgreSQL.
+            var path = SnapshotHelper.BodyPath(config, upTo);
+            try
+            {
+                return StoreSnapshot(File.ReadAllBytes(path), upTo);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
         var (router, last) = ReadState(upTo);
         if (last != upTo)
         {
@@ -216,7 +230,15 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
     }
 
     /// <inheritdoc/>
-    public string WriteSnapshot(ReadOnlySpan<byte> body, long index)
+    public string WriteSnapshot(ReadOnlySpan<byte> body, long index) => StoreSnapshot(body.ToArray(), index);
+
+    /// <summary>
+    /// A process that makes the snapshots by replay (<see cref="SnapshotHelper"/>), so that the replayed state does not
+    /// double this daemon's memory; null: replayed here.
+    /// </summary>
+    public SnapshotHelper? Helper { get; set; }
+
+    private string StoreSnapshot(byte[] body, long index)
     {
         if (index > LastIndex)
         {
@@ -231,7 +253,7 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
             insert.Parameters.Add(new NpgsqlParameter { Value = lease.Node });
             insert.Parameters.Add(new NpgsqlParameter { Value = lease.Epoch });
             insert.Parameters.Add(new NpgsqlParameter { Value = index });
-            insert.Parameters.Add(new NpgsqlParameter { Value = body.ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = body });
             insert.ExecuteNonQuery();
         }
 

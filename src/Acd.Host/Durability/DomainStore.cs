@@ -611,7 +611,7 @@ public sealed partial class DomainStore : IDomainStore
     /// </summary>
     public string TakeSnapshot(long upTo)
     {
-        if (Helper is { } helper && helper.TryReplay(this, _config, upTo))
+        if (Helper is { } helper && helper.TryReplay(_config, upTo))
         {
             return AdoptSnapshot(upTo);
         }

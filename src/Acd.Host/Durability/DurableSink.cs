@@ -53,7 +53,7 @@ public sealed partial class DurableSink : IDisposable
         _time = time;
         _logger = logger;
         _nextIndex = lastIndex + 1;
-        _helper = (store as DomainStore)?.Helper;
+        _helper = store.Helper;
         _lastSnapshotMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         _thread = new Thread(Run) { IsBackground = true, Name = "acd-journal-" + Path.GetFileName(store.Location) };
         _thread.Start();
@@ -90,10 +90,7 @@ public sealed partial class DurableSink : IDisposable
         await _snapshot.ConfigureAwait(false);
         if (!_failed && _store.LastIndex > _store.SnapshotIndex)
         {
-            if (_store is DomainStore files)
-            {
-                files.Helper = null; // at a stop memory no longer matters, and replaying here is quicker than starting a helper
-            }
+            _store.Helper = null; // at a stop memory no longer matters, and replaying here is quicker than starting a helper
 
             var path = await Task.Run(() => _store.TakeSnapshot(_store.LastIndex)).ConfigureAwait(false);
             LogSnapshot(_logger, path, _store.LastIndex);

@@ -25,6 +25,9 @@ public interface IDomainStore : IDisposable
     /// <summary>A snapshot of the state after record <paramref name="upTo"/>, made from the stored journal; returns where it went.</summary>
     string TakeSnapshot(long upTo);
 
+    /// <summary>The process that replays for <see cref="TakeSnapshot"/> (<see cref="SnapshotHelper"/>); null: replayed in this one.</summary>
+    SnapshotHelper? Helper { get; set; }
+
     /// <summary>Stores a snapshot body of the state after record <paramref name="index"/> (durable already); returns where it went.</summary>
     string WriteSnapshot(ReadOnlySpan<byte> body, long index);
 }

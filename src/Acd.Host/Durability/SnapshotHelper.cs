@@ -44,10 +44,19 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
         return new SnapshotHelper(process, viaHost ? [entry.Location] : [], arguments, TimeSpan.FromSeconds(settings.SnapshotProcessTimeoutSeconds), logger);
     }
 
-    /// <summary>Runs a helper for <paramref name="config"/>'s store up to <paramref name="upTo"/>; true when its snapshot file is ready to adopt.</summary>
-    public bool TryReplay(DomainStore store, DomainConfig config, long upTo)
+    /// <summary>
+    /// Where a helper in cluster mode leaves the body of the snapshot after record <paramref name="upTo"/> for the daemon
+    /// to write into PostgreSQL (the system's temporary directory: the daemon and its helper share it).
+    /// </summary>
+    public static string BodyPath(DomainConfig config, long upTo)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(config);
+        return Path.Combine(Path.GetTempPath(), $"acd-snapshot-{config.Name}-{upTo}-{config.Fingerprint[..16]}.body");
+    }
+
+    /// <summary>Runs a helper for <paramref name="config"/>'s domain up to <paramref name="upTo"/>; true when its file is ready (a local journal's snapshot file, or in cluster mode the body at <see cref="BodyPath"/>).</summary>
+    public bool TryReplay(DomainConfig config, long upTo)
+    {
         ArgumentNullException.ThrowIfNull(config);
         var start = new ProcessStartInfo(executable)
         {
@@ -156,14 +165,44 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
 
         try
         {
+            if (!string.IsNullOrWhiteSpace(settings.Options.Cluster.ConnectionString))
+            {
+                WriteClusterBody(settings, config, upTo);
+                return 0;
+            }
+
             using var store = new DomainStore(settings.Options.DataDirectory, config, settings.Options.Journal, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             store.WritePendingSnapshot(upTo);
             return 0;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or DurableStateException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or DurableStateException or Npgsql.NpgsqlException)
         {
             Console.Error.WriteLine($"acd: snapshot of domain '{config.Name}' to record {upTo}: {e.Message}");
             return AcdProgram.StateErrorExit;
+        }
+    }
+
+    /// <summary>Cluster mode: reads the state after record <paramref name="upTo"/> from PostgreSQL (read only) and leaves its body at <see cref="BodyPath"/>.</summary>
+    private static void WriteClusterBody(AcdSettings settings, DomainConfig config, long upTo)
+    {
+        var database = new Acd.Host.Cluster.ClusterDatabase(settings.Options.Cluster);
+        try
+        {
+            var store = new Acd.Host.Cluster.PgDomainStore(database, new Acd.Host.Cluster.DomainLease(database, config.Name), config, settings.Options.Journal, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var (router, last) = store.ReadState(upTo);
+            if (last != upTo)
+            {
+                throw new InvalidOperationException($"the journal in PostgreSQL ends at record {last}, not {upTo}");
+            }
+
+            var body = new Acd.Core.Durability.StateWriter(1 << 20);
+            router.WriteState(body);
+            using var file = File.OpenHandle(BodyPath(config, upTo), FileMode.Create, FileAccess.Write);
+            RandomAccess.Write(file, body.Written, 0);
+        }
+        finally
+        {
+            database.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 

@@ -188,7 +188,12 @@ public sealed partial class EngineHost(
         var lease = new DomainLease(cluster!, d.Name);
         var options = cluster!.Settings;
         var poll = TimeSpan.FromMilliseconds(options.StandbyPollMilliseconds);
-        var store = new PgDomainStore(cluster, lease, d.Config, settings.Options.Journal, loggers.CreateLogger<PgDomainStore>());
+        PgDomainStore NewStore() => new(cluster, lease, d.Config, settings.Options.Journal, loggers.CreateLogger<PgDomainStore>())
+        {
+            Helper = SnapshotHelper.ForThisProcess(settings.Options.Journal, loggers.CreateLogger<SnapshotHelper>()),
+        };
+
+        var store = NewStore();
         var schema = false;
         string? lastProblem = null;
         NpgsqlConnection? listener = null;
@@ -252,7 +257,7 @@ public sealed partial class EngineHost(
                 {
                     // What the standby read cannot be applied; it starts over from the newest snapshot at its next look.
                     LogFollowFailed(logger, d.Name, e.Message);
-                    store = new PgDomainStore(cluster, lease, d.Config, settings.Options.Journal, loggers.CreateLogger<PgDomainStore>());
+                    store = NewStore();
                 }
 
                 await Task.Delay(poll, time, stopping).ConfigureAwait(false);

@@ -86,6 +86,45 @@ public sealed class SnapshotHelperTests
         }
     }
 
+    [Fact]
+    public async Task In_cluster_mode_the_helper_reads_postgresql_and_the_owner_stores_its_snapshot_which_a_standby_takes_over_from()
+    {
+        await using var pg = await PostgresServer.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("acd-snaphelper-").FullName;
+        try
+        {
+            var config = Path.Combine(directory, "centre.json");
+            await File.WriteAllTextAsync(config, TestDaemon.Centre(agents: 2, state: "not-ready", maxQueue: 5000));
+            DaemonProcess Start(string node) => DaemonProcess.Start(
+                "--config", config, "--data", Path.Combine(directory, node), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                "--cluster", pg.ConnectionString, $"--Acd:Cluster:NodeName={node}", "--Acd:Journal:SnapshotEveryRecords=1000", "--Acd:Journal:SnapshotCaptureMaxCalls=0");
+
+            await using var a = Start("node-a");
+            await a.WaitListeningAsync();
+            await a.WaitActiveAsync();
+            await OfferAsync(a, 1200, "k");
+            await Eventually.TrueAsync(() => a.Output.Contains("Snapshot helper of domain test replayed the journal to record", StringComparison.Ordinal), $"a snapshot made by the helper\n{a.Output}", 60);
+            await Eventually.TrueAsync(async () => long.TryParse(await pg.QueryAsync("SELECT coalesce(max(index), 0) FROM acd_snapshot WHERE domain = 'test'"), out var index) && index >= 1000, $"the helper's snapshot in PostgreSQL\n{a.Output}", 20);
+            Assert.Equal(0, await a.MetricAsync("acd_snapshot_helper_failures_total{domain=\"test\"}"));
+            Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "acd-snapshot-test-*.body"));
+
+            // A standby starts from that snapshot and, the owner killed, serves every waiting call.
+            await using var b = Start("node-b");
+            await b.WaitListeningAsync();
+            a.KillHard();
+            await b.WaitActiveAsync(30);
+            using var grpc = new GrpcTestClient(b.Grpc!);
+            foreach (var id in new[] { "k-0", "k-1199" })
+            {
+                Assert.Equal(id, (await GrpcTestClient.Try(grpc.Calls.GetCallAsync(new CallRequest { CallId = id }))).Ok.CallId);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>A temporary directory with the centre's configuration file, and the daemon's arguments for it (snapshots by replay every 1,000 records).</summary>
     private static async Task<(string Directory, string Config, string[] Args)> NewCentreAsync()
     {
