@@ -207,7 +207,7 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
         if (Helper is { } helper && helper.TryReplay(config, upTo))
         {
             // The replayed state lived in the helper; only its body comes here, on its way into PostgreSQL.
-            var path = SnapshotHelper.BodyPath(config, upTo);
+            var path = SnapshotHelper.BodyPath(config, upTo, Environment.ProcessId);
             try
             {
                 return StoreSnapshot(File.ReadAllBytes(path), upTo);

@@ -46,12 +46,13 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
 
     /// <summary>
     /// Where a helper in cluster mode leaves the body of the snapshot after record <paramref name="upTo"/> for the daemon
-    /// to write into PostgreSQL (the system's temporary directory: the daemon and its helper share it).
+    /// to write into PostgreSQL (the system's temporary directory: the daemon and its helper share it; the daemon's
+    /// process id keeps two daemons on one host apart).
     /// </summary>
-    public static string BodyPath(DomainConfig config, long upTo)
+    public static string BodyPath(DomainConfig config, long upTo, int daemonProcessId)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Path.Combine(Path.GetTempPath(), $"acd-snapshot-{config.Name}-{upTo}-{config.Fingerprint[..16]}.body");
+        return Path.Combine(Path.GetTempPath(), $"acd-snapshot-{config.Name}-{upTo}-{daemonProcessId}.body");
     }
 
     /// <summary>Runs a helper for <paramref name="config"/>'s domain up to <paramref name="upTo"/>; true when its file is ready (a local journal's snapshot file, or in cluster mode the body at <see cref="BodyPath"/>).</summary>
@@ -197,7 +198,7 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
 
             var body = new Acd.Core.Durability.StateWriter(1 << 20);
             router.WriteState(body);
-            using var file = File.OpenHandle(BodyPath(config, upTo), FileMode.Create, FileAccess.Write);
+            using var file = File.OpenHandle(BodyPath(config, upTo, GetParentProcessId()), FileMode.Create, FileAccess.Write);
             RandomAccess.Write(file, body.Written, 0);
         }
         finally
