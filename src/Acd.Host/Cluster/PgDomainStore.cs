@@ -218,6 +218,12 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
             }
         }
 
+        return WriteSnapshot(ReplayBody(upTo).Written, upTo);
+    }
+
+    /// <summary>The body of the snapshot after record <paramref name="upTo"/>, replayed from PostgreSQL (here, or in a snapshot helper).</summary>
+    internal StateWriter ReplayBody(long upTo)
+    {
         var (router, last) = ReadState(upTo);
         if (last != upTo)
         {
@@ -226,7 +232,7 @@ public sealed partial class PgDomainStore(ClusterDatabase database, DomainLease 
 
         var body = new StateWriter(1 << 20);
         router.WriteState(body);
-        return WriteSnapshot(body.Written, upTo);
+        return body;
     }
 
     /// <inheritdoc/>

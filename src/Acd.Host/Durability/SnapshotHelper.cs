@@ -190,14 +190,7 @@ public sealed partial class SnapshotHelper(string executable, IReadOnlyList<stri
         try
         {
             var store = new Acd.Host.Cluster.PgDomainStore(database, new Acd.Host.Cluster.DomainLease(database, config.Name), config, settings.Options.Journal, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-            var (router, last) = store.ReadState(upTo);
-            if (last != upTo)
-            {
-                throw new InvalidOperationException($"the journal in PostgreSQL ends at record {last}, not {upTo}");
-            }
-
-            var body = new Acd.Core.Durability.StateWriter(1 << 20);
-            router.WriteState(body);
+            var body = store.ReplayBody(upTo);
             using var file = File.OpenHandle(BodyPath(config, upTo, GetParentProcessId()), FileMode.Create, FileAccess.Write);
             RandomAccess.Write(file, body.Written, 0);
         }
