@@ -8,13 +8,20 @@ namespace Acd.Core.Routing;
 /// </summary>
 public sealed class EventBuffer
 {
+    /// <summary>Above this many slots (about 2 MB) a buffer that a batch used to an eighth or less goes back to its first size.</summary>
+    private const int ShrinkAbove = 16 * 1024;
+    private readonly int _initial;
     private RoutingEvent[] _items;
 
     /// <summary>Creates a buffer.</summary>
     public EventBuffer(int capacity = 256)
     {
-        _items = new RoutingEvent[Math.Max(capacity, 4)];
+        _initial = Math.Max(capacity, 4);
+        _items = new RoutingEvent[_initial];
     }
+
+    /// <summary>Slots the buffer holds now.</summary>
+    public int Capacity => _items.Length;
 
     /// <summary>Events in the buffer.</summary>
     public int Count { get; private set; }
@@ -46,10 +53,21 @@ public sealed class EventBuffer
         return ref e;
     }
 
-    /// <summary>Empties the buffer and drops its references.</summary>
+    /// <summary>
+    /// Empties the buffer and drops its references. A buffer grown by one burst (100,000 agents logging in at once) does
+    /// not keep its size for the process's life: it shrinks once a batch leaves it mostly unused.
+    /// </summary>
     public void Clear()
     {
-        Array.Clear(_items, 0, Count);
+        if (_items.Length > ShrinkAbove && Count <= _items.Length / 8)
+        {
+            _items = new RoutingEvent[_initial];
+        }
+        else
+        {
+            Array.Clear(_items, 0, Count);
+        }
+
         Count = 0;
     }
 

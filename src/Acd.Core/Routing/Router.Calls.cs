@@ -11,6 +11,7 @@ public sealed partial class Router
 {
     private const int MaxCallIdLength = 256;
     private const int MaxFieldLength = 128;
+    private const int MaxSharedValues = 256;
 
     private CommandResult Offer(OfferCall cmd)
     {
@@ -61,6 +62,7 @@ public sealed partial class Router
             e.Skill = s.Definition.Name;
             e.Priority = priority;
             e.Owner = cmd.Owner;
+            e.AnswerRoute = cmd.AnswerRoute;
         }
 
         var agent = -1;
@@ -106,8 +108,8 @@ public sealed partial class Router
         ref var c = ref _calls.Records[slot];
         c.Id = cmd.CallId;
         c.Caller = cmd.Caller;
-        c.ServiceNumber = cmd.ServiceNumber;
-        c.Language = cmd.Language;
+        c.ServiceNumber = Shared(cmd.ServiceNumber);
+        c.Language = Shared(cmd.Language);
         c.Owner = cmd.Owner;
         c.Connection = cmd.Connection;
         c.AnswerRoute = cmd.AnswerRoute ?? c.AnswerRoute;
@@ -163,6 +165,7 @@ public sealed partial class Router
             e.EstimatedWaitMs = estimate;
             e.Tier = _surge.EffectiveTier(s.Index);
             e.Owner = cmd.Owner;
+            e.AnswerRoute = cmd.AnswerRoute;
         }
 
         OweCallback(cmd.OwesCallback ? cmd.Caller : null, s.Index, "deflected");
@@ -193,6 +196,7 @@ public sealed partial class Router
                     e.Caller = c.Caller;
                     e.Skill = _skills[c.Skill].Definition.Name;
                     e.Owner = c.Owner;
+                    e.AnswerRoute = c.AnswerRoute;
                 }
                 return EnterWaiting(slot, counted: true);
             case CallState.Queued:
@@ -223,6 +227,7 @@ public sealed partial class Router
             e.WaitMs = _now - c.FirstEnqueueMs;
             e.AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
         return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
     }
@@ -239,6 +244,7 @@ public sealed partial class Router
             e.Priority = priority;
             e.RejectReason = reason;
             e.Owner = cmd.Owner;
+            e.AnswerRoute = cmd.AnswerRoute;
         }
 
         OweCallback(cmd.OwesCallback ? cmd.Caller : null, s.Index, "rejected");
@@ -297,6 +303,7 @@ public sealed partial class Router
             e.Skill = s.Definition.Name;
             e.WaitMs = wait;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
         ChangeState(a, AgentState.Talking, null);
         ScheduleCall(slot);
@@ -320,6 +327,7 @@ public sealed partial class Router
             e.Skill = s.Definition.Name;
             e.WaitMs = wait;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
         ScheduleCall(slot);
     }
@@ -367,6 +375,7 @@ public sealed partial class Router
             e.AgentId = a.Id;
             e.Skill = s.Definition.Name;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
         a.ReturnToStandby = false;
         ChangeState(a, AgentState.NotReady, "rona");
@@ -419,6 +428,7 @@ public sealed partial class Router
             e.WaitMs = _now - c.AnsweredMs;
             e.Reason = cmd.Reason;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
 
         a.Call = -1;
@@ -485,6 +495,7 @@ public sealed partial class Router
             e.WaitMs = wait;
             e.Reason = reason;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
 
         if (wait >= _config.Hotline.CallbackMinAbandonWaitMs && !c.Has(CallFlags.NoCallback))
@@ -511,6 +522,7 @@ public sealed partial class Router
             e.Skill = s.Definition.Name;
             e.WaitMs = _now - c.FirstEnqueueMs;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
 
         if (!c.Has(CallFlags.NoCallback))
@@ -600,6 +612,7 @@ public sealed partial class Router
             e.Skill = s.Definition.Name;
             e.Reason = target?.Id;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
         from.Call = -1;
         c.Agent = -1;

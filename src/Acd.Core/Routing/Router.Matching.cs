@@ -307,7 +307,6 @@ public sealed partial class Router
         }
 
         a.Call = slot;
-        c.AnswerRoute = null; // the 302 answers the INVITE now: after a restart there is nothing more to answer for it
         a.ReturnToStandby = a.State == AgentState.Standby;
         c.Agent = a.Index;
         if (c.Caller is not null && _history.Capacity > 0)
@@ -342,7 +341,12 @@ public sealed partial class Router
             e.WaitMs = _now - c.FirstEnqueueMs;
             e.Handoff = handoff;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
+
+        // The 302 answers the INVITE now: after a restart there is nothing more to answer for it, and no later event of
+        // the call answers it again (its owner hears only events that carry the route).
+        c.AnswerRoute = null;
         ChangeState(a, handoff ? AgentState.Talking : AgentState.Reserved, null);
         ScheduleCall(slot);
     }
@@ -406,6 +410,7 @@ public sealed partial class Router
             e.WaitMs = _now - c.FirstEnqueueMs;
             e.AgentId = c.Has(CallFlags.Targeted) ? _agents.Items[c.TargetAgent].Id : null;
             e.Owner = c.Owner;
+            e.AnswerRoute = c.AnswerRoute;
         }
         return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
     }

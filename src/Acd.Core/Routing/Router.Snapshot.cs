@@ -309,8 +309,8 @@ public sealed partial class Router
             ref var c = ref _calls.Records[slot];
             c.Id = id;
             c.Caller = r.ReadString();
-            c.ServiceNumber = r.ReadString();
-            c.Language = r.ReadString();
+            c.ServiceNumber = Shared(r.ReadString());
+            c.Language = Shared(r.ReadString());
             c.Connection = r.ReadVarInt();
             c.Seq = r.ReadVarInt();
             c.FirstEnqueueMs = r.ReadVarInt();

@@ -86,10 +86,41 @@ public sealed partial class Router
         {
             AddAgent(definition);
         }
+
+        foreach (var value in hotline.Routes.Select(r => r.ServiceNumber).Concat(hotline.Languages.Select(l => l.Prefix)))
+        {
+            Shared(value);
+        }
     }
 
     /// <summary>The domain's configuration.</summary>
     public DomainConfig Config => _config;
+
+    /// <summary>
+    /// One instance of a service number or language tag for every call that carries it: a million calls to 10086 hold
+    /// one string, not a million (they arrive, and come back from the journal, as strings of their own). At most
+    /// <see cref="MaxSharedValues"/> values are kept — the configured ones and the first others seen — so a peer that
+    /// sends a new value with every call costs only its own strings.
+    /// </summary>
+    private string? Shared(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (_shared.TryGetValue(value, out var kept))
+        {
+            return kept;
+        }
+
+        if (_shared.Count < MaxSharedValues)
+        {
+            _shared.Add(value, value);
+        }
+
+        return value;
+    }
 
     /// <summary>The router's clock (Unix milliseconds): the latest time it was given.</summary>
     public long Now => _now;

@@ -138,8 +138,14 @@ public record struct RoutingEvent
     /// <summary>Callback attempts so far.</summary>
     public int Attempts { get; set; }
 
-    /// <summary>Who receives the call's answers (SIP transaction); never journaled or compared.</summary>
+    /// <summary>Who receives the call's answers (a SIP connection); never journaled or compared.</summary>
     public object? Owner { get; set; }
+
+    /// <summary>
+    /// The call's open INVITE as <see cref="OfferCall.AnswerRoute"/> gave it, while it is still to be answered; null once a
+    /// final answer went (the routing that sends the 302 carries it for the last time). Never journaled.
+    /// </summary>
+    public byte[]? AnswerRoute { get; set; }
 }
 
 /// <summary>The answer to one command.</summary>

@@ -86,7 +86,7 @@ internal sealed class SipFallback
         if (!_server.Stopping.IsCancellationRequested)
         {
             // While stopping, a handed-off call stays as it is in the journal: the daemon that recovers it decides.
-            item.Invite?.Undeliverable();
+            SipInviteAnswers.Undeliverable(in item);
         }
     }
 

@@ -55,8 +55,11 @@ internal readonly record struct OutboundItem
 
     public long Estimate { get; init; }
 
-    /// <summary>For a final answer of an INVITE: its transaction, told when the answer could not be delivered at all.</summary>
-    public SipInviteTransaction? Invite { get; init; }
+    /// <summary>For a 302 to an agent: the call it hands over, abandoned when the answer cannot be delivered at all (<see cref="SipInviteAnswers.Undeliverable"/>).</summary>
+    public string? HandedOff { get; init; }
+
+    /// <summary>The routing domain of <see cref="HandedOff"/>.</summary>
+    public Acd.Host.Routing.DomainRuntime? Domain { get; init; }
 
     /// <summary>For a 420: the Unsupported header's option tags.</summary>
     public string? Unsupported { get; init; }

@@ -162,6 +162,7 @@ public sealed partial class SipServer : IBatchListener
         }
 
         var resumed = 0;
+        var peers = new Dictionary<System.Net.IPAddress, RecoveredPeer>(); // one per proxy address, shared by its calls
         foreach (var (callId, route) in router.AnswerRoutes())
         {
             SipTransactionEcho echo;
@@ -179,8 +180,13 @@ public sealed partial class SipServer : IBatchListener
                 continue;
             }
 
-            var transaction = new SipInviteTransaction(new RecoveredPeer(Fallback, new System.Net.IPAddress(echo.PeerAddress)), echo, this, domain, callId);
-            if (router.AttachOwner(callId, transaction))
+            var address = new System.Net.IPAddress(echo.PeerAddress);
+            if (!peers.TryGetValue(address, out var peer))
+            {
+                peers.Add(address, peer = new RecoveredPeer(Fallback, address));
+            }
+
+            if (router.AttachOwner(callId, peer))
             {
                 resumed++;
             }
@@ -195,9 +201,9 @@ public sealed partial class SipServer : IBatchListener
         ArgumentNullException.ThrowIfNull(batch);
         foreach (ref readonly var e in batch.Events.Span)
         {
-            if (e.Owner is SipInviteTransaction transaction)
+            if (e.Owner is ISipAnswerTarget target)
             {
-                transaction.OnEvent(in e);
+                SipInviteAnswers.OnEvent(target, in e, this, domain);
             }
         }
     }

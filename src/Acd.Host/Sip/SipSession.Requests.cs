@@ -134,7 +134,6 @@ internal sealed partial class SipSession
         }
 
         var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
-        var transaction = new SipInviteTransaction(this, echo, _server, domain, callId);
         var offer = new OfferCall
         {
             CallId = callId,
@@ -147,12 +146,12 @@ internal sealed partial class SipSession
             IvrDigits = trusted ? TokenOrNull(m.Value(SipHeader.XAcdIvr), null) : null,
             Mode = OfferMode.Sip,
             Connection = Id,
-            Owner = transaction,
+            Owner = this,
             OwesCallback = trusted,
             AnswerRoute = echo.Route,
         };
         _domainsUsed.Add(domain);
-        Post(domain, offer, transaction);
+        Post(domain, offer, new SipInviteReply(this, echo));
     }
 
     /// <summary>

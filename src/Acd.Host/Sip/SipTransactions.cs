@@ -7,16 +7,91 @@ using Acd.Host.Routing;
 namespace Acd.Host.Sip;
 
 /// <summary>
-/// An INVITE transaction: the owner of its call in the router. It hears the call's routing events and answers the
-/// INVITE — 182 while it waits, then one final answer: 302 to the agent (or, deflected in surge tier 3, to the IVR),
-/// 480/503 refused, 480 timed out, 487 cancelled.
+/// The answers of an INVITE transaction. The router keeps nothing of a waiting call's transaction but its answer route
+/// (<see cref="SipTransactionEcho.Route"/>, one byte array) and its owner, the connection it came on (shared by every
+/// call of the connection): each routing event that still carries the route is answered from it — 182 while the call
+/// waits, then one final answer: 302 to the agent (or, deflected in surge tier 3, to the IVR), 480/503 refused, 480
+/// timed out, 487 cancelled. The router stops handing out the route with the final answer, so no answer follows it.
 /// </summary>
-internal sealed class SipInviteTransaction(ISipAnswerTarget session, SipTransactionEcho echo, SipServer server, DomainRuntime domain, string callId) : ICommandReply
+internal static class SipInviteAnswers
 {
-    private int _final;
-    private bool _handedOff;
+    /// <summary>A routing event of a call whose owner is <paramref name="target"/> (on the domain's delivery thread).</summary>
+    public static void OnEvent(ISipAnswerTarget target, in RoutingEvent e, SipServer server, DomainRuntime domain)
+    {
+        if (e.AnswerRoute is not { } route || e.Kind is not (EventKind.CallQueued or EventKind.CallRouted or EventKind.CallDeflected
+            or EventKind.CallRejected or EventKind.CallTimedOut or EventKind.CallAbandoned))
+        {
+            return;
+        }
 
-    /// <summary>The offer's result: only a refusal that produced no event is answered here.</summary>
+        SipTransactionEcho echo;
+        try
+        {
+            echo = SipTransactionEcho.FromRoute(route);
+        }
+        catch (InvalidDataException)
+        {
+            return; // not written by this daemon's SIP port (a gRPC client's bytes): nothing to answer
+        }
+
+        switch (e.Kind)
+        {
+            case EventKind.CallQueued:
+                target.Send(new OutboundItem { Echo = echo, Status = 182, Phrase = "Queued", Extras = ResponseExtras.Queued, Number = e.Position, Estimate = e.EstimatedWaitMs });
+                break;
+            case EventKind.CallRouted:
+                target.Send(new OutboundItem
+                {
+                    Echo = echo, Status = 302, Phrase = "Moved Temporarily", Extras = ResponseExtras.Redirect,
+                    Contact = e.Contact, AgentId = e.AgentId, Skill = e.Skill, Number = e.WaitMs,
+                    HandedOff = e.AgentId is null ? null : e.CallId, Domain = domain,
+                });
+                break;
+            case EventKind.CallDeflected:
+                target.Send(new OutboundItem
+                {
+                    Echo = echo, Status = 302, Phrase = "Moved Temporarily", Extras = ResponseExtras.Deflect, Contact = e.Contact, Skill = e.Skill,
+                });
+                break;
+            case EventKind.CallRejected when e.RejectReason == RejectReason.NoAgents:
+                target.Send(new OutboundItem
+                {
+                    Echo = echo, Status = 480, Phrase = "Temporarily Unavailable", Extras = ResponseExtras.RetryAfter,
+                    Number = server.Settings.RetryAfterNoAgentsSeconds, Warning = $"no agent for {e.Skill} is logged in",
+                });
+                break;
+            case EventKind.CallRejected:
+                target.Send(new OutboundItem
+                {
+                    Echo = echo, Status = 503, Phrase = "Service Unavailable", Extras = ResponseExtras.RetryAfter,
+                    Number = server.Settings.RetryAfterBusySeconds, Warning = e.RejectReason == RejectReason.QueueFull ? $"queue {e.Skill} is full" : "at capacity",
+                });
+                break;
+            case EventKind.CallTimedOut:
+                target.Send(new OutboundItem { Echo = echo, Status = 480, Phrase = "Temporarily Unavailable", Warning = "maximum wait reached" });
+                break;
+            case EventKind.CallAbandoned:
+                target.Send(new OutboundItem { Echo = echo, Status = 487, Phrase = "Request Terminated" });
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A final answer reached no one (its connection gone and no new one could be opened): a call it handed to an agent
+    /// is abandoned — the agent is free at once, the caller owed a callback.
+    /// </summary>
+    public static void Undeliverable(in OutboundItem item)
+    {
+        if (item.HandedOff is { } callId && item.Domain is { } domain)
+        {
+            domain.Engine.TryPost(new CallCommand(CommandKind.End, callId) { AbandonIfWaiting = true, Unanswered = true });
+        }
+    }
+}
+
+/// <summary>The result of an INVITE's offer: only a refusal that produced no routing event is answered here (every other answer comes with an event).</summary>
+internal sealed class SipInviteReply(ISipAnswerTarget session, SipTransactionEcho echo) : ICommandReply
+{
     public void Complete(in CommandResult result)
     {
         if (result.IsOk || result.Outcome != OfferOutcome.None)
@@ -32,72 +107,7 @@ internal sealed class SipInviteTransaction(ISipAnswerTarget session, SipTransact
             ResultCode.ResourceExhausted => 503,
             _ => 500,
         };
-        Finish(new OutboundItem { Echo = echo, Status = status, Phrase = OutboundItem.PhraseOf(status), Warning = result.Message });
-    }
-
-    /// <summary>A routing event of this transaction's call (on the domain's delivery thread).</summary>
-    public void OnEvent(in RoutingEvent e)
-    {
-        switch (e.Kind)
-        {
-            case EventKind.CallQueued when Volatile.Read(ref _final) == 0:
-                session.Send(new OutboundItem { Echo = echo, Status = 182, Phrase = "Queued", Extras = ResponseExtras.Queued, Number = e.Position, Estimate = e.EstimatedWaitMs });
-                break;
-            case EventKind.CallRouted:
-                Finish(new OutboundItem
-                {
-                    Echo = echo, Status = 302, Phrase = "Moved Temporarily", Extras = ResponseExtras.Redirect,
-                    Contact = e.Contact, AgentId = e.AgentId, Skill = e.Skill, Number = e.WaitMs,
-                });
-                break;
-            case EventKind.CallDeflected:
-                Finish(new OutboundItem
-                {
-                    Echo = echo, Status = 302, Phrase = "Moved Temporarily", Extras = ResponseExtras.Deflect, Contact = e.Contact, Skill = e.Skill,
-                });
-                break;
-            case EventKind.CallRejected when e.RejectReason == RejectReason.NoAgents:
-                Finish(new OutboundItem
-                {
-                    Echo = echo, Status = 480, Phrase = "Temporarily Unavailable", Extras = ResponseExtras.RetryAfter,
-                    Number = server.Settings.RetryAfterNoAgentsSeconds, Warning = $"no agent for {e.Skill} is logged in",
-                });
-                break;
-            case EventKind.CallRejected:
-                Finish(new OutboundItem
-                {
-                    Echo = echo, Status = 503, Phrase = "Service Unavailable", Extras = ResponseExtras.RetryAfter,
-                    Number = server.Settings.RetryAfterBusySeconds, Warning = e.RejectReason == RejectReason.QueueFull ? $"queue {e.Skill} is full" : "at capacity",
-                });
-                break;
-            case EventKind.CallTimedOut:
-                Finish(new OutboundItem { Echo = echo, Status = 480, Phrase = "Temporarily Unavailable", Warning = "maximum wait reached" });
-                break;
-            case EventKind.CallAbandoned:
-                Finish(new OutboundItem { Echo = echo, Status = 487, Phrase = "Request Terminated" });
-                break;
-        }
-    }
-
-    /// <summary>
-    /// The final answer reached no one (its connection gone and no new one could be opened): a call handed to an agent
-    /// by it is abandoned — the agent is free at once, the caller owed a callback.
-    /// </summary>
-    public void Undeliverable()
-    {
-        if (Volatile.Read(ref _handedOff))
-        {
-            domain.Engine.TryPost(new CallCommand(CommandKind.End, callId) { AbandonIfWaiting = true, Unanswered = true });
-        }
-    }
-
-    private void Finish(in OutboundItem item)
-    {
-        if (Interlocked.Exchange(ref _final, 1) == 0)
-        {
-            Volatile.Write(ref _handedOff, item.Status == 302 && item.AgentId is not null);
-            session.Send(item with { Invite = this });
-        }
+        session.Send(new OutboundItem { Echo = echo, Status = status, Phrase = OutboundItem.PhraseOf(status), Warning = result.Message });
     }
 }
 

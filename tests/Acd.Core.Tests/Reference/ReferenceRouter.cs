@@ -441,7 +441,8 @@ public sealed class ReferenceRouter : IRoutingModel
         c.Target = null;
         a.Call = c;
         c.Agent = a;
-        c.AnswerRoute = null;
+        var route = c.AnswerRoute;
+        c.AnswerRoute = null; // the 302 answers the INVITE: later events carry no route
         c.RoutedMs = Now;
         c.AuxDue = Now + Config.RingTimeoutMs;
         if (c.Handoff)
@@ -467,6 +468,7 @@ public sealed class ReferenceRouter : IRoutingModel
             WaitMs = Now - c.FirstEnqueue,
             Handoff = c.Handoff,
             Owner = c.Owner,
+            AnswerRoute = route,
         });
         ChangeState(a, c.Handoff ? AgentState.Talking : AgentState.Reserved, null);
     }
@@ -517,6 +519,7 @@ public sealed class ReferenceRouter : IRoutingModel
             WaitMs = Now - c.FirstEnqueue,
             AgentId = c.Target?.Id,
             Owner = c.Owner,
+            AnswerRoute = c.AnswerRoute,
         });
         return new CommandResult { Outcome = OfferOutcome.Queued, Skill = SkillName(c.Skill), Position = position, EstimatedWaitMs = estimate };
     }
@@ -582,7 +585,7 @@ public sealed class ReferenceRouter : IRoutingModel
             if (existing.State == CallState.Queued && existing.Detached)
             {
                 existing.Detached = false;
-                Emit(new RoutingEvent { Kind = EventKind.CallResumed, CallId = existing.Id, Caller = existing.Caller, Skill = SkillName(existing.Skill), Owner = existing.Owner });
+                Emit(new RoutingEvent { Kind = EventKind.CallResumed, CallId = existing.Id, Caller = existing.Caller, Skill = SkillName(existing.Skill), Owner = existing.Owner, AnswerRoute = existing.AnswerRoute });
                 return EnterWaiting(existing);
             }
 
@@ -626,7 +629,7 @@ public sealed class ReferenceRouter : IRoutingModel
 
         _offered++;
         _stats[skill].OnOffered(Now, false);
-        Emit(new RoutingEvent { Kind = EventKind.CallOffered, CallId = o.CallId, Caller = o.Caller, Skill = definition.Name, Priority = priority, Owner = o.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallOffered, CallId = o.CallId, Caller = o.Caller, Skill = definition.Name, Priority = priority, Owner = o.Owner, AnswerRoute = o.AnswerRoute });
 
         RejectReason reason;
         if (_calls.Count >= Config.MaxLiveCalls)
@@ -666,7 +669,7 @@ public sealed class ReferenceRouter : IRoutingModel
 
         _rejected++;
         _stats[skill].OnRejected();
-        Emit(new RoutingEvent { Kind = EventKind.CallRejected, CallId = o.CallId, Caller = o.Caller, Skill = definition.Name, Priority = priority, RejectReason = reason, Owner = o.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallRejected, CallId = o.CallId, Caller = o.Caller, Skill = definition.Name, Priority = priority, RejectReason = reason, Owner = o.Owner, AnswerRoute = o.AnswerRoute });
         return new CommandResult
         {
             Code = reason is RejectReason.QueueFull or RejectReason.Capacity ? ResultCode.ResourceExhausted : ResultCode.Ok,
@@ -700,7 +703,7 @@ public sealed class ReferenceRouter : IRoutingModel
         c.AnsweredMs = Now;
         c.Agent!.CallsHandled++;
         _stats[c.Skill].OnAnswered(Now, Now - c.FirstEnqueue);
-        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = c.Agent!.Id, Skill = SkillName(c.Skill), WaitMs = Now - c.FirstEnqueue, Owner = c.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = c.Agent!.Id, Skill = SkillName(c.Skill), WaitMs = Now - c.FirstEnqueue, Owner = c.Owner, AnswerRoute = c.AnswerRoute });
         ChangeState(c.Agent, AgentState.Talking, null);
         return CommandResult.Ok;
     }
@@ -711,7 +714,7 @@ public sealed class ReferenceRouter : IRoutingModel
         c.Agent!.CallsHandled++;
         var wait = c.RoutedMs - c.FirstEnqueue;
         _stats[c.Skill].OnAnswered(Now, wait);
-        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = c.Agent!.Id, Skill = SkillName(c.Skill), WaitMs = wait, Owner = c.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallAnswered, CallId = c.Id, Caller = c.Caller, AgentId = c.Agent!.Id, Skill = SkillName(c.Skill), WaitMs = wait, Owner = c.Owner, AnswerRoute = c.AnswerRoute });
     }
 
     private CommandResult NoAnswer(string id)
@@ -738,7 +741,7 @@ public sealed class ReferenceRouter : IRoutingModel
         c.Agent = null;
         a.Call = null;
         _stats[c.Skill].OnRingNoAnswer();
-        Emit(new RoutingEvent { Kind = EventKind.CallRingNoAnswer, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = SkillName(c.Skill), Owner = c.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallRingNoAnswer, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = SkillName(c.Skill), Owner = c.Owner, AnswerRoute = c.AnswerRoute });
         ChangeState(a, AgentState.NotReady, "rona");
         return EnterWaiting(c);
     }
@@ -769,7 +772,7 @@ public sealed class ReferenceRouter : IRoutingModel
         var a = c.Agent!;
         _stats[c.Skill].OnTalkEnded(Now - c.AnsweredMs);
         _ended++;
-        Emit(new RoutingEvent { Kind = EventKind.CallEnded, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = SkillName(c.Skill), WaitMs = Now - c.AnsweredMs, Owner = c.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallEnded, CallId = c.Id, Caller = c.Caller, AgentId = a.Id, Skill = SkillName(c.Skill), WaitMs = Now - c.AnsweredMs, Owner = c.Owner, AnswerRoute = c.AnswerRoute });
         a.Call = null;
         _calls.Remove(c);
         StartWrap(a, c.Skill);
@@ -809,7 +812,7 @@ public sealed class ReferenceRouter : IRoutingModel
         var wait = Now - c.FirstEnqueue;
         _stats[c.Skill].OnAbandoned(Now, wait);
         _abandoned++;
-        Emit(new RoutingEvent { Kind = EventKind.CallAbandoned, CallId = c.Id, Caller = c.Caller, Skill = SkillName(c.Skill), WaitMs = wait, Reason = reason, Owner = c.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallAbandoned, CallId = c.Id, Caller = c.Caller, Skill = SkillName(c.Skill), WaitMs = wait, Reason = reason, Owner = c.Owner, AnswerRoute = c.AnswerRoute });
         _calls.Remove(c);
     }
 
@@ -817,7 +820,7 @@ public sealed class ReferenceRouter : IRoutingModel
     {
         _stats[c.Skill].OnTimedOut(Now);
         _timedOut++;
-        Emit(new RoutingEvent { Kind = EventKind.CallTimedOut, CallId = c.Id, Caller = c.Caller, Skill = SkillName(c.Skill), WaitMs = Now - c.FirstEnqueue, Owner = c.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallTimedOut, CallId = c.Id, Caller = c.Caller, Skill = SkillName(c.Skill), WaitMs = Now - c.FirstEnqueue, Owner = c.Owner, AnswerRoute = c.AnswerRoute });
         _calls.Remove(c);
     }
 
@@ -872,7 +875,7 @@ public sealed class ReferenceRouter : IRoutingModel
 
         var previous = c.Skill;
         _stats[previous].OnTalkEnded(Now - c.AnsweredMs);
-        Emit(new RoutingEvent { Kind = EventKind.CallTransferred, CallId = c.Id, Caller = c.Caller, AgentId = from.Id, Skill = SkillName(skill), Reason = target?.Id, Owner = c.Owner });
+        Emit(new RoutingEvent { Kind = EventKind.CallTransferred, CallId = c.Id, Caller = c.Caller, AgentId = from.Id, Skill = SkillName(skill), Reason = target?.Id, Owner = c.Owner, AnswerRoute = c.AnswerRoute });
         from.Call = null;
         c.Agent = null;
         c.Skill = skill;
