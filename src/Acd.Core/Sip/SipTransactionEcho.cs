@@ -14,11 +14,15 @@ namespace Acd.Core.Sip;
 /// The bytes are laid out so that they are also the transaction's <see cref="Route"/> — what a daemon that recovers the
 /// call after a restart or a takeover needs to answer the INVITE still open at the proxy: format (1 byte), the length
 /// of the peer's address and the address (the source of the request: where a new connection goes), the To tag (4),
-/// whether the To had a tag (1), the length of the To value (4), then the lines and the To value. One array serves the live transaction and the journal.
+/// whether the To had a tag (1), the length of the To value (4), then the lines and the To value. One array serves the
+/// live transaction and the journal. In format 2 (an INVITE's route, kept with its waiting call) the Call-ID line is
+/// left out: it is the call's id, which the call keeps anyway, and is written from it (<see cref="FromRoute(byte[], string?)"/>);
+/// format 1 carries it (every other transaction's echo, and routes journaled before format 2).
 /// </remarks>
 public sealed class SipTransactionEcho
 {
     private const byte RouteFormat = 1;
+    private const byte RouteFormatWithoutCallId = 2;
     private const int MaxRouteBytes = 64 * 1024;
     private const int HeaderTail = 4 + 1 + 4; // tag, whether To had one, To's length
 
@@ -28,8 +32,9 @@ public sealed class SipTransactionEcho
     private readonly int _toLength;
     private readonly bool _toHasTag;
     private readonly uint _tag;
+    private readonly string? _callId;
 
-    private SipTransactionEcho(byte[] lines, int start, int toStart, int toLength, bool toHasTag, uint tag)
+    private SipTransactionEcho(byte[] lines, int start, int toStart, int toLength, bool toHasTag, uint tag, string? callId)
     {
         _lines = lines;
         _start = start;
@@ -37,10 +42,11 @@ public sealed class SipTransactionEcho
         _toLength = toLength;
         _toHasTag = toHasTag;
         _tag = tag;
+        _callId = callId;
     }
 
     /// <summary>Bytes kept for this transaction.</summary>
-    public int Size => _lines.Length;
+    public int Size => _lines.Length + (_callId?.Length ?? 0);
 
     /// <summary>The bytes that answer this transaction after the process that received it is gone (see remarks): kept by the router with a waiting call, journaled and in snapshots.</summary>
     public byte[] Route => _lines;
@@ -48,11 +54,16 @@ public sealed class SipTransactionEcho
     /// <summary>The address the request came from (4 or 16 bytes; empty when unknown).</summary>
     public ReadOnlySpan<byte> PeerAddress => _lines.AsSpan(2, _lines[1]);
 
-    /// <summary>The transaction a <see cref="Route"/> describes; refuses bytes that are not one.</summary>
-    public static SipTransactionEcho FromRoute(byte[] route)
+    /// <summary>
+    /// The transaction a <see cref="Route"/> describes; refuses bytes that are not one. <paramref name="callId"/> is the
+    /// call's id: the Call-ID of a route that leaves it out (an INVITE's); a route without it needs one.
+    /// </summary>
+    public static SipTransactionEcho FromRoute(byte[] route, string? callId = null)
     {
         ArgumentNullException.ThrowIfNull(route);
-        if (route.Length < 2 || route[0] != RouteFormat || route[1] is not (0 or 4 or 16) || route.Length < 2 + route[1] + HeaderTail || route.Length > MaxRouteBytes)
+        if (route.Length < 2 || route[0] is not (RouteFormat or RouteFormatWithoutCallId) || route[1] is not (0 or 4 or 16)
+            || route.Length < 2 + route[1] + HeaderTail || route.Length > MaxRouteBytes
+            || (route[0] == RouteFormatWithoutCallId && (callId is null || callId.Length > 256 || !System.Text.Ascii.IsValid(callId))))
         {
             throw new InvalidDataException("not an answer route");
         }
@@ -67,7 +78,7 @@ public sealed class SipTransactionEcho
             throw new InvalidDataException("not an answer route");
         }
 
-        return new SipTransactionEcho(route, start, route.Length - toLength, toLength, toHasTag, tag);
+        return new SipTransactionEcho(route, start, route.Length - toLength, toLength, toHasTag, tag, route[0] == RouteFormatWithoutCallId ? callId : null);
     }
 
     /// <summary>
@@ -77,7 +88,14 @@ public sealed class SipTransactionEcho
     public static SipTransactionEcho Capture(SipMessage message, uint tagSalt) => Capture(message, tagSalt, default);
 
     /// <summary>As <see cref="Capture(SipMessage, uint)"/>, naming the address the request came from (4 or 16 bytes) in the <see cref="Route"/>.</summary>
-    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer)
+    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer) => Capture(message, tagSalt, peer, null);
+
+    /// <summary>
+    /// As <see cref="Capture(SipMessage, uint, ReadOnlySpan{byte})"/> for a transaction whose <see cref="Route"/> is kept
+    /// with its call: <paramref name="callId"/> is the request's Call-ID as the call keeps it, written from there, not
+    /// kept twice (format 2).
+    /// </summary>
+    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer, string? callId)
     {
         ArgumentNullException.ThrowIfNull(message);
         if (peer.Length is not (0 or 4 or 16))
@@ -93,7 +111,7 @@ public sealed class SipTransactionEcho
             {
                 SipHeader.Via => 5 + h.Value.Length + 2,
                 SipHeader.From => 6 + h.Value.Length + 2,
-                SipHeader.CallId => 9 + h.Value.Length + 2,
+                SipHeader.CallId => callId is null ? 9 + h.Value.Length + 2 : 0,
                 SipHeader.CSeq => 6 + h.Value.Length + 2,
                 _ => 0,
             };
@@ -101,7 +119,7 @@ public sealed class SipTransactionEcho
 
         var to = message.TryGet(SipHeader.To, out var toLine) ? message[toLine.Value] : default;
         var lines = new byte[size + to.Length];
-        lines[0] = RouteFormat;
+        lines[0] = callId is null ? RouteFormat : RouteFormatWithoutCallId;
         lines[1] = (byte)peer.Length;
         peer.CopyTo(lines.AsSpan(2));
         var n = header;
@@ -128,9 +146,9 @@ public sealed class SipTransactionEcho
             Put("From: "u8, message[from.Value]);
         }
 
-        if (message.TryGet(SipHeader.CallId, out var callId))
+        if (callId is null && message.TryGet(SipHeader.CallId, out var callIdLine))
         {
-            Put("Call-ID: "u8, message[callId.Value]);
+            Put("Call-ID: "u8, message[callIdLine.Value]);
         }
 
         if (message.TryGet(SipHeader.CSeq, out var cseq))
@@ -150,7 +168,7 @@ public sealed class SipTransactionEcho
         BinaryPrimitives.WriteUInt32LittleEndian(lines.AsSpan(2 + peer.Length), tag);
         lines[2 + peer.Length + 4] = toHasTag ? (byte)1 : (byte)0;
         BinaryPrimitives.WriteInt32LittleEndian(lines.AsSpan(2 + peer.Length + 5), to.Length);
-        return new SipTransactionEcho(lines, header, n, to.Length, toHasTag, tag);
+        return new SipTransactionEcho(lines, header, n, to.Length, toHasTag, tag, callId);
     }
 
     /// <summary>
@@ -177,9 +195,17 @@ public sealed class SipTransactionEcho
     {
         ArgumentNullException.ThrowIfNull(writer);
         var head = _lines.AsSpan(_start, _toStart - _start);
-        var span = writer.GetSpan(head.Length + _toLength + 32);
+        var span = writer.GetSpan(head.Length + _toLength + 32 + (_callId is null ? 0 : _callId.Length + 11));
         head.CopyTo(span);
         var n = head.Length;
+        if (_callId is not null)
+        {
+            "Call-ID: "u8.CopyTo(span[n..]);
+            n += 9;
+            n += Encoding.ASCII.GetBytes(_callId, span[n..]);
+            "\r\n"u8.CopyTo(span[n..]);
+            n += 2;
+        }
         if (_toLength > 0)
         {
             "To: "u8.CopyTo(span[n..]);

@@ -168,7 +168,7 @@ public sealed partial class SipServer : IBatchListener
             SipTransactionEcho echo;
             try
             {
-                echo = SipTransactionEcho.FromRoute(route);
+                echo = SipTransactionEcho.FromRoute(route, callId);
             }
             catch (InvalidDataException)
             {

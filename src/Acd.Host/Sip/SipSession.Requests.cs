@@ -86,7 +86,9 @@ internal sealed partial class SipSession
 
     private void OnInvite(SipMessage m)
     {
-        var echo = SipTransactionEcho.Capture(m, _server.TagSalt, PeerBytes);
+        // The route kept with the call leaves out the Call-ID: it is the call's id (validated printable ASCII, at most 256).
+        var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
+        var echo = SipTransactionEcho.Capture(m, _server.TagSalt, PeerBytes, callId);
         if (SipValues.HasParameter(m.Value(SipHeader.To), "tag"u8))
         {
             // A re-INVITE inside a dialog (hold, a session refresh): ACD answers every INVITE with a redirect and is part of
@@ -133,7 +135,6 @@ internal sealed partial class SipSession
             return;
         }
 
-        var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
         var offer = new OfferCall
         {
             CallId = callId,

@@ -27,7 +27,7 @@ internal static class SipInviteAnswers
         SipTransactionEcho echo;
         try
         {
-            echo = SipTransactionEcho.FromRoute(route);
+            echo = SipTransactionEcho.FromRoute(route, e.CallId);
         }
         catch (InvalidDataException)
         {

@@ -335,4 +335,32 @@ public sealed class SipParserTests
         Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute([9, 0, 1, 2]));
         Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(live.Route[..8]));
     }
+
+    [Fact]
+    public void An_invites_route_leaves_out_the_call_id_and_answers_with_the_calls_id_written_back()
+    {
+        var (_, _, m) = Parse(Request(Basic));
+        var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
+        var whole = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5]);
+        var invite = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId);
+        Assert.Equal(whole.Route.Length - ("Call-ID: " + callId + "\r\n").Length, invite.Route.Length);
+        Assert.DoesNotContain("Call-ID", Encoding.ASCII.GetString(invite.Route), StringComparison.Ordinal);
+
+        // The same header lines as the echo that keeps the Call-ID (the Call-ID's place among them aside), live and recovered.
+        static string[] Lines(SipTransactionEcho echo)
+        {
+            var w = new ArrayBufferWriter<byte>();
+            echo.Write(w, addTag: true);
+            return [.. Encoding.ASCII.GetString(w.WrittenSpan).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
+        }
+
+        Assert.Equal(Lines(whole), Lines(invite));
+        Assert.Equal(Lines(whole), Lines(SipTransactionEcho.FromRoute(invite.Route.ToArray(), callId)));
+        Assert.Contains($"Call-ID: {callId}", Lines(invite));
+
+        // Without the call's id a route that left it out answers nothing; one that kept it (journaled before) needs none.
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(invite.Route.ToArray()));
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(invite.Route.ToArray(), "caf\u00e9"));
+        Assert.Equal(Lines(whole), Lines(SipTransactionEcho.FromRoute(whole.Route.ToArray(), "ignored")));
+    }
 }
