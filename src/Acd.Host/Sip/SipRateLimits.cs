@@ -26,14 +26,24 @@ internal sealed class SipRateLimits : IDisposable
         _perCaller = perCaller;
         if (trustedPerSource > 0 || callPeerPerSource > 0)
         {
+            // The partitioner runs on every INVITE: its limiter factories are made once here, so that it allocates nothing.
+            var trusted = Factory(trustedPerSource);
+            var callPeer = Factory(callPeerPerSource);
             _sources = PartitionedRateLimiter.Create<(IPAddress Source, bool Trusted), (IPAddress, bool)>(key =>
-            {
-                var limit = key.Trusted ? trustedPerSource : callPeerPerSource;
-                return limit <= 0
-                    ? RateLimitPartition.GetNoLimiter(key)
-                    : RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 });
-            });
+                (key.Trusted ? trusted : callPeer) is { } factory ? RateLimitPartition.Get(key, factory) : RateLimitPartition.GetNoLimiter(key));
         }
+    }
+
+    /// <summary>What makes a source's limiter of <paramref name="limit"/> calls a second (null: no limit).</summary>
+    private static Func<(IPAddress, bool), RateLimiter>? Factory(int limit)
+    {
+        if (limit <= 0)
+        {
+            return null;
+        }
+
+        var options = new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 };
+        return _ => new FixedWindowRateLimiter(options);
     }
 
     /// <summary>Whether a new call from this source may go on (false: over its limit this second).</summary>
