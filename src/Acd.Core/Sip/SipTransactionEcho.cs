@@ -19,7 +19,7 @@ namespace Acd.Core.Sip;
 /// left out: it is the call's id, which the call keeps anyway, and is written from it (<see cref="FromRoute(byte[], string?)"/>);
 /// format 1 carries it (every other transaction's echo, and routes journaled before format 2).
 /// </remarks>
-public sealed class SipTransactionEcho
+public readonly struct SipTransactionEcho
 {
     private const byte RouteFormat = 1;
     private const byte RouteFormatWithoutCallId = 2;

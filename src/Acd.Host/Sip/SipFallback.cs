@@ -55,7 +55,7 @@ internal sealed class SipFallback
     public void Send(IPAddress? address, in OutboundItem item)
     {
         if (!_server.Settings.AnswerOverNewConnection || item.Status < 200 || _server.Stopping.IsCancellationRequested
-            || address is null || item.Echo is null || !item.Echo.TryGetTopViaPort("TCP"u8, 5060, out var port))
+            || address is null || item.Echo is not { } echo || !echo.TryGetTopViaPort("TCP"u8, 5060, out var port))
         {
             if (item.Status >= 200)
             {

@@ -139,7 +139,7 @@ internal sealed partial class SipSession
         {
             CallId = callId,
             Caller = caller,
-            ServiceNumber = UserOfUri(m[m.RequestUri]),
+            ServiceNumber = ServiceNumberOf(m[m.RequestUri]),
             Skill = trusted ? TokenOrNull(m.Value(SipHeader.XAcdSkill), domain) : null,
             Priority = priority,
             Vip = vip,
@@ -310,6 +310,21 @@ internal sealed partial class SipSession
     {
         var uri = nameAddr[SipValues.UriOf(nameAddr)];
         return UserOfUri(uri);
+    }
+
+    /// <summary>
+    /// The dialled number (the Request-URI's user): the string of the connection's last INVITE when it is the same —
+    /// a proxy sends one or a few numbers, and a string per INVITE is garbage the collector would have to clear.
+    /// </summary>
+    private string? ServiceNumberOf(ReadOnlySpan<byte> uri)
+    {
+        var last = _lastServiceNumber;
+        if (last is not null && System.Text.Ascii.Equals(uri[SipValues.UserOf(uri)], last))
+        {
+            return last;
+        }
+
+        return _lastServiceNumber = UserOfUri(uri);
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
     private readonly SipMessage _message = new();
     private readonly List<(DomainRuntime Domain, Command Command, object? Reply)> _deferred = [];
     private readonly HashSet<DomainRuntime> _domainsUsed = [];
+    private string? _lastServiceNumber;
     private byte[]? _scratch;
     private int _pending;
     private bool _forbiddenLogged;
@@ -294,7 +295,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
         }
 
         // The headers may be there (a missing or bad Content-Length) or not (junk): answer with what there is.
-        var echo = _message.HeaderCount > 0 && _message.Frame.Length > 0 ? SipTransactionEcho.Capture(_message, _server.TagSalt) : null;
+        SipTransactionEcho? echo = _message.HeaderCount > 0 && _message.Frame.Length > 0 ? SipTransactionEcho.Capture(_message, _server.TagSalt) : null;
         var status = SipRejections.StatusCode(rejection);
         Send(new OutboundItem { Echo = echo, Status = status, Phrase = SipRejections.Phrase(rejection) });
     }
