@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Acd.Core.Configuration;
 using Acd.Core.Engine;
 using Acd.Core.Routing;
 using Acd.Host.Routing;
@@ -63,7 +64,8 @@ public sealed class EventSubscription
 /// </summary>
 public sealed class EventHub : IBatchListener
 {
-    private readonly Dictionary<string, Dictionary<string, HashSet<string>>> _agentSkills = new(StringComparer.Ordinal);
+    /// <summary>Per domain, its roster's agents by id (their definitions name their skills), for skill filters on agent events.</summary>
+    private readonly Dictionary<string, (DomainConfig Config, Dictionary<string, AgentDefinition> Agents)> _rosters = new(StringComparer.Ordinal);
     private EventSubscription[] _subscriptions = [];
 
     private readonly MemoryReliever? _reliever;
@@ -74,7 +76,7 @@ public sealed class EventHub : IBatchListener
         _reliever = reliever;
         foreach (var d in domains.All)
         {
-            _agentSkills[d.Name] = d.Config.Roster.ToDictionary(a => a.Id, a => a.Skills.Select(s => d.Config.Skills[s.Skill].Name).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+            _rosters[d.Name] = (d.Config, d.Config.Roster.ToDictionary(a => a.Id, StringComparer.Ordinal));
         }
     }
 
@@ -158,7 +160,21 @@ public sealed class EventHub : IBatchListener
         if (e.Kind == EventKind.AgentStateChanged)
         {
             // An agent event passes a skill filter when the agent's roster skills include one (agents outside the roster pass).
-            return !_agentSkills[domain].TryGetValue(e.AgentId!, out var skills) || skills.Overlaps(f.Skills);
+            var (config, agents) = _rosters[domain];
+            if (!agents.TryGetValue(e.AgentId!, out var agent))
+            {
+                return true;
+            }
+
+            foreach (var level in agent.Skills)
+            {
+                if (f.Skills.Contains(config.Skills[level.Skill].Name))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         if (e.Kind == EventKind.SurgeTierChanged && e.Skill is null)

@@ -95,6 +95,29 @@ public sealed class GrpcServiceTests
     }
 
     [Fact]
+    public async Task A_skill_filter_passes_the_state_changes_of_agents_whose_roster_skills_include_the_skill()
+    {
+        var dataGroup = ", { \"IdPrefix\": \"D\", \"Count\": 1, \"Skills\": { \"general\": 5, \"data\": 3 }, \"InitialState\": \"not-ready\", \"ContactTemplate\": \"sip:{id}@agents.test\" } ] } }";
+        var config = TestDaemon.Centre(agents: 1, state: "not-ready", extraSkills: ", { \"Name\": \"data\" }").TrimEnd();
+        await using var d = await TestDaemon.StartAsync(config[..config.LastIndexOf("] } }", StringComparison.Ordinal)] + dataGroup);
+        using var watcher = new GrpcTestClient(d.Grpc!);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var watch = watcher.Events.Watch(new WatchRequest { Kinds = { EventKind.AgentStateChanged }, Skills = { "data" } }, cancellationToken: cancel.Token);
+        await watch.ResponseHeadersAsync;
+
+        using var c = new GrpcTestClient(d.Grpc!);
+        await Try(c.Agents.SetStateAsync(new SetStateRequest { AgentId = "A0001", State = Acd.Api.V1.AgentState.Ready }));
+        await Try(c.Agents.SetStateAsync(new SetStateRequest { AgentId = "D0001", State = Acd.Api.V1.AgentState.Ready }));
+        await Try(c.Agents.LoginAsync(new LoginRequest { AgentId = "temp-1", Skills = { ["general"] = 5 }, InitialState = Acd.Api.V1.AgentState.Ready }));
+
+        // A0001 (general only) is filtered out; D0001 (general and data) passes; an agent outside the roster passes.
+        Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+        Assert.Equal(("D0001", Acd.Api.V1.AgentState.Ready), (watch.ResponseStream.Current.AgentStateChanged.AgentId, watch.ResponseStream.Current.AgentStateChanged.To));
+        Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+        Assert.Equal("temp-1", watch.ResponseStream.Current.AgentStateChanged.AgentId);
+    }
+
+    [Fact]
     public async Task A_slow_watcher_is_dropped_with_resource_exhausted_while_routing_goes_on()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "not-ready", maxQueue: 100_000, domainExtras: "\"MaxLiveCalls\": 100000,"), "--Acd:Grpc:WatchBuffer=16");
