@@ -14,6 +14,7 @@ public sealed partial class Router
     private readonly CallerHistory _history;
     private readonly Dictionary<string, int> _vipClass = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _shared = new(StringComparer.Ordinal);
+    private string? _lastShared;
 
     /// <summary>The outcome of classifying an offer; <see cref="History"/> is the caller's history entry.</summary>
     private readonly record struct Classification(int Skill, int Priority, int Vip, bool Repeat, int History);

@@ -104,14 +104,14 @@ public sealed partial class Router
     /// </summary>
     private string? Shared(string? value)
     {
-        if (value is null)
+        if (value is null || ReferenceEquals(value, _lastShared))
         {
-            return null;
+            return value; // the SIP port hands over one string per connection for its usual number: no hashing then
         }
 
         if (_shared.TryGetValue(value, out var kept))
         {
-            return kept;
+            return _lastShared = kept;
         }
 
         if (_shared.Count < MaxSharedValues)
