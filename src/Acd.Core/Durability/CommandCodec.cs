@@ -12,7 +12,7 @@ namespace Acd.Core.Durability;
 public static class CommandCodec
 {
     /// <summary>The largest <see cref="OfferCall.AnswerRoute"/> a record may carry.</summary>
-    public const int MaxAnswerRoute = 64 * 1024;
+    public const int MaxAnswerRoute = Acd.Core.Sip.SipTransactionEcho.MaxRouteBytes;
 
     /// <summary>Whether a command changes state and so is journaled.</summary>
     public static bool IsJournaled(Command command)

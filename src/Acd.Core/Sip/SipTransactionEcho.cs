@@ -23,7 +23,13 @@ public readonly struct SipTransactionEcho
 {
     private const byte RouteFormat = 1;
     private const byte RouteFormatWithoutCallId = 2;
-    private const int MaxRouteBytes = 64 * 1024;
+
+    /// <summary>
+    /// The largest route: the SIP port's largest header block (<see cref="SipLimits.MaxHeaderBytes"/> at most 1 MiB), its
+    /// lines' compact names written in full (a few bytes a line, at most 1,024 lines), the peer, tag and lengths. Every
+    /// route the port can capture is read back — from a journal or a snapshot too (<c>CommandCodec.MaxAnswerRoute</c>).
+    /// </summary>
+    public const int MaxRouteBytes = (1 << 20) + (64 * 1024);
     private const int HeaderTail = 4 + 1 + 4; // tag, whether To had one, To's length
 
     private readonly byte[] _lines;

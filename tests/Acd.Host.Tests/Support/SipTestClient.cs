@@ -24,7 +24,7 @@ public sealed class SipTestClient : IAsyncDisposable
     private readonly NetworkStream _stream;
     private readonly PipeReader _reader;
     private readonly SipMessage _message = new();
-    private readonly SipLimits _limits = new() { MaxBodyBytes = 1 << 20 };
+    private readonly SipLimits _limits = new() { MaxBodyBytes = 1 << 20, MaxHeaderBytes = 1 << 20, MaxHeaders = 1024 };
 
     private SipTestClient(TcpClient tcp)
     {
