@@ -62,14 +62,15 @@ public readonly struct SipTransactionEcho
 
     /// <summary>
     /// The transaction a <see cref="Route"/> describes; refuses bytes that are not one. <paramref name="callId"/> is the
-    /// call's id: the Call-ID of a route that leaves it out (an INVITE's); a route without it needs one.
+    /// call's id: the Call-ID of a route that leaves it out (an INVITE's); a route without it needs one, printable ASCII
+    /// (as the SIP port accepts a Call-ID: nothing that could end the header line).
     /// </summary>
     public static SipTransactionEcho FromRoute(byte[] route, string? callId = null)
     {
         ArgumentNullException.ThrowIfNull(route);
         if (route.Length < 2 || route[0] is not (RouteFormat or RouteFormatWithoutCallId) || route[1] is not (0 or 4 or 16)
             || route.Length < 2 + route[1] + HeaderTail || route.Length > MaxRouteBytes
-            || (route[0] == RouteFormatWithoutCallId && (callId is null || callId.Length > 256 || !System.Text.Ascii.IsValid(callId))))
+            || (route[0] == RouteFormatWithoutCallId && (callId is null || callId.Length is 0 or > 256 || callId.AsSpan().IndexOfAnyExceptInRange((char)0x21, (char)0x7E) >= 0)))
         {
             throw new InvalidDataException("not an answer route");
         }

@@ -361,6 +361,7 @@ public sealed class SipParserTests
         // Without the call's id a route that left it out answers nothing; one that kept it (journaled before) needs none.
         Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(invite.Route.ToArray()));
         Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(invite.Route.ToArray(), "caf\u00e9"));
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(invite.Route.ToArray(), "x\r\nVia: injected"));
         Assert.Equal(Lines(whole), Lines(SipTransactionEcho.FromRoute(whole.Route.ToArray(), "ignored")));
     }
 }
