@@ -42,7 +42,8 @@ public sealed class EventSubscription
     /// <summary>Offers an event without ever waiting; a full buffer ends the subscription and empties it at once (its memory is not held for a watcher that does not read).</summary>
     internal void Offer(string domain, in RoutingEvent e)
     {
-        if (!_channel.Writer.TryWrite((domain, e with { Owner = null })) && !_overflowed)
+        // Neither the call's connection nor its answer route is a watcher's: a buffered event must not keep them alive.
+        if (!_channel.Writer.TryWrite((domain, e with { Owner = null, AnswerRoute = null })) && !_overflowed)
         {
             _overflowed = true;
             _channel.Writer.TryComplete();
