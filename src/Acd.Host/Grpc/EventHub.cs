@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Acd.Core.Configuration;
 using Acd.Core.Engine;
@@ -55,8 +57,11 @@ public sealed class EventSubscription
 
     internal void Close() => _channel.Writer.TryComplete();
 
-    /// <summary>About what the buffer grew to (its array grows as it fills and is not given back until the watcher goes).</summary>
-    internal long BufferBytes => (_overflowed ? _capacity : _channel.Reader.Count) * 128L;
+    /// <summary>
+    /// About what the buffer grew to: the channel's array doubles as it fills and is not given back until the watcher goes,
+    /// so the next power of two of what is buffered (all of it when the watcher overflowed), times an element's size.
+    /// </summary>
+    internal long BufferBytes => BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _overflowed ? _capacity : _channel.Reader.Count)) * (long)Unsafe.SizeOf<(string, RoutingEvent)>();
 }
 
 /// <summary>
