@@ -17,12 +17,18 @@ namespace Acd.Core.Sip;
 /// whether the To had a tag (1), the length of the To value (4), then the lines and the To value. One array serves the
 /// live transaction and the journal. In format 2 (an INVITE's route, kept with its waiting call) the Call-ID line is
 /// left out: it is the call's id, which the call keeps anyway, and is written from it (<see cref="FromRoute(byte[], string?)"/>);
-/// format 1 carries it (every other transaction's echo, and routes journaled before format 2).
+/// format 1 carries it (every other transaction's echo, and routes journaled before format 2). Format 3 (an INVITE's
+/// route since issue 18's fourth step) also leaves out the Call-ID, and keeps the lines compact, since a waiting call
+/// holds its route for as long as it waits: after the peer, the tag and whether the To had one comes one field a line:
+/// a kind byte (<c>V</c> Via, <c>F</c> From, <c>S</c> CSeq, <c>T</c> the To value, always and last), a variable-length
+/// count and the value in <see cref="SipRouteCodec"/>'s form; a CSeq of the form <c>N INVITE</c> is kind <c>C</c> and
+/// the number alone. Formats 1 and 2 are still read.
 /// </remarks>
 public readonly struct SipTransactionEcho
 {
     private const byte RouteFormat = 1;
     private const byte RouteFormatWithoutCallId = 2;
+    private const byte RouteFormatCompact = 3;
 
     /// <summary>
     /// The largest route: the SIP port's largest header block (<see cref="SipLimits.MaxHeaderBytes"/> at most 1 MiB), its
@@ -31,6 +37,7 @@ public readonly struct SipTransactionEcho
     /// </summary>
     public const int MaxRouteBytes = (1 << 20) + (64 * 1024);
     private const int HeaderTail = 4 + 1 + 4; // tag, whether To had one, To's length
+    private const int CompactHeaderTail = 4 + 1; // tag, whether To had one
 
     private readonly byte[] _lines;
     private readonly int _start;
@@ -40,7 +47,11 @@ public readonly struct SipTransactionEcho
     private readonly uint _tag;
     private readonly string? _callId;
 
-    private SipTransactionEcho(byte[] lines, int start, int toStart, int toLength, bool toHasTag, uint tag, string? callId)
+    /// <summary>The lines before the To, decoded (in formats 1 and 2 they are <c>_lines[_start.._toStart]</c> as they are).</summary>
+    private readonly int _headLength;
+    private readonly bool _compact;
+
+    private SipTransactionEcho(byte[] lines, int start, int toStart, int toLength, bool toHasTag, uint tag, string? callId, int headLength, bool compact)
     {
         _lines = lines;
         _start = start;
@@ -49,6 +60,8 @@ public readonly struct SipTransactionEcho
         _toHasTag = toHasTag;
         _tag = tag;
         _callId = callId;
+        _headLength = headLength;
+        _compact = compact;
     }
 
     /// <summary>Bytes kept for this transaction.</summary>
@@ -68,11 +81,16 @@ public readonly struct SipTransactionEcho
     public static SipTransactionEcho FromRoute(byte[] route, string? callId = null)
     {
         ArgumentNullException.ThrowIfNull(route);
-        if (route.Length < 2 || route[0] is not (RouteFormat or RouteFormatWithoutCallId) || route[1] is not (0 or 4 or 16)
+        if (route.Length < 2 || route[0] is not (RouteFormat or RouteFormatWithoutCallId or RouteFormatCompact) || route[1] is not (0 or 4 or 16)
             || route.Length < 2 + route[1] + HeaderTail || route.Length > MaxRouteBytes
-            || (route[0] == RouteFormatWithoutCallId && (callId is null || callId.Length is 0 or > 256 || callId.AsSpan().IndexOfAnyExceptInRange((char)0x21, (char)0x7E) >= 0)))
+            || (route[0] != RouteFormat && (callId is null || callId.Length is 0 or > 256 || callId.AsSpan().IndexOfAnyExceptInRange((char)0x21, (char)0x7E) >= 0)))
         {
             throw new InvalidDataException("not an answer route");
+        }
+
+        if (route[0] == RouteFormatCompact)
+        {
+            return FromCompactRoute(route, callId!);
         }
 
         var at = 2 + route[1];
@@ -85,7 +103,128 @@ public readonly struct SipTransactionEcho
             throw new InvalidDataException("not an answer route");
         }
 
-        return new SipTransactionEcho(route, start, route.Length - toLength, toLength, toHasTag, tag, route[0] == RouteFormatWithoutCallId ? callId : null);
+        return new SipTransactionEcho(route, start, route.Length - toLength, toLength, toHasTag, tag, route[0] == RouteFormatWithoutCallId ? callId : null, route.Length - toLength - start, compact: false);
+    }
+
+    /// <summary>A format-3 route, every field checked: kinds in order with the To last, counts within the route, values that decode.</summary>
+    private static SipTransactionEcho FromCompactRoute(byte[] route, string callId)
+    {
+        var at = 2 + route[1];
+        if (route.Length < at + CompactHeaderTail)
+        {
+            throw new InvalidDataException("not an answer route");
+        }
+
+        var tag = BinaryPrimitives.ReadUInt32LittleEndian(route.AsSpan(at));
+        var toHasTag = route[at + 4] == 1;
+        var start = at + CompactHeaderTail;
+        var toLength = -1;
+        var toStart = route.Length;
+        long head = 0;
+        var i = start;
+        var last = (byte)0;
+        while (i < route.Length)
+        {
+            var kind = route[i++];
+            if (!TryReadCount(route, ref i, out var count) || Order(kind) < Order(last) || (Order(kind) == Order(last) && kind != (byte)'V') || toLength >= 0)
+            {
+                throw new InvalidDataException("not an answer route");
+            }
+
+            last = kind;
+            if (kind == (byte)'C')
+            {
+                head += "CSeq: "u8.Length + Digits(count) + " INVITE\r\n"u8.Length;
+                continue;
+            }
+
+            if (count > route.Length - i || !SipRouteCodec.TryGetDecodedLength(route.AsSpan(i, (int)count), out var length))
+            {
+                throw new InvalidDataException("not an answer route");
+            }
+
+            if (kind == (byte)'T')
+            {
+                toStart = i;
+                toLength = length;
+            }
+            else
+            {
+                head += NameOf(kind).Length + length + 2;
+            }
+
+            i += (int)count;
+        }
+
+        if (toLength < 0 || head + toLength > MaxRouteBytes) // a To last (so a route cut short is refused); decoded, no larger than the header block it came from
+        {
+            throw new InvalidDataException("not an answer route");
+        }
+
+        return new SipTransactionEcho(route, start, toStart, toLength, toHasTag, tag, callId, (int)head, compact: true);
+
+        static int Order(byte kind) => kind switch
+        {
+            0 => 0,
+            (byte)'V' => 1,
+            (byte)'F' => 2,
+            (byte)'C' or (byte)'S' => 3,
+            (byte)'T' => 4,
+            _ => throw new InvalidDataException("not an answer route"),
+        };
+    }
+
+    private static ReadOnlySpan<byte> NameOf(byte kind) => kind switch
+    {
+        (byte)'V' => "Via: "u8,
+        (byte)'F' => "From: "u8,
+        _ => "CSeq: "u8,
+    };
+
+    private static int Digits(uint n)
+    {
+        var digits = 1;
+        while (n >= 10)
+        {
+            n /= 10;
+            digits++;
+        }
+
+        return digits;
+    }
+
+    private static bool TryReadCount(byte[] route, ref int i, out uint count)
+    {
+        count = 0;
+        for (var shift = 0; shift < 32; shift += 7)
+        {
+            if (i >= route.Length)
+            {
+                return false;
+            }
+
+            var b = route[i++];
+            count |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return shift < 28 || b < 0x10;
+            }
+        }
+
+        return false;
+    }
+
+    private static int WriteCount(Span<byte> destination, uint count)
+    {
+        var n = 0;
+        while (count >= 0x80)
+        {
+            destination[n++] = (byte)(count | 0x80);
+            count >>= 7;
+        }
+
+        destination[n++] = (byte)count;
+        return n;
     }
 
     /// <summary>
@@ -100,7 +239,7 @@ public readonly struct SipTransactionEcho
     /// <summary>
     /// As <see cref="Capture(SipMessage, uint, ReadOnlySpan{byte})"/> for a transaction whose <see cref="Route"/> is kept
     /// with its call: <paramref name="callId"/> is the request's Call-ID as the call keeps it, written from there, not
-    /// kept twice (format 2).
+    /// kept twice, and the lines in compact form (format 3, see remarks).
     /// </summary>
     public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer, string? callId)
     {
@@ -108,6 +247,11 @@ public readonly struct SipTransactionEcho
         if (peer.Length is not (0 or 4 or 16))
         {
             peer = default;
+        }
+
+        if (callId is not null)
+        {
+            return CaptureCompact(message, TagOf(message, tagSalt), peer, callId);
         }
 
         var header = 2 + peer.Length + HeaderTail;
@@ -118,7 +262,7 @@ public readonly struct SipTransactionEcho
             {
                 SipHeader.Via => 5 + h.Value.Length + 2,
                 SipHeader.From => 6 + h.Value.Length + 2,
-                SipHeader.CallId => callId is null ? 9 + h.Value.Length + 2 : 0,
+                SipHeader.CallId => 9 + h.Value.Length + 2,
                 SipHeader.CSeq => 6 + h.Value.Length + 2,
                 _ => 0,
             };
@@ -126,7 +270,7 @@ public readonly struct SipTransactionEcho
 
         var to = message.TryGet(SipHeader.To, out var toLine) ? message[toLine.Value] : default;
         var lines = new byte[size + to.Length];
-        lines[0] = callId is null ? RouteFormat : RouteFormatWithoutCallId;
+        lines[0] = RouteFormat;
         lines[1] = (byte)peer.Length;
         peer.CopyTo(lines.AsSpan(2));
         var n = header;
@@ -153,7 +297,7 @@ public readonly struct SipTransactionEcho
             Put("From: "u8, message[from.Value]);
         }
 
-        if (callId is null && message.TryGet(SipHeader.CallId, out var callIdLine))
+        if (message.TryGet(SipHeader.CallId, out var callIdLine))
         {
             Put("Call-ID: "u8, message[callIdLine.Value]);
         }
@@ -164,18 +308,126 @@ public readonly struct SipTransactionEcho
         }
 
         to.CopyTo(lines.AsSpan(n));
-        // The tag is the transaction's: the Call-ID and the top Via (its branch), so a retransmission gets the same tag
-        // and a new INVITE of the same call (a proxy's ring-no-answer) a new one.
-        var hash = default(HashCode);
-        hash.Add(tagSalt);
-        hash.AddBytes(message.Value(SipHeader.CallId));
-        hash.AddBytes(message.Value(SipHeader.Via));
-        var tag = (uint)hash.ToHashCode() | 1u;
+        var tag = TagOf(message, tagSalt);
         var toHasTag = SipValues.HasParameter(to, "tag"u8);
         BinaryPrimitives.WriteUInt32LittleEndian(lines.AsSpan(2 + peer.Length), tag);
         lines[2 + peer.Length + 4] = toHasTag ? (byte)1 : (byte)0;
         BinaryPrimitives.WriteInt32LittleEndian(lines.AsSpan(2 + peer.Length + 5), to.Length);
-        return new SipTransactionEcho(lines, header, n, to.Length, toHasTag, tag, callId);
+        return new SipTransactionEcho(lines, header, n, to.Length, toHasTag, tag, null, n - header, compact: false);
+    }
+
+    /// <summary>
+    /// The tag is the transaction's: the Call-ID and the top Via (its branch), so a retransmission gets the same tag and
+    /// a new INVITE of the same call (a proxy's ring-no-answer) a new one.
+    /// </summary>
+    private static uint TagOf(SipMessage message, uint tagSalt)
+    {
+        var hash = default(HashCode);
+        hash.Add(tagSalt);
+        hash.AddBytes(message.Value(SipHeader.CallId));
+        hash.AddBytes(message.Value(SipHeader.Via));
+        return (uint)hash.ToHashCode() | 1u;
+    }
+
+    /// <summary>An INVITE's route in format 3 (see remarks): the lines in compact form, the Call-ID left out.</summary>
+    private static SipTransactionEcho CaptureCompact(SipMessage message, uint tag, ReadOnlySpan<byte> peer, string callId)
+    {
+        var bound = 2 + peer.Length + CompactHeaderTail;
+        foreach (var h in message.Headers)
+        {
+            if (h.Header is SipHeader.Via or SipHeader.From or SipHeader.CSeq or SipHeader.To)
+            {
+                bound += 1 + 5 + SipRouteCodec.MaxEncodedLength(message[h.Value].Length);
+            }
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(bound);
+        try
+        {
+            var buffer = rented.AsSpan();
+            buffer[0] = RouteFormatCompact;
+            buffer[1] = (byte)peer.Length;
+            peer.CopyTo(buffer[2..]);
+            var start = 2 + peer.Length + CompactHeaderTail;
+            var n = start;
+            var head = 0;
+            int Put(byte kind, ReadOnlySpan<byte> value, Span<byte> buffer)
+            {
+                buffer[n++] = kind;
+                // The count goes before the value: encode after a gap of the count's largest size, then close it up.
+                const int Gap = 5;
+                var length = SipRouteCodec.Encode(value, buffer[(n + Gap)..]);
+                var countBytes = WriteCount(buffer[n..], (uint)length);
+                buffer.Slice(n + Gap, length).CopyTo(buffer[(n + countBytes)..]);
+                n += countBytes + length;
+                return n - length;
+            }
+
+            foreach (var h in message.Headers)
+            {
+                if (h.Header == SipHeader.Via)
+                {
+                    Put((byte)'V', message[h.Value], buffer);
+                    head += "Via: "u8.Length + message[h.Value].Length + 2;
+                }
+            }
+
+            if (message.TryGet(SipHeader.From, out var from))
+            {
+                Put((byte)'F', message[from.Value], buffer);
+                head += "From: "u8.Length + message[from.Value].Length + 2;
+            }
+
+            if (message.TryGet(SipHeader.CSeq, out var cseqLine))
+            {
+                var cseq = message[cseqLine.Value];
+                head += "CSeq: "u8.Length + cseq.Length + 2;
+                if (TryReadInviteCSeq(cseq, out var number))
+                {
+                    buffer[n++] = (byte)'C';
+                    n += WriteCount(buffer[n..], number);
+                }
+                else
+                {
+                    Put((byte)'S', cseq, buffer);
+                }
+            }
+
+            var to = message.TryGet(SipHeader.To, out var toLine) ? message[toLine.Value] : default;
+            var toStart = Put((byte)'T', to, buffer); // always, last, even empty: a route cut short is told from a whole one
+
+            var toHasTag = SipValues.HasParameter(to, "tag"u8);
+            var at = 2 + peer.Length;
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer[at..], tag);
+            buffer[at + 4] = toHasTag ? (byte)1 : (byte)0;
+            var route = buffer[..n].ToArray();
+            return new SipTransactionEcho(route, start, toStart, to.Length, toHasTag, tag, callId, head, compact: true);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>A CSeq exactly as <c>N INVITE</c> (N without leading zeros, below 2^31), kept as its number.</summary>
+    private static bool TryReadInviteCSeq(ReadOnlySpan<byte> cseq, out uint number)
+    {
+        number = 0;
+        var space = cseq.IndexOf((byte)' ');
+        if (space is < 1 or > 10 || !cseq[space..].SequenceEqual(" INVITE"u8) || (cseq[0] == (byte)'0' && space > 1)
+            || cseq[..space].IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+        {
+            return false;
+        }
+
+        var value = 0UL;
+        foreach (var digit in cseq[..space])
+        {
+            value = (value * 10) + (ulong)(digit - '0');
+        }
+
+        number = (uint)value;
+        return value <= int.MaxValue;
     }
 
     /// <summary>
@@ -186,13 +438,33 @@ public readonly struct SipTransactionEcho
     public bool TryGetTopViaPort(ReadOnlySpan<byte> transport, int defaultPort, out int port)
     {
         port = 0;
-        var lines = _lines.AsSpan(_start, _toStart - _start);
-        if (!lines.StartsWith("Via: "u8))
+        ReadOnlySpan<byte> via;
+        if (_compact)
         {
-            return false;
+            // The first field, if it is a Via (checked when the route was read).
+            var i = _start;
+            if (i >= _lines.Length || _lines[i++] != (byte)'V' || !TryReadCount(_lines, ref i, out var count))
+            {
+                return false;
+            }
+
+            var encoded = _lines.AsSpan(i, (int)count);
+            SipRouteCodec.TryGetDecodedLength(encoded, out var length);
+            var decoded = new byte[length];
+            SipRouteCodec.Decode(encoded, decoded);
+            via = decoded;
+        }
+        else
+        {
+            var lines = _lines.AsSpan(_start, _toStart - _start);
+            if (!lines.StartsWith("Via: "u8))
+            {
+                return false;
+            }
+
+            via = lines[5..lines.IndexOf("\r\n"u8)];
         }
 
-        var via = lines[5..lines.IndexOf("\r\n"u8)];
         var comma = via.IndexOf((byte)',');
         return SipValues.TryGetSentByPort(comma < 0 ? via : via[..comma], transport, defaultPort, out port);
     }
@@ -201,10 +473,8 @@ public readonly struct SipTransactionEcho
     public void Write(IBufferWriter<byte> writer, bool addTag)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        var head = _lines.AsSpan(_start, _toStart - _start);
-        var span = writer.GetSpan(head.Length + _toLength + 32 + (_callId is null ? 0 : _callId.Length + 11));
-        head.CopyTo(span);
-        var n = head.Length;
+        var span = writer.GetSpan(_headLength + _toLength + 32 + (_callId is null ? 0 : _callId.Length + 11));
+        var n = _compact ? WriteCompactHead(span) : Copy(_lines.AsSpan(_start, _toStart - _start), span);
         if (_callId is not null)
         {
             "Call-ID: "u8.CopyTo(span[n..]);
@@ -217,8 +487,7 @@ public readonly struct SipTransactionEcho
         {
             "To: "u8.CopyTo(span[n..]);
             n += 4;
-            _lines.AsSpan(_toStart, _toLength).CopyTo(span[n..]);
-            n += _toLength;
+            n += _compact ? SipRouteCodec.Decode(_lines.AsSpan(_toStart), span[n..]) : Copy(_lines.AsSpan(_toStart, _toLength), span[n..]);
             if (addTag && !_toHasTag)
             {
                 ";tag="u8.CopyTo(span[n..]);
@@ -232,6 +501,44 @@ public readonly struct SipTransactionEcho
         }
 
         writer.Advance(n);
+    }
+
+    private static int Copy(ReadOnlySpan<byte> from, Span<byte> to)
+    {
+        from.CopyTo(to);
+        return from.Length;
+    }
+
+    /// <summary>The Via, From and CSeq lines of a format-3 route, decoded (the route was checked when it was read).</summary>
+    private int WriteCompactHead(Span<byte> span)
+    {
+        var n = 0;
+        var i = _start;
+        while (i < _lines.Length && _lines[i] != (byte)'T')
+        {
+            var kind = _lines[i++];
+            TryReadCount(_lines, ref i, out var count);
+            if (kind == (byte)'C')
+            {
+                "CSeq: "u8.CopyTo(span[n..]);
+                n += 6;
+                Utf8Formatter.TryFormat(count, span[n..], out var written);
+                n += written;
+                " INVITE\r\n"u8.CopyTo(span[n..]);
+                n += 9;
+                continue;
+            }
+
+            var name = NameOf(kind);
+            name.CopyTo(span[n..]);
+            n += name.Length;
+            n += SipRouteCodec.Decode(_lines.AsSpan(i, (int)count), span[n..]);
+            "\r\n"u8.CopyTo(span[n..]);
+            n += 2;
+            i += (int)count;
+        }
+
+        return n;
     }
 }
 

@@ -343,8 +343,9 @@ public sealed class SipParserTests
         var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
         var whole = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5]);
         var invite = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId);
-        Assert.Equal(whole.Route.Length - ("Call-ID: " + callId + "\r\n").Length, invite.Route.Length);
+        Assert.True(invite.Route.Length < whole.Route.Length - ("Call-ID: " + callId + "\r\n").Length);
         Assert.DoesNotContain("Call-ID", Encoding.ASCII.GetString(invite.Route), StringComparison.Ordinal);
+        Assert.DoesNotContain(callId, Encoding.ASCII.GetString(invite.Route), StringComparison.Ordinal);
 
         // The same header lines as the echo that keeps the Call-ID (the Call-ID's place among them aside), live and recovered.
         static string[] Lines(SipTransactionEcho echo)
