@@ -29,6 +29,8 @@ internal sealed class Options
           --duration SECONDS      stop after this long [max: 30]
           --warmup SECONDS        max: calls before measuring, not counted [0]
           --rate N                max: calls a second to offer (0: as fast as taken) [0]
+          --pace-us N             max with --rate: between sends, sleep N microseconds (usleep) instead of the
+                                  1 ms timer, so calls go out in smaller bursts (0: the timer) [0]
           --hours N               day: hours of the day simulated, from midnight [24]
           --hour-seconds S        day: real seconds per simulated hour [10]
           --peak-rate N           day: arrivals a second at the busiest normal hour [40]
@@ -55,6 +57,9 @@ internal sealed class Options
     public int Connections { get; private set; }
 
     public int Window { get; private set; }
+
+    /// <summary>Max mode with a rate: microseconds to sleep between sends (0: the 1 ms timer).</summary>
+    public int PaceMicroseconds { get; private set; }
 
     public long Calls { get; private set; }
 
@@ -133,6 +138,7 @@ internal sealed class Options
                 case "--duration": o.DurationSeconds = Number(name, value, 0.1, 86_400); break;
                 case "--warmup": o.WarmupSeconds = Number(name, value, 0, 3600); break;
                 case "--rate": o.Rate = Number(name, value, 0, 1e8); break;
+                case "--pace-us": o.PaceMicroseconds = (int)Number(name, value, 0, 100_000); break;
                 case "--hours": o.Hours = (int)Number(name, value, 1, 24); break;
                 case "--hour-seconds": o.HourSeconds = Number(name, value, 0.1, 3600); break;
                 case "--peak-rate": o.PeakRate = Number(name, value, 0.01, 1e6); break;

@@ -41,6 +41,25 @@ public sealed class LoadGenTests
         Directory.Delete(directory, recursive: true);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(200)]
+    public async Task Max_mode_at_a_rate_offers_that_many_calls_a_second_paced_by_the_timer_or_by_a_finer_sleep(int paceMicroseconds)
+    {
+        var directory = Directory.CreateTempSubdirectory("acd-loadgen-").FullName;
+        await using var daemon = await StartAsync("max-throughput.json", directory);
+        var json = Path.Combine(directory, "rate.json");
+        var (code, output) = await RunAsync("max", "--sip", daemon.Sip!.ToString(), "--http", daemon.Http!.ToString(), "--connections", "1", "--window", "256", "--rate", "2000", "--pace-us", paceMicroseconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--duration", "3", "--json", json);
+        Assert.True(code == 0, $"exit code {code}:\n{output}");
+        using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var root = result.RootElement;
+        Assert.Equal(0, root.GetProperty("protocolErrors").GetInt64());
+        Assert.Equal(paceMicroseconds, root.GetProperty("paceMicroseconds").GetInt32());
+        var perSecond = root.GetProperty("calls").GetInt64() / 3.0;
+        Assert.InRange(perSecond, 1600, 2100);
+        Directory.Delete(directory, recursive: true);
+    }
+
     [Fact]
     public async Task Day_mode_accounts_for_every_call_offered_and_agrees_with_the_daemon()
     {
