@@ -31,6 +31,9 @@ public sealed class EngineBatch
     /// <summary>Batch number, from 1, in execution order.</summary>
     public long Number { get; internal set; }
 
+    /// <summary>Calls waiting in the domain once the batch was executed.</summary>
+    public long WaitingAfter { get; internal set; }
+
     /// <summary>The routing domain.</summary>
     public string Domain { get; internal set; } = string.Empty;
 

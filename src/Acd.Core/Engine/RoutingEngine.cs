@@ -282,6 +282,7 @@ public sealed class RoutingEngine : IAsyncDisposable
             if (n > 0)
             {
                 batch.Number = ++_batchNumber;
+                batch.WaitingAfter = _router.Totals.Waiting;
                 _lastBatch = n;
                 Interlocked.Add(ref _commands, n);
                 _sink.OnBatch(batch);

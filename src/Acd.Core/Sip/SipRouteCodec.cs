@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Acd.Core.Sip;
@@ -19,6 +20,10 @@ internal static class SipRouteCodec
     /// <summary>Per first byte, the codes of the pieces that start with it, the longest first.</summary>
     private static readonly byte[]?[] ByFirstByte = Index();
 
+    /// <summary>The bytes the encoder stops at: a piece's first byte, or one that needs its escape.</summary>
+    private static readonly SearchValues<byte> Stops = SearchValues.Create(
+        [.. Enumerable.Range(0, 256).Where(b => ByFirstByte[b] is not null || NeedsEscape((byte)b)).Select(b => (byte)b)]);
+
     /// <summary>The most a value of <paramref name="length"/> bytes takes encoded (every byte escaped).</summary>
     public static int MaxEncodedLength(int length) => 2 * length;
 
@@ -29,26 +34,27 @@ internal static class SipRouteCodec
         var i = 0;
         while (i < value.Length)
         {
-            var b = value[i];
-            if (ByFirstByte[b] is { } codes)
+            // Copy up to the next byte that may start a piece or needs its escape.
+            var run = value[i..].IndexOfAny(Stops);
+            if (run < 0)
             {
-                var matched = false;
-                foreach (var code in codes)
-                {
-                    var piece = Pieces[code]!;
-                    if (value[i..].StartsWith(piece))
-                    {
-                        destination[n++] = code;
-                        i += piece.Length;
-                        matched = true;
-                        break;
-                    }
-                }
+                run = value.Length - i;
+            }
 
-                if (matched)
-                {
-                    continue;
-                }
+            value.Slice(i, run).CopyTo(destination[n..]);
+            n += run;
+            i += run;
+            if (i >= value.Length)
+            {
+                break;
+            }
+
+            var b = value[i];
+            if (ByFirstByte[b] is { } codes && Match(value[i..], codes) is var code and > 0)
+            {
+                destination[n++] = code;
+                i += Pieces[code]!.Length;
+                continue;
             }
 
             if (NeedsEscape(b))
@@ -61,6 +67,20 @@ internal static class SipRouteCodec
         }
 
         return n;
+    }
+
+    /// <summary>The code of the longest piece <paramref name="value"/> starts with, or 0.</summary>
+    private static byte Match(ReadOnlySpan<byte> value, byte[] codes)
+    {
+        foreach (var code in codes)
+        {
+            if (value.StartsWith(Pieces[code]))
+            {
+                return code;
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>The length of <paramref name="encoded"/> decoded; false when it is not an encoded value (an unknown code, an escape at the end or before a byte that needs none).</summary>

@@ -241,7 +241,14 @@ public readonly struct SipTransactionEcho
     /// with its call: <paramref name="callId"/> is the request's Call-ID as the call keeps it, written from there, not
     /// kept twice, and the lines in compact form (format 3, see remarks).
     /// </summary>
-    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer, string? callId)
+    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer, string? callId) => Capture(message, tagSalt, peer, callId, compact: true);
+
+    /// <summary>
+    /// As <see cref="Capture(SipMessage, uint, ReadOnlySpan{byte}, string?)"/>, choosing the form of the lines: compact
+    /// (format 3: smaller, for a call that will wait and keep its route; about 150 ns more to capture and 150 ns more to
+    /// write each answer from) or as received (format 2: for a call answered at once).
+    /// </summary>
+    public static SipTransactionEcho Capture(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer, string? callId, bool compact)
     {
         ArgumentNullException.ThrowIfNull(message);
         if (peer.Length is not (0 or 4 or 16))
@@ -249,7 +256,7 @@ public readonly struct SipTransactionEcho
             peer = default;
         }
 
-        if (callId is not null)
+        if (callId is not null && compact)
         {
             return CaptureCompact(message, TagOf(message, tagSalt), peer, callId);
         }
@@ -262,7 +269,7 @@ public readonly struct SipTransactionEcho
             {
                 SipHeader.Via => 5 + h.Value.Length + 2,
                 SipHeader.From => 6 + h.Value.Length + 2,
-                SipHeader.CallId => 9 + h.Value.Length + 2,
+                SipHeader.CallId => callId is null ? 9 + h.Value.Length + 2 : 0,
                 SipHeader.CSeq => 6 + h.Value.Length + 2,
                 _ => 0,
             };
@@ -270,7 +277,7 @@ public readonly struct SipTransactionEcho
 
         var to = message.TryGet(SipHeader.To, out var toLine) ? message[toLine.Value] : default;
         var lines = new byte[size + to.Length];
-        lines[0] = RouteFormat;
+        lines[0] = callId is null ? RouteFormat : RouteFormatWithoutCallId;
         lines[1] = (byte)peer.Length;
         peer.CopyTo(lines.AsSpan(2));
         var n = header;
@@ -297,7 +304,7 @@ public readonly struct SipTransactionEcho
             Put("From: "u8, message[from.Value]);
         }
 
-        if (message.TryGet(SipHeader.CallId, out var callIdLine))
+        if (callId is null && message.TryGet(SipHeader.CallId, out var callIdLine))
         {
             Put("Call-ID: "u8, message[callIdLine.Value]);
         }
@@ -313,7 +320,7 @@ public readonly struct SipTransactionEcho
         BinaryPrimitives.WriteUInt32LittleEndian(lines.AsSpan(2 + peer.Length), tag);
         lines[2 + peer.Length + 4] = toHasTag ? (byte)1 : (byte)0;
         BinaryPrimitives.WriteInt32LittleEndian(lines.AsSpan(2 + peer.Length + 5), to.Length);
-        return new SipTransactionEcho(lines, header, n, to.Length, toHasTag, tag, null, n - header, compact: false);
+        return new SipTransactionEcho(lines, header, n, to.Length, toHasTag, tag, callId, n - header, compact: false);
     }
 
     /// <summary>

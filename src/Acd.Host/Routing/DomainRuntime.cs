@@ -26,6 +26,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     private volatile bool _active = true;
     private volatile string? _owner;
     private long _epoch;
+    private long _waiting;
     private long _takeovers;
     private Func<bool>? _leaseHeld;
     private Func<double>? _leaseAge;
@@ -68,6 +69,9 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
 
     /// <summary>In cluster mode: the epoch of this daemon's lease while active; 0 otherwise.</summary>
     public long Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>Whether calls waited in the domain after its last batch (read from any thread; a moment old).</summary>
+    public bool CallsWaiting => Volatile.Read(ref _waiting) > 0;
 
     /// <summary>In cluster mode: how often this daemon took the domain over (became its owner).</summary>
     public long Takeovers => Interlocked.Read(ref _takeovers);
@@ -126,6 +130,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     public void OnBatch(EngineBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        Volatile.Write(ref _waiting, batch.WaitingAfter);
         if (_journal is { } journal)
         {
             journal.OnBatch(batch);

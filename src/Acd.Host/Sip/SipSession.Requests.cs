@@ -87,8 +87,12 @@ internal sealed partial class SipSession
     private void OnInvite(SipMessage m)
     {
         // The route kept with the call leaves out the Call-ID: it is the call's id (validated printable ASCII, at most 256).
+        // Its lines are kept compact when calls wait in the domain (this one will likely wait too, and keep its route as
+        // long as it does); when none waits, the call is routed at once and its route is written as received, which
+        // costs less to make and to answer from.
         var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
-        var echo = SipTransactionEcho.Capture(m, _server.TagSalt, PeerBytes, callId);
+        var domain = DomainOf(m);
+        var echo = SipTransactionEcho.Capture(m, _server.TagSalt, PeerBytes, callId, compact: domain?.CallsWaiting ?? false);
         if (SipValues.HasParameter(m.Value(SipHeader.To), "tag"u8))
         {
             // A re-INVITE inside a dialog (hold, a session refresh): ACD answers every INVITE with a redirect and is part of
@@ -98,8 +102,6 @@ internal sealed partial class SipSession
         }
 
         Send(new OutboundItem { Echo = echo, Status = 100, Phrase = "Trying" });
-
-        var domain = DomainOf(m);
         if (domain is null)
         {
             Send(new OutboundItem { Echo = echo, Status = 404, Phrase = "Not Found", Warning = "unknown routing domain" });

@@ -60,10 +60,14 @@ public sealed class SipRouteTests
         var whole = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5]);
         var invite = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId);
         Assert.Equal(3, invite.Route[0]);
+        var asReceived = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId, compact: false);
+        Assert.Equal(2, asReceived.Route[0]);
         var recovered = SipTransactionEcho.FromRoute([.. invite.Route], callId);
         foreach (var addTag in new[] { false, true })
         {
             Assert.Equal(Lines(whole, addTag), Lines(invite, addTag));
+            Assert.Equal(Written(asReceived, addTag), Written(invite, addTag));
+            Assert.Equal(Written(asReceived, addTag), Written(SipTransactionEcho.FromRoute([.. asReceived.Route], callId), addTag));
             Assert.Equal(Written(invite, addTag), Written(recovered, addTag));
         }
 

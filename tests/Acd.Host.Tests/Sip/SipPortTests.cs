@@ -59,6 +59,41 @@ public sealed class SipPortTests
     }
 
     [Fact]
+    public async Task A_call_that_comes_while_others_wait_keeps_its_route_compact_and_is_answered_the_same()
+    {
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 2, state: "not-ready"));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        var queued = new Dictionary<string, SipReply>(StringComparer.Ordinal);
+        foreach (var id in new[] { "nobody-waits", "one-waits" })
+        {
+            await c.SendAsync(Acd.Host.Tests.Support.Sip.Invite(id, vias: 2));
+            queued[id] = (await c.ReadUntilAsync(182))[^1];
+        }
+
+        // Nothing waited when the first came (it would have been routed at once: its route as received, format 2); the
+        // second came while the first waited (compact, format 3). Read while the engine is idle: every answer is out.
+        var formats = d.Domains.Default.Router.AnswerRoutes().ToDictionary(r => r.CallId, r => r.Route[0], StringComparer.Ordinal);
+        Assert.Equal(2, formats["nobody-waits"]);
+        Assert.Equal(3, formats["one-waits"]);
+
+        // Both are redirected with the lines they came with, and the To tag of their 182.
+        foreach (var agent in new[] { "A0001", "A0002" })
+        {
+            Assert.True((await d.ExecuteAsync(new Acd.Core.Routing.AgentCommand(Acd.Core.Routing.CommandKind.SetState, agent) { State = AgentState.Ready })).IsOk);
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            var redirect = (await c.ReadUntilAsync(302))[^1];
+            var id = redirect["Call-ID"]!;
+            Assert.Equal([$"SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK-{id}-0", $"SIP/2.0/TCP 10.0.0.2:5060;branch=z9hG4bK-{id}-1"], redirect.All("Via"));
+            Assert.Equal($"<sip:13800138000@ims.test>;tag=from-{id}", redirect["From"]);
+            Assert.Equal(queued[id]["To"], redirect["To"]);
+            Assert.Equal("1 INVITE", redirect["CSeq"]);
+        }
+    }
+
+    [Fact]
     public async Task No_agent_logged_in_for_the_skill_is_480_with_retry_after()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1, state: "logged-out"));
