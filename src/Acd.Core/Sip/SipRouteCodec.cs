@@ -86,87 +86,66 @@ internal static class SipRouteCodec
     /// <summary>The length of <paramref name="encoded"/> decoded; false when it is not an encoded value (an unknown code, an escape at the end or before a byte that needs none).</summary>
     public static bool TryGetDecodedLength(ReadOnlySpan<byte> encoded, out int length)
     {
-        length = 0;
-        var i = 0;
-        while (i < encoded.Length)
-        {
-            var next = encoded[i..].IndexOfAnyInRange((byte)0x00, Escape);
-            if (next < 0)
-            {
-                length += encoded.Length - i;
-                return true;
-            }
-
-            length += next;
-            i += next;
-            var b = encoded[i];
-            if (b is (byte)'\t' or (byte)'\n' or (byte)'\r')
-            {
-                length++;
-                i++;
-            }
-            else if (b == Escape)
-            {
-                if (i + 1 >= encoded.Length || !NeedsEscape(encoded[i + 1]))
-                {
-                    return false;
-                }
-
-                length++;
-                i += 2;
-            }
-            else if (Pieces[b] is { } piece)
-            {
-                length += piece.Length;
-                i++;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        return true;
+        length = Walk(encoded, default, write: false);
+        return length >= 0;
     }
 
     /// <summary>Decodes <paramref name="encoded"/> (checked by <see cref="TryGetDecodedLength"/>) into <paramref name="destination"/>; returns the bytes written.</summary>
-    public static int Decode(ReadOnlySpan<byte> encoded, Span<byte> destination)
+    public static int Decode(ReadOnlySpan<byte> encoded, Span<byte> destination) => Walk(encoded, destination, write: true);
+
+    /// <summary>Walks an encoded value, writing it decoded when <paramref name="write"/>; its decoded length, or -1 when it is not one.</summary>
+    private static int Walk(ReadOnlySpan<byte> encoded, Span<byte> destination, bool write)
     {
         var n = 0;
         var i = 0;
         while (i < encoded.Length)
         {
-            var next = encoded[i..].IndexOfAnyInRange((byte)0x00, Escape);
-            if (next < 0)
+            // Copy up to the next code, escape or TAB/LF/CR.
+            var run = encoded[i..].IndexOfAnyInRange((byte)0x00, Escape);
+            if (run < 0)
             {
-                next = encoded.Length - i;
+                run = encoded.Length - i;
             }
 
-            encoded.Slice(i, next).CopyTo(destination[n..]);
-            n += next;
-            i += next;
+            if (write)
+            {
+                encoded.Slice(i, run).CopyTo(destination[n..]);
+            }
+
+            n += run;
+            i += run;
             if (i >= encoded.Length)
             {
                 break;
             }
 
             var b = encoded[i];
-            if (b == Escape)
+            ReadOnlySpan<byte> output;
+            if (b is (byte)'\t' or (byte)'\n' or (byte)'\r')
             {
-                destination[n++] = encoded[i + 1];
+                output = encoded.Slice(i++, 1);
+            }
+            else if (b == Escape && i + 1 < encoded.Length && NeedsEscape(encoded[i + 1]))
+            {
+                output = encoded.Slice(i + 1, 1);
                 i += 2;
             }
-            else if (Pieces[b] is { } piece)
+            else if (b != Escape && Pieces[b] is { } piece)
             {
-                piece.CopyTo(destination[n..]);
-                n += piece.Length;
+                output = piece;
                 i++;
             }
             else
             {
-                destination[n++] = b; // TAB, LF, CR: themselves
-                i++;
+                return -1;
             }
+
+            if (write)
+            {
+                output.CopyTo(destination[n..]);
+            }
+
+            n += output.Length;
         }
 
         return n;
