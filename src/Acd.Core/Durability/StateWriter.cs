@@ -95,6 +95,13 @@ public sealed class StateWriter
         _length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length));
     }
 
+    /// <summary>A non-null string already in UTF-8, written as <see cref="WriteString"/> writes one.</summary>
+    public void WriteUtf8String(ReadOnlySpan<byte> utf8)
+    {
+        WriteVarUInt((ulong)utf8.Length + 1);
+        WriteBytes(utf8);
+    }
+
     /// <summary>A length-prefixed run of bytes (read back with <see cref="StateReader.ReadBlob"/>).</summary>
     public void WriteBlob(ReadOnlySpan<byte> bytes)
     {

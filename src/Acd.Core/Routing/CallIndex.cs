@@ -45,7 +45,7 @@ internal sealed class CallIndex
                 return -1;
             }
 
-            if (e.Hash == hash && Same(_calls.Records[e.Slot].Id, id))
+            if (e.Hash == hash && Router.HasId(in _calls.Records[e.Slot], id))
             {
                 return e.Slot;
             }
@@ -102,9 +102,6 @@ internal sealed class CallIndex
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Hash(string id) => id.GetHashCode(StringComparison.Ordinal) & 0x7FFF_FFFF;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Same(string stored, string id) => ReferenceEquals(stored, id) || string.Equals(stored, id, StringComparison.Ordinal);
 
     private static Entry[] NewTable(int size)
     {

@@ -21,6 +21,9 @@ internal enum CallFlags : byte
 
     /// <summary>No callback is owed if the call does not reach an agent (it came from a peer not trusted with that).</summary>
     NoCallback = 16,
+
+    /// <summary>The caller is kept in the answer route, not in <see cref="CallRecord.StoredCaller"/> (a waiting SIP call).</summary>
+    CallerInRoute = 32,
 }
 
 /// <summary>
@@ -29,8 +32,14 @@ internal enum CallFlags : byte
 /// </summary>
 internal struct CallRecord
 {
-    public string Id;
-    public string? Caller;
+    /// <summary>
+    /// The call's id, or <see cref="IdInRoute"/> while its answer route keeps it (a waiting SIP call: see
+    /// <c>Router.KeepIdentityInRoute</c>); read it with <c>Router.IdOf</c>. Null: a free slot.
+    /// </summary>
+    public string StoredId;
+
+    /// <summary>The caller; null when there is none or while the answer route keeps it (<see cref="CallFlags.CallerInRoute"/>); read it with <c>Router.CallerOf</c>.</summary>
+    public string? StoredCaller;
     public string? ServiceNumber;
     public string? Language;
     public object? Owner;
@@ -72,6 +81,9 @@ internal struct CallRecord
     public byte Vip;
     public CallState State;
     public CallFlags Flags;
+
+    /// <summary>What <see cref="StoredId"/> holds while the answer route keeps the id: one instance, told apart by reference.</summary>
+    public static readonly string IdInRoute = new('\0', 1);
 
     public readonly bool Has(CallFlags flag) => (Flags & flag) != CallFlags.None;
 }

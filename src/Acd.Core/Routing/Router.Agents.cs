@@ -388,6 +388,6 @@ public sealed partial class Router
     private CommandResult Busy(Agent a, string what) => Fail(
         ResultCode.FailedPrecondition,
         a.Call >= 0
-            ? $"agent '{a.Id}' cannot {what} while {Names.Of(a.State)} on call '{_calls.Records[a.Call].Id}'"
+            ? $"agent '{a.Id}' cannot {what} while {Names.Of(a.State)} on call '{IdOf(in _calls.Records[a.Call])}'"
             : $"agent '{a.Id}' cannot {what} while dialing callback '{_callbacks[a.Callback].Id}'");
 }

@@ -106,8 +106,8 @@ public sealed partial class Router
 
         var slot = _calls.Allocate();
         ref var c = ref _calls.Records[slot];
-        c.Id = cmd.CallId;
-        c.Caller = cmd.Caller;
+        c.StoredId = cmd.CallId;
+        c.StoredCaller = cmd.Caller;
         c.ServiceNumber = Shared(cmd.ServiceNumber);
         c.Language = Shared(cmd.Language);
         c.Owner = cmd.Owner;
@@ -185,15 +185,15 @@ public sealed partial class Router
         ref var c = ref _calls.Records[slot];
         c.Owner = cmd.Owner;
         c.Connection = cmd.Connection;
-        c.AnswerRoute = cmd.AnswerRoute ?? c.AnswerRoute;
+        SetRoute(ref c, cmd.AnswerRoute ?? c.AnswerRoute);
         switch (c.State)
         {
             case CallState.Queued when c.Has(CallFlags.Detached):
                 c.Flags &= ~CallFlags.Detached;
                 {
                     ref var e = ref Emit(EventKind.CallResumed);
-                    e.CallId = c.Id;
-                    e.Caller = c.Caller;
+                    e.CallId = IdOf(in c);
+                    e.Caller = CallerOf(in c);
                     e.Skill = _skills[c.Skill].Definition.Name;
                     e.Owner = c.Owner;
                     e.AnswerRoute = c.AnswerRoute;
@@ -205,7 +205,7 @@ public sealed partial class Router
             case CallState.Talking when c.Has(CallFlags.Handoff):
                 return RingNoAnswer(slot);
             default:
-                return Fail(ResultCode.FailedPrecondition, $"call '{c.Id}' is {Names.Of(c.State)}");
+                return Fail(ResultCode.FailedPrecondition, $"call '{IdOf(in c)}' is {Names.Of(c.State)}");
         }
     }
 
@@ -218,8 +218,8 @@ public sealed partial class Router
         var estimate = EstimateWait(s, position);
         {
             ref var e = ref Emit(EventKind.CallQueued);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.Skill = s.Definition.Name;
             e.Priority = c.Priority;
             e.Position = position;
@@ -229,6 +229,8 @@ public sealed partial class Router
             e.Owner = c.Owner;
             e.AnswerRoute = c.AnswerRoute;
         }
+
+        KeepIdentityInRoute(ref c);
         return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
     }
 
@@ -297,8 +299,8 @@ public sealed partial class Router
         s.Stats.OnAnswered(_now, wait);
         {
             ref var e = ref Emit(EventKind.CallAnswered);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.AgentId = a.Id;
             e.Skill = s.Definition.Name;
             e.WaitMs = wait;
@@ -321,8 +323,8 @@ public sealed partial class Router
         s.Stats.OnAnswered(_now, wait);
         {
             ref var e = ref Emit(EventKind.CallAnswered);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.AgentId = _agents.Items[c.Agent].Id;
             e.Skill = s.Definition.Name;
             e.WaitMs = wait;
@@ -370,8 +372,8 @@ public sealed partial class Router
         s.Stats.OnRingNoAnswer();
         {
             ref var e = ref Emit(EventKind.CallRingNoAnswer);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.AgentId = a.Id;
             e.Skill = s.Definition.Name;
             e.Owner = c.Owner;
@@ -421,8 +423,8 @@ public sealed partial class Router
         _ended++;
         {
             ref var e = ref Emit(EventKind.CallEnded);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.AgentId = a.Id;
             e.Skill = s.Definition.Name;
             e.WaitMs = _now - c.AnsweredMs;
@@ -489,8 +491,8 @@ public sealed partial class Router
         _abandoned++;
         {
             ref var e = ref Emit(EventKind.CallAbandoned);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.Skill = s.Definition.Name;
             e.WaitMs = wait;
             e.Reason = reason;
@@ -500,7 +502,7 @@ public sealed partial class Router
 
         if (wait >= _config.Hotline.CallbackMinAbandonWaitMs && !c.Has(CallFlags.NoCallback))
         {
-            OweCallback(c.Caller, c.Skill, string.Equals(reason, "caller", StringComparison.Ordinal) ? "abandoned" : reason);
+            OweCallback(CallerOf(in c), c.Skill, string.Equals(reason, "caller", StringComparison.Ordinal) ? "abandoned" : reason);
         }
 
         Release(slot);
@@ -517,8 +519,8 @@ public sealed partial class Router
         _timedOut++;
         {
             ref var e = ref Emit(EventKind.CallTimedOut);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.Skill = s.Definition.Name;
             e.WaitMs = _now - c.FirstEnqueueMs;
             e.Owner = c.Owner;
@@ -527,7 +529,7 @@ public sealed partial class Router
 
         if (!c.Has(CallFlags.NoCallback))
         {
-            OweCallback(c.Caller, c.Skill, "timed-out");
+            OweCallback(CallerOf(in c), c.Skill, "timed-out");
         }
 
         Release(slot);
@@ -606,8 +608,8 @@ public sealed partial class Router
         var s = _skills[skill];
         {
             ref var e = ref Emit(EventKind.CallTransferred);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.AgentId = from.Id;
             e.Skill = s.Definition.Name;
             e.Reason = target?.Id;
@@ -643,7 +645,7 @@ public sealed partial class Router
         for (var slot = 0; slot < records.Length; slot++)
         {
             ref readonly var c = ref records[slot];
-            if (c.Id is not null && c.State == CallState.Queued && c.Has(CallFlags.Handoff) && !c.Has(CallFlags.Detached)
+            if (c.StoredId is not null && c.State == CallState.Queued && c.Has(CallFlags.Handoff) && !c.Has(CallFlags.Detached)
                 && (connection == 0 || c.Connection == connection) && !(keepAnswerable && c.AnswerRoute is not null))
             {
                 held.Add((c.Seq, slot));
@@ -669,8 +671,8 @@ public sealed partial class Router
         c.AuxDueMs = _now + _config.DetachGraceMs;
         {
             ref var e = ref Emit(EventKind.CallDetached);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.Skill = _skills[c.Skill].Definition.Name;
         }
 

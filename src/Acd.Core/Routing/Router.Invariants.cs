@@ -37,7 +37,7 @@ public sealed partial class Router
 
             if (a.Call >= 0 && _calls.Records[a.Call].Agent != i)
             {
-                problems.Add($"agent {a.Id} holds call {_calls.Records[a.Call].Id} which points at agent {_calls.Records[a.Call].Agent}");
+                problems.Add($"agent {a.Id} holds call {IdOf(in _calls.Records[a.Call])} which points at agent {_calls.Records[a.Call].Agent}");
             }
 
             if (a.InPool != (!busy && MayServe(a)))
@@ -104,13 +104,13 @@ public sealed partial class Router
         for (var slot = 0; slot < _calls.Records.Length; slot++)
         {
             ref readonly var c = ref _calls.Records[slot];
-            if (c.Id is null)
+            if (c.StoredId is null)
             {
                 continue;
             }
 
             live++;
-            var id = c.Id;
+            var id = IdOf(in c);
             if (_callIndex.Find(id) != slot)
             {
                 problems.Add($"index does not map {id} to its slot {slot}");

@@ -273,6 +273,8 @@ public sealed partial class Router
             return;
         }
 
+        TakeIdentityBack(ref c);
+
         if (c.Has(CallFlags.Targeted))
         {
             _agents.Items[c.TargetAgent].Personal!.RemoveAt(pos);
@@ -309,9 +311,9 @@ public sealed partial class Router
         a.Call = slot;
         a.ReturnToStandby = a.State == AgentState.Standby;
         c.Agent = a.Index;
-        if (c.Caller is not null && _history.Capacity > 0)
+        if (_history.Capacity > 0 && CallerOf(in c) is { } caller)
         {
-            _history.RecordAgent(c.History, c.Caller, a.Index, _now);
+            _history.RecordAgent(c.History, caller, a.Index, _now);
         }
 
         c.RoutedMs = _now;
@@ -332,8 +334,8 @@ public sealed partial class Router
 
         {
             ref var e = ref Emit(EventKind.CallRouted);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.AgentId = a.Id;
             e.Contact = a.Contact;
             e.Skill = _skills[c.Skill].Definition.Name;
@@ -346,7 +348,7 @@ public sealed partial class Router
 
         // The 302 answers the INVITE now: after a restart there is nothing more to answer for it, and no later event of
         // the call answers it again (its owner hears only events that carry the route).
-        c.AnswerRoute = null;
+        SetRoute(ref c, null);
         ChangeState(a, handoff ? AgentState.Talking : AgentState.Reserved, null);
         ScheduleCall(slot);
     }
@@ -401,8 +403,8 @@ public sealed partial class Router
         var estimate = EstimateWait(s, position);
         {
             ref var e = ref Emit(EventKind.CallQueued);
-            e.CallId = c.Id;
-            e.Caller = c.Caller;
+            e.CallId = IdOf(in c);
+            e.Caller = CallerOf(in c);
             e.Skill = s.Definition.Name;
             e.Priority = c.Priority;
             e.Position = position;
@@ -412,6 +414,8 @@ public sealed partial class Router
             e.Owner = c.Owner;
             e.AnswerRoute = c.AnswerRoute;
         }
+
+        KeepIdentityInRoute(ref c);
         return new CommandResult { Outcome = OfferOutcome.Queued, Skill = s.Definition.Name, Position = position, EstimatedWaitMs = estimate };
     }
 

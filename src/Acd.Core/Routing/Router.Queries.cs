@@ -33,9 +33,9 @@ public sealed partial class Router
         var routes = new List<(long Seq, string Id, byte[] Route)>();
         foreach (ref readonly var c in _calls.Records.AsSpan())
         {
-            if (c.Id is not null && c.State == CallState.Queued && c.AnswerRoute is { } route && !c.Has(CallFlags.Detached))
+            if (c.StoredId is not null && c.State == CallState.Queued && c.AnswerRoute is { } route && !c.Has(CallFlags.Detached))
             {
-                routes.Add((c.Seq, c.Id, route));
+                routes.Add((c.Seq, IdOf(in c), route));
             }
         }
 
@@ -71,9 +71,9 @@ public sealed partial class Router
         var ids = new List<(long Seq, string Id)>(_calls.Live);
         foreach (ref readonly var c in _calls.Records.AsSpan())
         {
-            if (c.Id is not null)
+            if (c.StoredId is not null)
             {
-                ids.Add((c.Seq, c.Id));
+                ids.Add((c.Seq, IdOf(in c)));
             }
         }
 
@@ -92,8 +92,8 @@ public sealed partial class Router
         ref readonly var c = ref _calls.Records[slot];
         var position = c.State == CallState.Queued && _calls.QueuePos[slot] != -1 ? PositionOf(slot) : 0;
         return new CallView(
-            c.Id,
-            c.Caller,
+            IdOf(in c),
+            CallerOf(in c),
             c.ServiceNumber,
             _skills[c.Skill].Definition.Name,
             c.Priority,
@@ -136,7 +136,7 @@ public sealed partial class Router
             var a = _agents.Items[i];
             if (a.Call >= 0 && _calls.Records[a.Call] is { State: CallState.Talking } c && c.AnsweredMs <= sinceMs)
             {
-                ids.Add(c.Id!);
+                ids.Add(IdOf(in c));
             }
         }
 
@@ -212,7 +212,7 @@ public sealed partial class Router
 
         return new AgentView(
             a.Id, a.Name, a.Team, a.Role, a.Outbound, a.State, a.Reason, a.StateSinceMs, skills, a.Contact,
-            a.Call >= 0 ? _calls.Records[a.Call].Id : a.Callback >= 0 ? _callbacks[a.Callback].Id : null,
+            a.Call >= 0 ? IdOf(in _calls.Records[a.Call]) : a.Callback >= 0 ? _callbacks[a.Callback].Id : null,
             a.CallsHandled);
     }
 }

@@ -140,7 +140,7 @@ public sealed partial class Router
         var calls = new List<int>(_calls.Live);
         for (var slot = 0; slot < _calls.Records.Length; slot++)
         {
-            if (_calls.Records[slot].Id is not null)
+            if (_calls.Records[slot].StoredId is not null)
             {
                 calls.Add(slot);
             }
@@ -151,8 +151,7 @@ public sealed partial class Router
         foreach (var slot in calls)
         {
             ref readonly var c = ref _calls.Records[slot];
-            w.WriteString(c.Id);
-            w.WriteString(c.Caller);
+            WriteIdentity(w, in c);
             w.WriteString(c.ServiceNumber);
             w.WriteString(c.Language);
             w.WriteVarInt(c.Connection);
@@ -170,7 +169,7 @@ public sealed partial class Router
             w.WriteByte(c.Priority);
             w.WriteByte(c.Vip);
             w.WriteByte((byte)c.State);
-            w.WriteByte((byte)c.Flags);
+            w.WriteByte((byte)(c.Flags & ~CallFlags.CallerInRoute));
             w.WriteBlob(c.AnswerRoute);
         }
 
@@ -307,8 +306,8 @@ public sealed partial class Router
 
             var slot = _calls.Allocate();
             ref var c = ref _calls.Records[slot];
-            c.Id = id;
-            c.Caller = r.ReadString();
+            c.StoredId = id;
+            c.StoredCaller = r.ReadString();
             c.ServiceNumber = Shared(r.ReadString());
             c.Language = Shared(r.ReadString());
             c.Connection = r.ReadVarInt();
@@ -331,7 +330,7 @@ public sealed partial class Router
             }
 
             c.State = r.ReadEnum<CallState>();
-            c.Flags = (CallFlags)r.ReadByte();
+            c.Flags = (CallFlags)r.ReadByte() & ~CallFlags.CallerInRoute;
             if (version >= 2 && r.ReadBlob(CommandCodec.MaxAnswerRoute) is { Length: > 0 } route)
             {
                 c.AnswerRoute = route;
@@ -349,6 +348,7 @@ public sealed partial class Router
                 case CallState.Queued:
                     _skills[c.Skill].Waiting++;
                     _waiting++;
+                    KeepIdentityInRoute(ref c);
                     if (!c.Has(CallFlags.Detached))
                     {
                         // In place order, so every queue is rebuilt in the order it had.

@@ -90,7 +90,7 @@ public sealed partial class Router
             for (var slot = 0; slot < records.Length; slot++)
             {
                 ref readonly var c = ref records[slot];
-                if (c.Id is not null && c.State == CallState.Queued && retime[c.Skill])
+                if (c.StoredId is not null && c.State == CallState.Queued && retime[c.Skill])
                 {
                     ScheduleCall(slot);
                 }

@@ -22,13 +22,20 @@ namespace Acd.Core.Sip;
 /// holds its route for as long as it waits: after the peer, the tag and whether the To had one comes one field a line:
 /// a kind byte (<c>V</c> Via, <c>F</c> From, <c>S</c> CSeq, <c>T</c> the To value, always and last), a variable-length
 /// count and the value in <see cref="SipRouteCodec"/>'s form; a CSeq of the form <c>N INVITE</c> is kind <c>C</c> and
-/// the number alone. Formats 1 and 2 are still read.
+/// the number alone. Format 4 (an INVITE's route when calls wait, since issue 18's fifth step) is format 3 whose first
+/// fields are the call id (kind <c>I</c>) and, when there is one, the caller (kind <c>U</c>), each a count and printable
+/// ASCII: a waiting call then keeps them in its route instead of in strings of their own (the router checks that they
+/// are the call's before it drops its strings: <see cref="TryGetIdentity"/>). Formats 1 to 3 are still read.
 /// </remarks>
 public readonly struct SipTransactionEcho
 {
     private const byte RouteFormat = 1;
     private const byte RouteFormatWithoutCallId = 2;
     private const byte RouteFormatCompact = 3;
+    private const byte RouteFormatWithIdentity = 4;
+
+    /// <summary>The longest call id and caller a format-4 route carries (the router's own limits on them).</summary>
+    private const int MaxIdentityBytes = 256;
 
     /// <summary>
     /// The largest route: the SIP port's largest header block (<see cref="SipLimits.MaxHeaderBytes"/> at most 1 MiB), its
@@ -81,16 +88,17 @@ public readonly struct SipTransactionEcho
     public static SipTransactionEcho FromRoute(byte[] route, string? callId = null)
     {
         ArgumentNullException.ThrowIfNull(route);
-        if (route.Length < 2 || route[0] is not (RouteFormat or RouteFormatWithoutCallId or RouteFormatCompact) || route[1] is not (0 or 4 or 16)
+        if (route.Length < 2 || route[0] is not (RouteFormat or RouteFormatWithoutCallId or RouteFormatCompact or RouteFormatWithIdentity) || route[1] is not (0 or 4 or 16)
             || route.Length < 2 + route[1] + HeaderTail || route.Length > MaxRouteBytes
-            || (route[0] != RouteFormat && (callId is null || callId.Length is 0 or > 256 || callId.AsSpan().IndexOfAnyExceptInRange((char)0x21, (char)0x7E) >= 0)))
+            || (route[0] is RouteFormatWithoutCallId or RouteFormatCompact && (callId is null || !IsIdentityText(callId)))
+            || (route[0] == RouteFormatWithIdentity && callId is not null && !IsIdentityText(callId)))
         {
             throw new InvalidDataException("not an answer route");
         }
 
-        if (route[0] == RouteFormatCompact)
+        if (route[0] is RouteFormatCompact or RouteFormatWithIdentity)
         {
-            return FromCompactRoute(route, callId!);
+            return FromCompactRoute(route, callId);
         }
 
         var at = 2 + route[1];
@@ -106,8 +114,12 @@ public readonly struct SipTransactionEcho
         return new SipTransactionEcho(route, start, route.Length - toLength, toLength, toHasTag, tag, route[0] == RouteFormatWithoutCallId ? callId : null, route.Length - toLength - start, compact: false);
     }
 
-    /// <summary>A format-3 route, every field checked: kinds in order with the To last, counts within the route, values that decode.</summary>
-    private static SipTransactionEcho FromCompactRoute(byte[] route, string callId)
+    /// <summary>
+    /// A format-3 or format-4 route, every field checked: kinds in order with the To last, counts within the route, values
+    /// that decode; in format 4 the call id first (printable ASCII, the Call-ID written when <paramref name="callId"/> is
+    /// null) and the caller next if there is one.
+    /// </summary>
+    private static SipTransactionEcho FromCompactRoute(byte[] route, string? callId)
     {
         var at = 2 + route[1];
         if (route.Length < at + CompactHeaderTail)
@@ -123,6 +135,12 @@ public readonly struct SipTransactionEcho
         long head = 0;
         var i = start;
         var last = (byte)0;
+        var identity = route[0] == RouteFormatWithIdentity;
+        if (identity && (route.Length <= i || route[i] != (byte)'I'))
+        {
+            throw new InvalidDataException("not an answer route");
+        }
+
         while (i < route.Length)
         {
             var kind = route[i++];
@@ -132,6 +150,22 @@ public readonly struct SipTransactionEcho
             }
 
             last = kind;
+            if (kind is (byte)'I' or (byte)'U')
+            {
+                if (!identity || count is 0 or > MaxIdentityBytes || count > route.Length - i || route.AsSpan(i, (int)count).IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) >= 0)
+                {
+                    throw new InvalidDataException("not an answer route");
+                }
+
+                if (kind == (byte)'I')
+                {
+                    callId ??= Encoding.ASCII.GetString(route, i, (int)count);
+                }
+
+                i += (int)count;
+                continue;
+            }
+
             if (kind == (byte)'C')
             {
                 head += "CSeq: "u8.Length + Digits(count) + " INVITE\r\n"u8.Length;
@@ -166,12 +200,67 @@ public readonly struct SipTransactionEcho
         static int Order(byte kind) => kind switch
         {
             0 => 0,
-            (byte)'V' => 1,
-            (byte)'F' => 2,
-            (byte)'C' or (byte)'S' => 3,
-            (byte)'T' => 4,
+            (byte)'I' => 1,
+            (byte)'U' => 2,
+            (byte)'V' => 3,
+            (byte)'F' => 4,
+            (byte)'C' or (byte)'S' => 5,
+            (byte)'T' => 6,
             _ => throw new InvalidDataException("not an answer route"),
         };
+    }
+
+    /// <summary>What a format-4 route may carry as a call id or caller: 1 to 256 printable ASCII characters.</summary>
+    private static bool IsIdentityText(string value) => value.Length is > 0 and <= MaxIdentityBytes && value.AsSpan().IndexOfAnyExceptInRange((char)0x21, (char)0x7E) < 0;
+
+    /// <summary>
+    /// The call id and caller a format-4 route carries (see remarks), without checking the rest of the route: what a
+    /// router compares with the call's own before it lets the route keep them for it. False for any other route, and for
+    /// bytes that do not hold them well formed; <paramref name="caller"/> is empty when the route carries no caller.
+    /// </summary>
+    public static bool TryGetIdentity(byte[]? route, out ReadOnlySpan<byte> callId, out ReadOnlySpan<byte> caller)
+    {
+        callId = default;
+        caller = default;
+        if (route is null || route.Length < 2 || route[0] != RouteFormatWithIdentity || route[1] is not (0 or 4 or 16))
+        {
+            return false;
+        }
+
+        var i = 2 + route[1] + CompactHeaderTail;
+        if (!TryReadIdentityField(route, ref i, (byte)'I', out var idStart, out var idLength))
+        {
+            return false;
+        }
+
+        callId = route.AsSpan(idStart, idLength);
+        if (TryReadIdentityField(route, ref i, (byte)'U', out var callerStart, out var callerLength))
+        {
+            caller = route.AsSpan(callerStart, callerLength);
+        }
+
+        return true;
+    }
+
+    private static bool TryReadIdentityField(byte[] route, ref int i, byte kind, out int start, out int length)
+    {
+        start = length = 0;
+        var at = i;
+        if (at >= route.Length || route[at] != kind)
+        {
+            return false;
+        }
+
+        at++;
+        if (!TryReadCount(route, ref at, out var count) || count is 0 or > MaxIdentityBytes || count > route.Length - at
+            || route.AsSpan(at, (int)count).IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) >= 0)
+        {
+            return false;
+        }
+
+        (start, length) = (at, (int)count);
+        i = at + (int)count;
+        return true;
     }
 
     private static ReadOnlySpan<byte> NameOf(byte kind) => kind switch
@@ -336,10 +425,33 @@ public readonly struct SipTransactionEcho
         return (uint)hash.ToHashCode() | 1u;
     }
 
-    /// <summary>An INVITE's route in format 3 (see remarks): the lines in compact form, the Call-ID left out.</summary>
-    private static SipTransactionEcho CaptureCompact(SipMessage message, uint tag, ReadOnlySpan<byte> peer, string callId)
+    /// <summary>
+    /// An INVITE's route in format 4 (see remarks), for a call that will likely wait: the lines compact as in format 3,
+    /// and the call's id and caller (<paramref name="caller"/> when it is printable ASCII of at most 256 characters) kept
+    /// in the route itself, so that a waiting call need not keep them as strings of their own as well.
+    /// <paramref name="callId"/> is printable ASCII, as the SIP port accepts a Call-ID.
+    /// </summary>
+    public static SipTransactionEcho CaptureWaiting(SipMessage message, uint tagSalt, ReadOnlySpan<byte> peer, string callId, string? caller)
     {
-        var bound = 2 + peer.Length + CompactHeaderTail;
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(callId);
+        if (peer.Length is not (0 or 4 or 16))
+        {
+            peer = default;
+        }
+
+        if (!IsIdentityText(callId))
+        {
+            return CaptureCompact(message, TagOf(message, tagSalt), peer, callId);
+        }
+
+        return CaptureCompact(message, TagOf(message, tagSalt), peer, callId, caller is not null && IsIdentityText(caller) ? caller : null, identity: true);
+    }
+
+    /// <summary>An INVITE's route in format 3 (see remarks): the lines in compact form, the Call-ID left out; in format 4 with the call's id and caller first.</summary>
+    private static SipTransactionEcho CaptureCompact(SipMessage message, uint tag, ReadOnlySpan<byte> peer, string callId, string? caller = null, bool identity = false)
+    {
+        var bound = 2 + peer.Length + CompactHeaderTail + (identity ? 2 * (1 + 2 + MaxIdentityBytes) : 0);
         foreach (var h in message.Headers)
         {
             if (h.Header is SipHeader.Via or SipHeader.From or SipHeader.CSeq or SipHeader.To)
@@ -352,11 +464,27 @@ public readonly struct SipTransactionEcho
         try
         {
             var buffer = rented.AsSpan();
-            buffer[0] = RouteFormatCompact;
+            buffer[0] = identity ? RouteFormatWithIdentity : RouteFormatCompact;
             buffer[1] = (byte)peer.Length;
             peer.CopyTo(buffer[2..]);
             var start = 2 + peer.Length + CompactHeaderTail;
             var n = start;
+            void PutText(byte kind, string value, Span<byte> buffer)
+            {
+                buffer[n++] = kind;
+                n += WriteCount(buffer[n..], (uint)value.Length);
+                n += Encoding.ASCII.GetBytes(value, buffer[n..]);
+            }
+
+            if (identity)
+            {
+                PutText((byte)'I', callId, buffer);
+                if (caller is not null)
+                {
+                    PutText((byte)'U', caller, buffer);
+                }
+            }
+
             var head = 0;
             int Put(byte kind, ReadOnlySpan<byte> value, Span<byte> buffer)
             {
@@ -448,8 +576,8 @@ public readonly struct SipTransactionEcho
         ReadOnlySpan<byte> via;
         if (_compact)
         {
-            // The first field, if it is a Via (checked when the route was read).
-            var i = _start;
+            // The first field after the call's identity, if it is a Via (checked when the route was read).
+            var i = SkipIdentity(_start);
             if (i >= _lines.Length || _lines[i++] != (byte)'V' || !TryReadCount(_lines, ref i, out var count))
             {
                 return false;
@@ -516,11 +644,24 @@ public readonly struct SipTransactionEcho
         return from.Length;
     }
 
-    /// <summary>The Via, From and CSeq lines of a format-3 route, decoded (the route was checked when it was read).</summary>
+    /// <summary>Where the lines of a compact route start: after the call id and caller of format 4 (checked when the route was read).</summary>
+    private int SkipIdentity(int i)
+    {
+        while (i < _lines.Length && _lines[i] is (byte)'I' or (byte)'U')
+        {
+            i++;
+            TryReadCount(_lines, ref i, out var count);
+            i += (int)count;
+        }
+
+        return i;
+    }
+
+    /// <summary>The Via, From and CSeq lines of a format-3 or format-4 route, decoded (the route was checked when it was read).</summary>
     private int WriteCompactHead(Span<byte> span)
     {
         var n = 0;
-        var i = _start;
+        var i = SkipIdentity(_start);
         while (i < _lines.Length && _lines[i] != (byte)'T')
         {
             var kind = _lines[i++];

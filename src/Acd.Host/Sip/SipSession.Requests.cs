@@ -89,10 +89,14 @@ internal sealed partial class SipSession
         // The route kept with the call leaves out the Call-ID: it is the call's id (validated printable ASCII, at most 256).
         // Its lines are kept compact when calls wait in the domain (this one will likely wait too, and keep its route as
         // long as it does); when none waits, the call is routed at once and its route is written as received, which
-        // costs less to make and to answer from.
+        // costs less to make and to answer from. A compact route also keeps the call's id and caller (format 4), so that
+        // the waiting call needs no strings of its own for them (the router checks they are the call's).
         var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
         var domain = DomainOf(m);
-        var echo = SipTransactionEcho.Capture(m, _server.TagSalt, PeerBytes, callId, compact: domain?.CallsWaiting ?? false);
+        var caller = UserOf(m.Value(SipHeader.From));
+        var echo = domain?.CallsWaiting ?? false
+            ? SipTransactionEcho.CaptureWaiting(m, _server.TagSalt, PeerBytes, callId, caller)
+            : SipTransactionEcho.Capture(m, _server.TagSalt, PeerBytes, callId, compact: false);
         if (SipValues.HasParameter(m.Value(SipHeader.To), "tag"u8))
         {
             // A re-INVITE inside a dialog (hold, a session refresh): ACD answers every INVITE with a redirect and is part of
@@ -124,7 +128,6 @@ internal sealed partial class SipSession
             return;
         }
 
-        var caller = UserOf(m.Value(SipHeader.From));
         if (!_server.RateLimits.AllowSource(Address, trusted))
         {
             Throttle(echo, SipRefusal.SourceRateLimit, "too many new calls a second from this source");

@@ -1,6 +1,7 @@
 using Acd.Core.Configuration;
 using Acd.Core.Domain;
 using Acd.Core.Routing;
+using Acd.Core.Tests.Support;
 
 namespace Acd.Core.Tests.Reference;
 
@@ -104,7 +105,7 @@ public sealed class CommandGenerator
         return roll switch
         {
             < 240 => NewOffer(),
-            < 280 => new OfferCall { CallId = PickCall(c => c.Handoff || c.Detached), Mode = OfferMode.Sip, Caller = "x", Connection = 1 + _rng.Next(4), AnswerRoute = Route() },
+            < 280 => Reoffer(PickCall(c => c.Handoff || c.Detached)),
             < 400 => new CallCommand(CommandKind.Answered, PickCall(c => c.State == CallState.Offered || c.AnswerPending)),
             < 430 => new CallCommand(CommandKind.NoAnswer, PickCall(c => c.State is CallState.Offered or CallState.Talking)),
             < 550 => new CallCommand(CommandKind.End, PickCall(c => c.State == CallState.Talking)) { AbandonIfWaiting = _rng.Next(3) == 0, Unanswered = _rng.Next(4) == 0 },
@@ -144,30 +145,47 @@ public sealed class CommandGenerator
 
         var skillRoll = _rng.Next(100);
         var sip = _rng.Next(10) < 4;
+        var caller = $"139{_rng.Next(1000):D4}";
         return new OfferCall
         {
             CallId = id,
-            Caller = $"139{_rng.Next(1000):D4}",
+            Caller = caller,
             Skill = skillRoll < 10 ? null : skillRoll < 11 ? "nope" : _skills[_rng.Next(_skills.Length)],
             Priority = _rng.Next(3) == 0 ? _rng.Next(-1, 10) : -1,
             Mode = sip ? OfferMode.Sip : OfferMode.Api,
             Connection = sip ? 1 + _rng.Next(4) : 0,
             Vip = _rng.Next(20) == 0 ? 1 : 0,
-            AnswerRoute = sip ? Route() : null,
+            AnswerRoute = sip ? Route(id, caller) : null,
         };
     }
 
-    /// <summary>Half the SIP offers carry an answer route (opaque bytes to the router).</summary>
-    private byte[]? Route()
+    /// <summary>A SIP INVITE for a known call (a ring-no-answer, a resume, a retransmission), from a caller that may not be the call's.</summary>
+    private OfferCall Reoffer(string id)
     {
-        if (_rng.Next(2) == 0)
-        {
-            return null;
-        }
+        var caller = _rng.Next(2) == 0 ? "x" : $"139{_rng.Next(1000):D4}";
+        return new OfferCall { CallId = id, Mode = OfferMode.Sip, Caller = caller, Connection = 1 + _rng.Next(4), AnswerRoute = Route(id, caller) };
+    }
 
-        var route = new byte[1 + _rng.Next(40)];
-        _rng.NextBytes(route);
-        return route;
+    /// <summary>
+    /// Half the SIP offers carry an answer route: opaque bytes to the router but for a route in format 4, whose call id
+    /// and caller it keeps for a waiting call when they are the call's — as the SIP port writes them for the call, or for
+    /// another call or caller (which the router must not take for this one's).
+    /// </summary>
+    private byte[]? Route(string callId, string caller)
+    {
+        switch (_rng.Next(8))
+        {
+            case < 4:
+                return null;
+            case < 6:
+                return SipRoutes.Waiting(callId, caller);
+            case 6:
+                return _rng.Next(2) == 0 ? SipRoutes.Waiting(callId + "-other", caller) : SipRoutes.Waiting(callId, caller + "0");
+            default:
+                var route = new byte[1 + _rng.Next(40)];
+                _rng.NextBytes(route);
+                return route;
+        }
     }
 
     private string PickCall(Func<ReferenceRouter.RCall, bool> aim)

@@ -1,4 +1,5 @@
 using Acd.Core.Domain;
+using Acd.Core.Durability;
 using Acd.Core.Routing;
 using Acd.Core.Tests.Support;
 
@@ -80,6 +81,81 @@ public sealed class CallMemoryTests
         var ended = events.Span.ToArray().Single(e => e.Kind == EventKind.CallEnded);
         Assert.Equal("connection", ended.Owner);
         Assert.Null(ended.AnswerRoute);
+    }
+
+    [Fact]
+    public void A_waiting_SIP_call_keeps_its_id_and_caller_in_its_route_until_it_leaves_the_queue()
+    {
+        var router = Centre();
+        var events = new EventBuffer();
+        router.Execute(Offer("c1"), 1_000, events);
+        var route = SipRoutes.Waiting("c2", "13800000000");
+        router.Execute(Offer("c2", route), 1_000, events);
+        Assert.Equal((false, false), router.IdentityKeptInRoute("c1"));
+        Assert.Equal((true, true), router.IdentityKeptInRoute("c2"));
+        var queued = events.Span.ToArray().Last(e => e.Kind == EventKind.CallQueued);
+        Assert.Equal(("c2", "13800000000"), (queued.CallId, queued.Caller));
+
+        // Read back while it waits: made for the moment, the route keeps them still.
+        var view = router.GetCall(new string("c2".AsSpan()))!;
+        Assert.Equal(("c2", "13800000000"), (view.CallId, view.Caller));
+        Assert.Equal((true, true), router.IdentityKeptInRoute("c2"));
+
+        // Routed (behind c1): its events carry both, and the call keeps them as strings again from then on.
+        events.Clear();
+        router.Execute(new AgentCommand(CommandKind.SetState, "a1") { State = AgentState.Ready }, 2_000, events);
+        router.Execute(new CallCommand(CommandKind.End, "c1"), 3_000, events);
+        router.Execute(new AgentCommand(CommandKind.SetState, "a1") { State = AgentState.Ready }, 4_000, events);
+        var routed = events.Span.ToArray().Last(e => e.Kind == EventKind.CallRouted);
+        Assert.Equal(("c2", "13800000000"), (routed.CallId, routed.Caller));
+        Assert.Same(route, routed.AnswerRoute);
+        Assert.Equal((false, false), router.IdentityKeptInRoute("c2"));
+        events.Clear();
+        Assert.True(router.Execute(new CallCommand(CommandKind.End, "c2"), 5_000, events).IsOk);
+        Assert.Equal(("c2", "13800000000"), (events.Span.ToArray().Single(e => e.Kind == EventKind.CallEnded).CallId, events.Span.ToArray().Single(e => e.Kind == EventKind.CallEnded).Caller));
+        Assert.Empty(router.CheckInvariants());
+    }
+
+    [Fact]
+    public void A_route_that_names_another_call_or_caller_keeps_nothing_that_is_not_the_calls()
+    {
+        var router = Centre();
+        var events = new EventBuffer();
+        router.Execute(Offer("c1", SipRoutes.Waiting("someone-else", "13800000000")), 1_000, events);
+        router.Execute(Offer("c2", SipRoutes.Waiting("c2", "13999999999")), 1_000, events);
+        router.Execute(Offer("c3", [4, 0, 0, 0, 0, 0, 0, (byte)'I', 2, (byte)'c', (byte)'3']), 1_000, events); // no lines: not a route, still its bytes
+        Assert.Equal((false, false), router.IdentityKeptInRoute("c1"));
+        Assert.Equal((true, false), router.IdentityKeptInRoute("c2")); // its id, not its caller
+        Assert.Equal("13800000000", router.GetCall("c2")!.Caller);
+        Assert.Equal((true, false), router.IdentityKeptInRoute("c3"));
+        Assert.Equal("c3", router.GetCall("c3")!.CallId);
+    }
+
+    [Fact]
+    public void A_waiting_call_whose_route_keeps_its_identity_is_found_by_its_id_abandoned_and_restored_from_a_snapshot()
+    {
+        var router = Centre();
+        var events = new EventBuffer();
+        router.Execute(Offer("c1", SipRoutes.Waiting("c1", "13800000000")), 1_000, events);
+        router.Execute(Offer("c2", SipRoutes.Waiting("c2", "13800000000")), 1_000, events);
+
+        var w = new StateWriter();
+        router.WriteState(w);
+        var copy = Router.ReadState(router.Config, new StateReader(w.WrittenMemory.ToArray()));
+        Assert.Equal(router.StateDigest(), copy.StateDigest());
+        Assert.Equal((true, true), copy.IdentityKeptInRoute("c2"));
+        Assert.Equal(("c2", "13800000000"), (copy.GetCall("c2")!.CallId, copy.GetCall("c2")!.Caller));
+
+        foreach (var r in new[] { router, copy })
+        {
+            events.Clear();
+            Assert.True(r.Execute(new CallCommand(CommandKind.Abandon, new string("c2".AsSpan())), 2_000, events).IsOk);
+            var abandoned = events.Span.ToArray().Single(e => e.Kind == EventKind.CallAbandoned);
+            Assert.Equal(("c2", "13800000000"), (abandoned.CallId, abandoned.Caller));
+            Assert.Null(r.GetCall("c2"));
+            Assert.Equal((true, true), r.IdentityKeptInRoute("c1"));
+            Assert.Empty(r.CheckInvariants());
+        }
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class CallStructureTests
             if (found < 0 && rng.Next(2) == 0)
             {
                 var slot = table.Allocate();
-                table.Records[slot].Id = id;
+                table.Records[slot].StoredId = id;
                 index.Add(hash, slot);
                 model.Add(id, slot);
             }

@@ -4,7 +4,10 @@ using Acd.Core.Sip;
 
 namespace Acd.Core.Tests.Sip;
 
-/// <summary>An INVITE's answer route in its compact form (format 3): what a waiting call keeps to answer its caller later.</summary>
+/// <summary>
+/// An INVITE's answer route in its compact form (format 3, and format 4 with the call's id and caller): what a waiting
+/// call keeps to answer its caller later.
+/// </summary>
 public sealed class SipRouteTests
 {
     private static SipMessage Parse(string headers)
@@ -76,6 +79,75 @@ public sealed class SipRouteTests
         Assert.Equal(expected, port);
     }
 
+    [Theory]
+    [MemberData(nameof(Invites))]
+    public void A_waiting_calls_route_keeps_its_id_and_caller_and_answers_as_the_compact_one(string headers)
+    {
+        var m = Parse(headers);
+        var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
+        var compact = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId);
+        var waiting = SipTransactionEcho.CaptureWaiting(m, 42, [10, 0, 0, 5], callId, "+8613800138000");
+        Assert.Equal(4, waiting.Route[0]);
+        Assert.True(SipTransactionEcho.TryGetIdentity(waiting.Route, out var id, out var caller));
+        Assert.Equal(callId, Encoding.ASCII.GetString(id));
+        Assert.Equal("+8613800138000", Encoding.ASCII.GetString(caller));
+        Assert.False(SipTransactionEcho.TryGetIdentity(compact.Route, out _, out _));
+
+        // Read back with the call's id or without it (the route's own is written then).
+        var withId = SipTransactionEcho.FromRoute([.. waiting.Route], callId);
+        var withoutId = SipTransactionEcho.FromRoute([.. waiting.Route]);
+        foreach (var addTag in new[] { false, true })
+        {
+            Assert.Equal(Written(compact, addTag), Written(waiting, addTag));
+            Assert.Equal(Written(compact, addTag), Written(withId, addTag));
+            Assert.Equal(Written(compact, addTag), Written(withoutId, addTag));
+        }
+
+        Assert.Equal(new byte[] { 10, 0, 0, 5 }, withoutId.PeerAddress.ToArray());
+        Assert.Equal(compact.TryGetTopViaPort("TCP"u8, 5060, out var expected), withoutId.TryGetTopViaPort("TCP"u8, 5060, out var port));
+        Assert.Equal(expected, port);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("张三")]
+    [InlineData("a b")]
+    public void A_caller_that_is_not_printable_ascii_is_left_to_the_call(string? caller)
+    {
+        var m = Parse(Generators);
+        var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
+        var waiting = SipTransactionEcho.CaptureWaiting(m, 42, [], callId, caller);
+        Assert.True(SipTransactionEcho.TryGetIdentity(waiting.Route, out var id, out var kept));
+        Assert.Equal(callId, Encoding.ASCII.GetString(id));
+        Assert.True(kept.IsEmpty);
+        Assert.Equal(Written(SipTransactionEcho.Capture(m, 42, [], callId), true), Written(SipTransactionEcho.FromRoute(waiting.Route), true));
+
+        // Nor is a caller longer than 256 characters.
+        var longCaller = SipTransactionEcho.CaptureWaiting(m, 42, [], callId, new string('1', 257));
+        Assert.True(SipTransactionEcho.TryGetIdentity(longCaller.Route, out _, out kept));
+        Assert.True(kept.IsEmpty);
+    }
+
+    [Fact]
+    public void The_call_id_and_caller_belong_to_format_4_only_and_the_call_id_comes_first()
+    {
+        var m = Parse(Proxied);
+        var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
+        var waiting = SipTransactionEcho.CaptureWaiting(m, 42, [10, 0, 0, 5], callId, "8001").Route;
+        var compact = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId).Route;
+
+        byte[] asFormat3 = [3, .. waiting.AsSpan(1)];
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(asFormat3, callId));
+        byte[] asFormat4 = [4, .. compact.AsSpan(1)];
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(asFormat4, callId));
+        Assert.False(SipTransactionEcho.TryGetIdentity(asFormat4, out _, out _));
+
+        // Without the call's id, a route that does not carry one cannot be answered.
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(compact));
+        Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(waiting, "not ascii: é"));
+    }
+
     [Fact]
     public void The_load_generators_invite_keeps_under_two_thirds_of_the_bytes_its_lines_take()
     {
@@ -134,27 +206,33 @@ public sealed class SipRouteTests
     public void Bytes_the_codec_never_writes_are_not_a_value(byte[] encoded) =>
         Assert.False(SipRouteCodec.TryGetDecodedLength(encoded, out _));
 
-    [Fact]
-    public void A_damaged_compact_route_is_refused_or_answers_without_failing_never_anything_else()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_damaged_compact_route_is_refused_or_answers_without_failing_never_anything_else(bool withIdentity)
     {
         var m = Parse(Proxied);
         var callId = SipValues.ToAscii(m.Value(SipHeader.CallId));
-        var route = SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId).Route;
+        var route = withIdentity
+            ? SipTransactionEcho.CaptureWaiting(m, 42, [10, 0, 0, 5], callId, "8613800138000").Route
+            : SipTransactionEcho.Capture(m, 42, [10, 0, 0, 5], callId).Route;
 
         // Cut short anywhere: refused.
         for (var length = 0; length < route.Length; length++)
         {
             Assert.Throws<InvalidDataException>(() => SipTransactionEcho.FromRoute(route[..length], callId));
+            SipTransactionEcho.TryGetIdentity(route[..length], out _, out _);
         }
 
         // Any byte changed to any value: refused, or an echo that writes lines of the length it announced.
         var refused = 0;
         for (var at = 0; at < route.Length; at++)
         {
-            foreach (var value in new byte[] { 0x00, 0x01, 0x1F, 0x7F, 0x80, 0xFF, (byte)'C', (byte)'T', (byte)'V', (byte)(route[at] + 1) })
+            foreach (var value in new byte[] { 0x00, 0x01, 0x1F, 0x7F, 0x80, 0xFF, (byte)'C', (byte)'T', (byte)'V', (byte)'I', (byte)'U', (byte)(route[at] + 1) })
             {
                 var damaged = route.ToArray();
                 damaged[at] = value;
+                SipTransactionEcho.TryGetIdentity(damaged, out _, out _); // never throws: the router asks it of any client's bytes
                 try
                 {
                     var echo = SipTransactionEcho.FromRoute(damaged, callId);
@@ -168,7 +246,7 @@ public sealed class SipRouteTests
             }
         }
 
-        Assert.True(refused > route.Length, $"{refused} of {route.Length * 10} damaged routes refused");
+        Assert.True(refused > route.Length, $"{refused} of {route.Length * 12} damaged routes refused");
     }
 
     [Theory]

@@ -71,10 +71,15 @@ public sealed class SipPortTests
         }
 
         // Nothing waited when the first came (it would have been routed at once: its route as received, format 2); the
-        // second came while the first waited (compact, format 3). Read while the engine is idle: every answer is out.
-        var formats = d.Domains.Default.Router.AnswerRoutes().ToDictionary(r => r.CallId, r => r.Route[0], StringComparer.Ordinal);
-        Assert.Equal(2, formats["nobody-waits"]);
-        Assert.Equal(3, formats["one-waits"]);
+        // second came while the first waited (compact, with its call id and caller: format 4). Read while the engine is
+        // idle: every answer is out.
+        var routes = d.Domains.Default.Router.AnswerRoutes().ToDictionary(r => r.CallId, r => r.Route, StringComparer.Ordinal);
+        Assert.Equal(2, routes["nobody-waits"][0]);
+        Assert.Equal(4, routes["one-waits"][0]);
+        Assert.False(Acd.Core.Sip.SipTransactionEcho.TryGetIdentity(routes["nobody-waits"], out _, out _));
+        Assert.True(Acd.Core.Sip.SipTransactionEcho.TryGetIdentity(routes["one-waits"], out var keptId, out var keptCaller));
+        Assert.Equal("one-waits", System.Text.Encoding.ASCII.GetString(keptId));
+        Assert.Equal("13800138000", System.Text.Encoding.ASCII.GetString(keptCaller));
 
         // Both are redirected with the lines they came with, and the To tag of their 182.
         foreach (var agent in new[] { "A0001", "A0002" })
