@@ -1,10 +1,9 @@
 namespace Acd.Core.Routing;
 
-/// <summary>The head of a <see cref="CallQueue"/>: the call with the earliest place.</summary>
-/// <param name="FirstEnqueueMs">Its first-enqueue time.</param>
+/// <summary>The head of a <see cref="CallQueue"/>: the call with the earliest place (its first-enqueue time is its record's).</summary>
 /// <param name="Seq">Its place in line.</param>
 /// <param name="Slot">Its slot.</param>
-internal readonly record struct QueueHead(long FirstEnqueueMs, long Seq, int Slot);
+internal readonly record struct QueueHead(long Seq, int Slot);
 
 /// <summary>
 /// The waiting calls of one skill at one priority, in order of place (first-enqueue order). Almost every call joins
@@ -42,11 +41,11 @@ internal sealed class CallQueue
             if (_late.Count > 0 && (_size == 0 || _late.Top.K2 < _ring[_head].Seq))
             {
                 ref readonly var top = ref _late.Top;
-                return new QueueHead(top.K1, top.K2, top.Id);
+                return new QueueHead(top.K2, top.Id);
             }
 
             ref readonly var e = ref _ring[_head];
-            return new QueueHead(e.FirstEnqueueMs, e.Seq, e.Slot);
+            return new QueueHead(e.Seq, e.Slot);
         }
     }
 
@@ -64,7 +63,7 @@ internal sealed class CallQueue
         }
 
         var index = (_head + _size) & (_ring.Length - 1);
-        _ring[index] = new Entry { FirstEnqueueMs = firstEnqueueMs, Seq = seq, Slot = slot };
+        _ring[index] = new Entry { Seq = seq, Slot = slot };
         _size++;
         _calls.QueuePos[slot] = index;
     }
@@ -163,9 +162,10 @@ internal sealed class CallQueue
         _holes = 0;
     }
 
+    /// <summary>A ring entry: 12 bytes (a waiting call's first-enqueue time is read from its record, at the head only).</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 4)]
     private struct Entry
     {
-        public long FirstEnqueueMs;
         public long Seq;
         public int Slot;
     }

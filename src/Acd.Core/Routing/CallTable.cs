@@ -40,8 +40,6 @@ internal struct CallRecord
 
     /// <summary>The caller; null when there is none or while the answer route keeps it (<see cref="CallFlags.CallerInRoute"/>); read it with <c>Router.CallerOf</c>.</summary>
     public string? StoredCaller;
-    public string? ServiceNumber;
-    public string? Language;
     public object? Owner;
     public byte[]? AnswerRoute;
 
@@ -76,6 +74,10 @@ internal struct CallRecord
 
     /// <summary>The caller's entry in the caller history when the call arrived (-1: none); checked against the caller before use.</summary>
     public int History;
+    /// <summary>The service number and language tag: 0 for none, else a code of the router's shared values (<c>Router.ServiceNumberOf</c>).</summary>
+    public ushort ServiceCode;
+    public ushort LanguageCode;
+
     public byte StepsFired;
     public byte Priority;
     public byte Vip;

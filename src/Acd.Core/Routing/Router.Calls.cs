@@ -12,6 +12,7 @@ public sealed partial class Router
     private const int MaxCallIdLength = 256;
     private const int MaxFieldLength = 128;
     private const int MaxSharedValues = 256;
+    private const ushort UnsharedCode = ushort.MaxValue;
 
     private CommandResult Offer(OfferCall cmd)
     {
@@ -108,8 +109,7 @@ public sealed partial class Router
         ref var c = ref _calls.Records[slot];
         c.StoredId = cmd.CallId;
         c.StoredCaller = cmd.Caller;
-        c.ServiceNumber = Shared(cmd.ServiceNumber);
-        c.Language = Shared(cmd.Language);
+        SetServiceAndLanguage(slot, cmd.ServiceNumber, cmd.Language);
         c.Owner = cmd.Owner;
         c.Connection = cmd.Connection;
         c.AnswerRoute = cmd.AnswerRoute ?? c.AnswerRoute;
@@ -544,6 +544,12 @@ public sealed partial class Router
         }
 
         _callIndex.Remove(slot);
+        ref readonly var c = ref _calls.Records[slot];
+        if (c.ServiceCode == UnsharedCode || c.LanguageCode == UnsharedCode)
+        {
+            _unshared.Remove(slot);
+        }
+
         _calls.Release(slot);
     }
 

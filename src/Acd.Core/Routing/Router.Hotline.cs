@@ -13,8 +13,11 @@ public sealed partial class Router
 {
     private readonly CallerHistory _history;
     private readonly Dictionary<string, int> _vipClass = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _shared = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ushort> _sharedCodes = new(StringComparer.Ordinal);
+    private readonly List<string> _sharedValues = [];
+    private readonly Dictionary<int, (string? ServiceNumber, string? Language)> _unshared = [];
     private string? _lastShared;
+    private ushort _lastSharedCode;
 
     /// <summary>The outcome of classifying an offer; <see cref="History"/> is the caller's history entry.</summary>
     private readonly record struct Classification(int Skill, int Priority, int Vip, bool Repeat, int History);

@@ -101,6 +101,7 @@ public sealed partial class Router
 
         var live = 0;
         var inHeaps = 0;
+        var unshared = 0;
         for (var slot = 0; slot < _calls.Records.Length; slot++)
         {
             ref readonly var c = ref _calls.Records[slot];
@@ -114,6 +115,16 @@ public sealed partial class Router
             if (_callIndex.Find(id) != slot)
             {
                 problems.Add($"index does not map {id} to its slot {slot}");
+            }
+
+            if ((c.ServiceCode == UnsharedCode || c.LanguageCode == UnsharedCode) != _unshared.ContainsKey(slot)
+                || (c.ServiceCode != UnsharedCode && c.ServiceCode > _sharedValues.Count) || (c.LanguageCode != UnsharedCode && c.LanguageCode > _sharedValues.Count))
+            {
+                problems.Add($"call {id} has service number and language codes {c.ServiceCode} and {c.LanguageCode} that name no value");
+            }
+            else if (c.ServiceCode == UnsharedCode || c.LanguageCode == UnsharedCode)
+            {
+                unshared++;
             }
 
             var assigned = c.State is CallState.Offered or CallState.Talking;
@@ -155,6 +166,11 @@ public sealed partial class Router
         if (live != _calls.Live || live != _callIndex.Count)
         {
             problems.Add($"index has {live} calls, table {_calls.Live}");
+        }
+
+        if (unshared != _unshared.Count)
+        {
+            problems.Add($"{_unshared.Count} calls' service numbers and languages kept apart, {unshared} calls with such codes");
         }
 
         if (inHeaps != queuedInHeaps)

@@ -112,7 +112,7 @@ public sealed partial class Router
                     var p = 31 - BitOperations.LeadingZeroCount((uint)mask);
                     mask &= ~(1 << p);
                     var head = s.Queue[p].Head;
-                    if (head.FirstEnqueueMs > latest)
+                    if (_calls.Records[head.Slot].FirstEnqueueMs > latest)
                     {
                         continue;
                     }
@@ -134,7 +134,7 @@ public sealed partial class Router
                     var p = BitOperations.TrailingZeroCount(mask);
                     mask &= mask - 1;
                     var head = s.Queue[p].Head;
-                    if (head.FirstEnqueueMs <= latest && (source.Priority > bestPriority || (source.Priority == bestPriority && head.Seq < bestSeq)))
+                    if (_calls.Records[head.Slot].FirstEnqueueMs <= latest && (source.Priority > bestPriority || (source.Priority == bestPriority && head.Seq < bestSeq)))
                     {
                         bestPriority = source.Priority;
                         bestSeq = head.Seq;

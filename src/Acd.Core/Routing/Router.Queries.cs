@@ -94,11 +94,11 @@ public sealed partial class Router
         return new CallView(
             IdOf(in c),
             CallerOf(in c),
-            c.ServiceNumber,
+            ServiceNumberOf(slot),
             _skills[c.Skill].Definition.Name,
             c.Priority,
             c.Vip,
-            c.Language,
+            LanguageOf(slot),
             c.State,
             c.FirstEnqueueMs,
             _now - c.FirstEnqueueMs,
@@ -163,7 +163,7 @@ public sealed partial class Router
         {
             var p = System.Numerics.BitOperations.TrailingZeroCount(mask);
             mask &= mask - 1;
-            oldest = Math.Min(oldest, s.Queue[p].Head.FirstEnqueueMs);
+            oldest = Math.Min(oldest, _calls.Records[s.Queue[p].Head.Slot].FirstEnqueueMs);
         }
 
         return oldest == long.MaxValue ? 0 : _now - oldest;

@@ -152,8 +152,8 @@ public sealed partial class Router
         {
             ref readonly var c = ref _calls.Records[slot];
             WriteIdentity(w, in c);
-            w.WriteString(c.ServiceNumber);
-            w.WriteString(c.Language);
+            w.WriteString(ServiceNumberOf(slot));
+            w.WriteString(LanguageOf(slot));
             w.WriteVarInt(c.Connection);
             w.WriteVarInt(c.Seq);
             w.WriteVarInt(c.FirstEnqueueMs);
@@ -308,8 +308,7 @@ public sealed partial class Router
             ref var c = ref _calls.Records[slot];
             c.StoredId = id;
             c.StoredCaller = r.ReadString();
-            c.ServiceNumber = Shared(r.ReadString());
-            c.Language = Shared(r.ReadString());
+            SetServiceAndLanguage(slot, r.ReadString(), r.ReadString());
             c.Connection = r.ReadVarInt();
             c.Seq = r.ReadVarInt();
             c.FirstEnqueueMs = r.ReadVarInt();

@@ -89,7 +89,7 @@ public sealed partial class Router
 
         foreach (var value in hotline.Routes.Select(r => r.ServiceNumber).Concat(hotline.Languages.Select(l => l.Prefix)))
         {
-            Shared(value);
+            SharedCode(value);
         }
     }
 
@@ -98,29 +98,62 @@ public sealed partial class Router
 
     /// <summary>
     /// One instance of a service number or language tag for every call that carries it: a million calls to 10086 hold
-    /// one string, not a million (they arrive, and come back from the journal, as strings of their own). At most
-    /// <see cref="MaxSharedValues"/> values are kept — the configured ones and the first others seen — so a peer that
-    /// sends a new value with every call costs only its own strings.
+    /// one string, not a million (they arrive, and come back from the journal, as strings of their own), and each call
+    /// holds a two-byte code of it instead of a reference. At most <see cref="MaxSharedValues"/> values get a code — the
+    /// configured ones and the first others seen — so a peer that sends a new value with every call costs only its own
+    /// strings, kept beside the call (<see cref="UnsharedCode"/>) until it ends.
     /// </summary>
-    private string? Shared(string? value)
+    private ushort SharedCode(string? value)
     {
-        if (value is null || ReferenceEquals(value, _lastShared))
+        if (value is null)
         {
-            return value; // the SIP port hands over one string per connection for its usual number: no hashing then
+            return 0;
         }
 
-        if (_shared.TryGetValue(value, out var kept))
+        if (ReferenceEquals(value, _lastShared))
         {
-            return _lastShared = kept;
+            return _lastSharedCode; // the SIP port hands over one string per connection for its usual number: no hashing then
         }
 
-        if (_shared.Count < MaxSharedValues)
+        if (!_sharedCodes.TryGetValue(value, out var code))
         {
-            _shared.Add(value, value);
+            if (_sharedValues.Count >= MaxSharedValues)
+            {
+                return UnsharedCode;
+            }
+
+            _sharedValues.Add(value);
+            code = (ushort)_sharedValues.Count;
+            _sharedCodes.Add(value, code);
         }
 
-        return value;
+        _lastShared = value;
+        _lastSharedCode = code;
+        return code;
     }
+
+    /// <summary>Sets a call's service number and language tag (see <see cref="SharedCode"/>).</summary>
+    private void SetServiceAndLanguage(int slot, string? serviceNumber, string? language)
+    {
+        ref var c = ref _calls.Records[slot];
+        c.ServiceCode = SharedCode(serviceNumber);
+        c.LanguageCode = SharedCode(language);
+        if (c.ServiceCode == UnsharedCode || c.LanguageCode == UnsharedCode)
+        {
+            _unshared[slot] = (serviceNumber, language);
+        }
+    }
+
+    private string? ServiceNumberOf(int slot) => SharedValue(_calls.Records[slot].ServiceCode, slot, language: false);
+
+    private string? LanguageOf(int slot) => SharedValue(_calls.Records[slot].LanguageCode, slot, language: true);
+
+    private string? SharedValue(ushort code, int slot, bool language) => code switch
+    {
+        0 => null,
+        UnsharedCode => language ? _unshared[slot].Language : _unshared[slot].ServiceNumber,
+        _ => _sharedValues[code - 1],
+    };
 
     /// <summary>The router's clock (Unix milliseconds): the latest time it was given.</summary>
     public long Now => _now;

@@ -57,7 +57,19 @@ public sealed class CallMemoryTests
         Assert.Same(router.GetCall("c5")!.ServiceNumber, router.GetCall("again-early")!.ServiceNumber);
         Assert.NotSame(router.GetCall("c299")!.ServiceNumber, router.GetCall("again-late")!.ServiceNumber);
         Assert.Equal("n299", router.GetCall("again-late")!.ServiceNumber);
+        Assert.Equal("zh-CN", router.GetCall("again-late")!.Language);
+        Assert.Empty(router.CheckInvariants());
+
+        // The values kept beside such a call go with it (the invariants count them against the calls that have them).
+        router.Execute(new CallCommand(CommandKind.Abandon, "again-late"), 2_000, events);
+        router.Execute(new CallCommand(CommandKind.Abandon, "c299"), 2_000, events);
+        Assert.Empty(router.CheckInvariants());
+        Assert.Equal("n5", router.GetCall("again-early")!.ServiceNumber);
     }
+
+    [Fact]
+    public void A_call_record_fits_two_cache_lines() =>
+        Assert.Equal(128, System.Runtime.CompilerServices.Unsafe.SizeOf<CallRecord>());
 
     [Fact]
     public void Events_carry_the_answer_route_until_the_final_answer_and_not_after()

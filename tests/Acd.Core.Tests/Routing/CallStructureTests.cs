@@ -71,7 +71,6 @@ public sealed class CallStructureTests
             {
                 var head = queue.Head;
                 Assert.Equal(model.Min, (head.Seq, head.Slot));
-                Assert.Equal(head.Seq / 7, head.FirstEnqueueMs);
                 queue.Remove(head.Slot);
                 model.Remove(model.Min);
                 table.Release(head.Slot);
