@@ -256,6 +256,7 @@ public static class ConfigLoader
         CheckRange(errors, "Acd:Engine:QueueCapacity", options.Engine.QueueCapacity, 16, 1 << 24);
         CheckRange(errors, "Acd:Engine:MaxBatch", options.Engine.MaxBatch, 1, 65_536);
         CheckRange(errors, "Acd:Engine:Batches", options.Engine.Batches, 1, 64);
+        CheckRange(errors, "Acd:Memory:CompactWhenQuietMiB", options.Memory.CompactWhenQuietMiB, 0, 1 << 20);
         CheckRange(errors, "Acd:Journal:SegmentMegabytes", options.Journal.SegmentMegabytes, 1, 4096);
         CheckRange(errors, "Acd:Journal:SnapshotEveryRecords", options.Journal.SnapshotEveryRecords, 1000, 100_000_000);
         CheckRange(errors, "Acd:Journal:SnapshotIntervalSeconds", options.Journal.SnapshotIntervalSeconds, 1, 86_400);
