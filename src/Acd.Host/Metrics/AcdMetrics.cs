@@ -96,15 +96,19 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
     private readonly Gauge _watchers;
     private readonly Gauge _wallboardViewers;
     private readonly Counter _wallboardDropped;
+    private readonly MemoryReliever? _reliever;
+    private readonly Counter _memoryCompactions;
+    private readonly Counter _memoryCollections;
     private readonly Acd.Host.Wallboard.WallboardFeed _wallboard;
     private readonly Counter _sipRefused;
     private readonly Counter _registrations;
     private readonly Gauge _poolThreads;
 
-    public AcdMetrics(DomainDirectory domains, SipServer sip, EventHub hub, Acd.Host.Wallboard.WallboardFeed wallboard)
+    public AcdMetrics(DomainDirectory domains, SipServer sip, EventHub hub, Acd.Host.Wallboard.WallboardFeed wallboard, MemoryReliever? reliever = null)
     {
         ArgumentNullException.ThrowIfNull(domains);
         _domains = domains;
+        _reliever = reliever;
         _sip = sip;
         _hub = hub;
         var f = Prometheus.Metrics.WithCustomRegistry(_registry);
@@ -160,6 +164,8 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _wallboard = wallboard;
         _wallboardViewers = f.CreateGauge("acd_wallboard_viewers", "Open wallboard streams (/wallboard/stream).");
         _wallboardDropped = f.CreateCounter("acd_wallboard_viewers_dropped_total", "Wallboard viewers dropped for taking no update within Acd:Http:Wallboard:WriteTimeoutSeconds.");
+        _memoryCompactions = f.CreateCounter("acd_memory_compactions_total", "Compacting collections run when the daemon went quiet after its heap grew (Acd:Memory:CompactWhenQuietMiB).");
+        _memoryCollections = f.CreateCounter("acd_memory_collections_total", "Full collections asked for after dropped peers released their buffers.");
 
         // The library's process figures (process_*, dotnet_collection_count_total) and, through its adapter, the runtime's
         // own meter (system_runtime_dotnet_*: GC, heap, JIT, locks, thread pool queue). The adapter would name the
@@ -273,6 +279,11 @@ public sealed class AcdMetrics : IBatchListener, IDisposable
         _watchers.Set(_hub.Count);
         _wallboardViewers.Set(_wallboard.Viewers);
         _wallboardDropped.IncTo(_wallboard.Dropped);
+        if (_reliever is not null)
+        {
+            _memoryCompactions.IncTo(_reliever.Compactions);
+            _memoryCollections.IncTo(_reliever.Collections);
+        }
         _poolThreads.Set(ThreadPool.ThreadCount);
     }
 

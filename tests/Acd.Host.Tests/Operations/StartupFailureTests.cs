@@ -137,6 +137,17 @@ public sealed class StartupFailureTests
         Directory.Delete(directory, recursive: true);
     }
 
+    [Theory]
+    [InlineData("--Acd:Memory:CompactWhenQuietMiB=-1", "Acd:Memory:CompactWhenQuietMiB: must be between 0 and 1048576, not -1")]
+    [InlineData("--Acd:Memory:CompactWhenQuietMiB=lots", "Acd:Memory:CompactWhenQuietMiB")]
+    public async Task A_memory_setting_out_of_range_is_exit_2_naming_it(string setting, string expected)
+    {
+        var directory = NewDirectory();
+        var said = await FailsAsync(2, null, "--config", await ConfigAsync(directory, Minimal), "--data", Path.Combine(directory, "data"), "--sip", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", setting);
+        Assert.Contains(said, l => l.Contains(expected, StringComparison.Ordinal));
+        Directory.Delete(directory, recursive: true);
+    }
+
     [Fact]
     public async Task A_port_in_use_is_exit_5_naming_the_listener()
     {

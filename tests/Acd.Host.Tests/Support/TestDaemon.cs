@@ -59,7 +59,9 @@ public sealed class TestDaemon : IAsyncDisposable
 
     private static async Task<TestDaemon> StartInAsync(string directory, string? configJson, bool ownsDirectory, TimeProvider? clock, string[] extra)
     {
-        var args = new List<string> { "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--data", Path.Combine(directory, "data"), "--Logging:LogLevel:Default=Warning", "--Acd:Journal:SegmentMegabytes=2" };
+        // The quiet-time compaction off: it watches the process's heap, and this process is the test run's, shared by many
+        // daemons (DaemonProcess tests keep it as shipped; MemoryRelieverTests drive it directly).
+        var args = new List<string> { "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--data", Path.Combine(directory, "data"), "--Logging:LogLevel:Default=Warning", "--Acd:Journal:SegmentMegabytes=2", "--Acd:Memory:CompactWhenQuietMiB=0" };
         if (configJson is not null)
         {
             var file = Path.Combine(directory, "centre.json");
