@@ -74,6 +74,7 @@ internal struct CallRecord
 
     /// <summary>The caller's entry in the caller history when the call arrived (-1: none); checked against the caller before use.</summary>
     public int History;
+
     /// <summary>The service number and language tag: 0 for none, else a code of the router's shared values (<c>Router.ServiceNumberOf</c>).</summary>
     public ushort ServiceCode;
     public ushort LanguageCode;
