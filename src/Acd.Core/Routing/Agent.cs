@@ -8,7 +8,6 @@ internal struct Membership
 {
     public int Skill;
     public int Level;
-    public int PoolPos;
 }
 
 /// <summary>
@@ -126,7 +125,7 @@ internal sealed class Agent
         var result = new Membership[skills.Count];
         for (var i = 0; i < result.Length; i++)
         {
-            result[i] = new Membership { Skill = skills[i].Skill, Level = skills[i].Level, PoolPos = -1 };
+            result[i] = new Membership { Skill = skills[i].Skill, Level = skills[i].Level };
         }
 
         return result;
@@ -141,10 +140,52 @@ internal sealed class AgentTable
     public AgentTable(int capacity)
     {
         Items = new Agent[Math.Max(capacity, 16)];
+        PoolPos = new int[Items.Length];
         _byId = new Dictionary<string, int>(capacity, StringComparer.Ordinal);
     }
 
     public Agent[] Items { get; private set; }
+
+    /// <summary>
+    /// Where each membership of each agent sits in its skill's pool (a heap position), at
+    /// <see cref="PoolSlot(int, int)"/>: a dense array beside the agents, so that a pool's sift writes one int a level
+    /// instead of following an agent and its membership array (two cache misses a level in a pool of thousands).
+    /// </summary>
+    public int[] PoolPos { get; private set; }
+
+    /// <summary>Memberships an agent may have in <see cref="PoolPos"/>: 2 to this power (widened when an agent gets more skills).</summary>
+    public int PoolBits { get; private set; }
+
+    /// <summary>The index in <see cref="PoolPos"/> of an agent's membership.</summary>
+    public int PoolSlot(int agent, int membership) => (agent << PoolBits) | membership;
+
+    /// <summary>The index in <see cref="PoolPos"/> of a <see cref="PoolEntry"/>.</summary>
+    public int PoolSlot(int entry) => PoolSlot(PoolEntry.AgentOf(entry), PoolEntry.MembershipOf(entry));
+
+    /// <summary>Makes room in <see cref="PoolPos"/> for agents of <paramref name="memberships"/> skills (positions kept).</summary>
+    public void FitMemberships(int memberships)
+    {
+        var bits = PoolBits;
+        while ((1 << bits) < memberships)
+        {
+            bits++;
+        }
+
+        if (bits == PoolBits)
+        {
+            return;
+        }
+
+        var old = PoolPos;
+        var widened = new int[Items.Length << bits];
+        for (var a = 0; a < Count; a++)
+        {
+            old.AsSpan(a << PoolBits, 1 << PoolBits).CopyTo(widened.AsSpan(a << bits));
+        }
+
+        PoolPos = widened;
+        PoolBits = bits;
+    }
 
     public int Count { get; private set; }
 
@@ -155,8 +196,12 @@ internal sealed class AgentTable
             var items = Items;
             Array.Resize(ref items, items.Length * 2);
             Items = items;
+            var positions = PoolPos;
+            Array.Resize(ref positions, items.Length << PoolBits);
+            PoolPos = positions;
         }
 
+        FitMemberships(definition.Skills.Count);
         var agent = new Agent(Count, definition);
         Items[Count++] = agent;
         _byId.Add(agent.Id, agent.Index);
@@ -186,10 +231,10 @@ internal static class PoolEntry
     public static int MembershipOf(int entry) => entry & ((1 << MembershipBits) - 1);
 }
 
-/// <summary>Pool positions, by <see cref="PoolEntry"/>.</summary>
+/// <summary>Pool positions, by <see cref="PoolEntry"/>, in <see cref="AgentTable.PoolPos"/>.</summary>
 internal readonly struct AgentPoolIndex(AgentTable agents) : IHeapIndex
 {
-    public void Set(int id, int position) => agents.Items[PoolEntry.AgentOf(id)].Skills[PoolEntry.MembershipOf(id)].PoolPos = position;
+    public void Set(int id, int position) => agents.PoolPos[agents.PoolSlot(id)] = position;
 }
 
 /// <summary>Timer positions: a call slot (id ≥ 0) or an agent (id = ~index).</summary>

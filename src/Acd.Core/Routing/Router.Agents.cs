@@ -181,6 +181,7 @@ public sealed partial class Router
                     _skills[m.Skill].AgentsByState[(int)AgentState.LoggedOut]--;
                 }
 
+                _agents.FitMemberships(skills.Length);
                 a.Skills = Agent.ToMemberships(skills);
                 foreach (var m in a.Skills)
                 {

@@ -53,10 +53,11 @@ public sealed partial class Router
             if (a.InPool)
             {
                 poolEntries += a.Skills.Length;
-                foreach (var m in a.Skills)
+                for (var k = 0; k < a.Skills.Length; k++)
                 {
+                    var m = a.Skills[k];
                     var heap = _skills[m.Skill].Pool[m.Level];
-                    if (m.PoolPos < 0 || m.PoolPos >= heap.Count || PoolEntry.AgentOf(heap[m.PoolPos].Id) != i)
+                    if (_agents.PoolPos[_agents.PoolSlot(i, k)] is var pp && (pp < 0 || pp >= heap.Count || PoolEntry.AgentOf(heap[pp].Id) != i))
                     {
                         problems.Add($"agent {a.Id} is not where it thinks in pool {m.Skill}/{m.Level}");
                     }

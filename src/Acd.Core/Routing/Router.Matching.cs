@@ -227,11 +227,12 @@ public sealed partial class Router
 
     private void RemoveFromPool(Agent a)
     {
-        foreach (var m in a.Skills)
+        for (var i = 0; i < a.Skills.Length; i++)
         {
+            var m = a.Skills[i];
             var s = _skills[m.Skill];
             var heap = s.Pool[m.Level];
-            heap.RemoveAt(m.PoolPos);
+            heap.RemoveAt(_agents.PoolPos[_agents.PoolSlot(a.Index, i)]);
             if (heap.Count == 0)
             {
                 s.PoolMask &= ~(1 << m.Level);

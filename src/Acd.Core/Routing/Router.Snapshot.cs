@@ -266,9 +266,10 @@ public sealed partial class Router
             var skills = new Membership[r.ReadInt(0, Agent.MaxSkills)];
             for (var k = 0; k < skills.Length; k++)
             {
-                skills[k] = new Membership { Skill = r.ReadInt(0, _skills.Length - 1), Level = r.ReadInt(1, SkillRuntime.Levels - 1), PoolPos = -1 };
+                skills[k] = new Membership { Skill = r.ReadInt(0, _skills.Length - 1), Level = r.ReadInt(1, SkillRuntime.Levels - 1) };
             }
 
+            _agents.FitMemberships(skills.Length);
             a.Skills = skills;
             a.State = r.ReadEnum<AgentState>();
             a.Reason = r.ReadString();
