@@ -231,12 +231,6 @@ internal static class PoolEntry
     public static int MembershipOf(int entry) => entry & ((1 << MembershipBits) - 1);
 }
 
-/// <summary>Pool positions, by <see cref="PoolEntry"/>, in <see cref="AgentTable.PoolPos"/>.</summary>
-internal readonly struct AgentPoolIndex(AgentTable agents) : IHeapIndex
-{
-    public void Set(int id, int position) => agents.PoolPos[agents.PoolSlot(id)] = position;
-}
-
 /// <summary>Timer positions: a call slot (id ≥ 0) or an agent (id = ~index).</summary>
 internal readonly struct TimerIndex(CallTable calls, AgentTable agents) : IHeapIndex
 {

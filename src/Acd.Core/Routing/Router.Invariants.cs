@@ -57,7 +57,7 @@ public sealed partial class Router
                 {
                     var m = a.Skills[k];
                     var heap = _skills[m.Skill].Pool[m.Level];
-                    if (_agents.PoolPos[_agents.PoolSlot(i, k)] is var pp && (pp < 0 || pp >= heap.Count || PoolEntry.AgentOf(heap[pp].Id) != i))
+                    if (!heap.Holds(PoolEntry.Of(i, k)))
                     {
                         problems.Add($"agent {a.Id} is not where it thinks in pool {m.Skill}/{m.Level}");
                     }

@@ -232,7 +232,7 @@ public sealed partial class Router
             var m = a.Skills[i];
             var s = _skills[m.Skill];
             var heap = s.Pool[m.Level];
-            heap.RemoveAt(_agents.PoolPos[_agents.PoolSlot(a.Index, i)]);
+            heap.Remove(PoolEntry.Of(a.Index, i));
             if (heap.Count == 0)
             {
                 s.PoolMask &= ~(1 << m.Level);

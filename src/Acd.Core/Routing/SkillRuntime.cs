@@ -26,10 +26,10 @@ internal sealed class SkillRuntime
             Queue[p] = new CallQueue(calls);
         }
 
-        Pool = new IndexedHeap<AgentPoolIndex>[Levels];
+        Pool = new AgentPool[Levels];
         for (var l = 1; l < Levels; l++)
         {
-            Pool[l] = new IndexedHeap<AgentPoolIndex>(new AgentPoolIndex(agents), 16);
+            Pool[l] = new AgentPool(agents);
         }
 
         Stats = new SkillStatistics(definition.ServiceLevelMs);
@@ -50,7 +50,7 @@ internal sealed class SkillRuntime
     public int QueueMask { get; set; }
 
     /// <summary>Available agents by level (1..10).</summary>
-    public IndexedHeap<AgentPoolIndex>[] Pool { get; }
+    public AgentPool[] Pool { get; }
 
     /// <summary>Bit l set when level l has available agents.</summary>
     public int PoolMask { get; set; }
