@@ -260,7 +260,7 @@ public sealed partial class Router
         }
 
         var s = _skills[c.Skill];
-        s.Queue[c.Priority].Push(c.FirstEnqueueMs, c.Seq, slot);
+        s.Queue[c.Priority].Push(c.Seq, slot);
         s.QueueMask |= 1 << c.Priority;
     }
 

@@ -63,7 +63,7 @@ public sealed class CallStructureTests
                 // A new arrival (newest place), or now and then a call coming back to an old place.
                 var slot = table.Allocate();
                 var seq = roll < 5 && nextSeq > 10 ? nextSeq - rng.Next(1, 10) * 1000 - rng.Next(1000) : ++nextSeq * 1000;
-                queue.Push(seq / 7, seq, slot);
+                queue.Push(seq, slot);
                 model.Add((seq, slot));
                 seqOf[slot] = seq;
             }
