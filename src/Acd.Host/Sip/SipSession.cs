@@ -336,6 +336,9 @@ internal sealed partial class SipSession : ISipAnswerTarget
         _deferred.Clear();
     }
 
+    /// <summary>Bytes of answers (by their queued cost) written into the transport's pipe before it is flushed.</summary>
+    internal const long WriteChunkBytes = 256 * 1024;
+
     private async Task WriteLoopAsync()
     {
         var output = _connection.Transport.Output;
@@ -344,8 +347,12 @@ internal sealed partial class SipSession : ISipAnswerTarget
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
+                // At most a chunk into the pipe between flushes: what a slow reader has not taken stays in the queue, counted
+                // against its bounds, instead of in the transport's pooled blocks (which the process keeps once grown).
+                long chunk = 0;
+                while (chunk < WriteChunkBytes && reader.TryRead(out var item))
                 {
+                    chunk += item.Cost;
                     Unqueued(item.Cost);
                     item.WriteTo(output);
                     if (!item.Pong)

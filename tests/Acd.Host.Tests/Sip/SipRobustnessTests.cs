@@ -109,6 +109,36 @@ public sealed class SipRobustnessTests
     }
 
     [Fact]
+    public async Task Answers_held_back_by_a_peer_that_reads_late_all_arrive_in_order_once_it_reads()
+    {
+        // 2,000 OPTIONS with a 1 KB Via each, and nothing read until all are sent: ~2.4 MB of answers, more than the
+        // socket buffers and the connection's pipe hold, so the write loop goes many times through its chunks,
+        // each waiting on TCP flow control, with the rest queued behind them.
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 10));
+        await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+        var via = "Via: SIP/2.0/TCP late.example;branch=z9hG4bK" + new string('v', 1000) + "\r\n";
+        const int Count = 2000;
+        var all = new StringBuilder();
+        for (var i = 0; i < Count; i++)
+        {
+            all.Append(SipText.Request("OPTIONS", $"late-{i}", cseq: i + 1, extra: via, vias: 0));
+        }
+
+        await c.SendAsync(all.ToString());
+        await Task.Delay(500);
+        for (var i = 0; i < Count; i++)
+        {
+            var r = await c.ReadAsync();
+            Assert.Equal(200, r.Status);
+            Assert.Equal($"late-{i}", r["Call-ID"]);
+            Assert.Equal($"{i + 1} OPTIONS", r["CSeq"]);
+            Assert.Contains(new string('v', 1000), r["Via"], StringComparison.Ordinal);
+        }
+
+        Assert.True(await c.SilentAsync(0.3), "an answer more than was asked for");
+    }
+
+    [Fact]
     public async Task A_thousand_pipelined_invites_on_one_connection_are_all_answered_in_order_per_call()
     {
         await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1000));
