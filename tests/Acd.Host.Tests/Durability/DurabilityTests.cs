@@ -41,20 +41,45 @@ public sealed class DurabilityTests
 
     private static EngineHost Engines(TestDaemon d) => d.Services.GetRequiredService<EngineHost>();
 
-    /// <summary>Copies the data directory of a running daemon: what a crash at this moment would leave on the disk.</summary>
+    /// <summary>
+    /// Copies the data directory of a running daemon: what a crash at this moment would leave on the disk. A background
+    /// snapshot may finish and prune old files while the copy runs; an image whose file list changed meanwhile is not of
+    /// one moment, and is taken again.
+    /// </summary>
     private static string CrashImage(TestDaemon d)
     {
         var image = NewDirectory();
         var target = Path.Combine(image, "data", "dur");
-        Directory.CreateDirectory(target);
-        foreach (var file in Directory.GetFiles(Path.Combine(d.DataDirectory, "dur")).Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal)))
+        var store = Path.Combine(d.DataDirectory, "dur");
+        string[] Listing() => Directory.GetFiles(store).Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+        for (var attempt = 1; ; attempt++)
         {
-            using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = File.Create(Path.Combine(target, Path.GetFileName(file)));
-            source.CopyTo(copy);
-        }
+            if (Directory.Exists(target))
+            {
+                Directory.Delete(target, recursive: true);
+            }
 
-        return image;
+            Directory.CreateDirectory(target);
+            var files = Listing();
+            try
+            {
+                foreach (var file in files)
+                {
+                    using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    using var copy = File.Create(Path.Combine(target, Path.GetFileName(file)));
+                    source.CopyTo(copy);
+                }
+            }
+            catch (FileNotFoundException) when (attempt < 20)
+            {
+                continue; // pruned while being copied
+            }
+
+            if (files.SequenceEqual(Listing()) || attempt >= 20)
+            {
+                return image;
+            }
+        }
     }
 
     private static string NewestJournal(string directory) => Directory.GetFiles(Path.Combine(directory, "data", "dur"), "journal-*.log").Order(StringComparer.Ordinal).Last();
