@@ -15,8 +15,8 @@ internal sealed class SipRateLimits : IDisposable
 {
     private const int Width = 1 << 16;
     private readonly PartitionedRateLimiter<(IPAddress Source, bool Trusted)>? _sources;
-    private readonly bool _limitTrusted;
-    private readonly bool _limitCallPeers;
+    private readonly Func<(IPAddress, bool), RateLimiter>? _trusted;
+    private readonly Func<(IPAddress, bool), RateLimiter>? _callPeer;
     private readonly int _perCaller;
     private readonly Lock _sketchLock = new();
     private readonly long[] _seconds = new long[2 * Width];
@@ -26,17 +26,17 @@ internal sealed class SipRateLimits : IDisposable
     public SipRateLimits(int trustedPerSource, int callPeerPerSource, int perCaller)
     {
         _perCaller = perCaller;
-        _limitTrusted = trustedPerSource > 0;
-        _limitCallPeers = callPeerPerSource > 0;
-        if (_limitTrusted || _limitCallPeers)
+        // The partitioner runs on every limited INVITE: its limiter factories are made once here, so that it allocates nothing.
+        _trusted = Factory(trustedPerSource);
+        _callPeer = Factory(callPeerPerSource);
+        if (_trusted is not null || _callPeer is not null)
         {
-            // The partitioner runs on every INVITE: its limiter factories are made once here, so that it allocates nothing.
-            var trusted = Factory(trustedPerSource);
-            var callPeer = Factory(callPeerPerSource);
-            _sources = PartitionedRateLimiter.Create<(IPAddress Source, bool Trusted), (IPAddress, bool)>(key =>
-                (key.Trusted ? trusted : callPeer) is { } factory ? RateLimitPartition.Get(key, factory) : RateLimitPartition.GetNoLimiter(key));
+            _sources = PartitionedRateLimiter.Create<(IPAddress Source, bool Trusted), (IPAddress, bool)>(key => RateLimitPartition.Get(key, FactoryFor(key.Trusted)!));
         }
     }
+
+    /// <summary>The limiter factory of a class of peer; null: that class has no limit.</summary>
+    private Func<(IPAddress, bool), RateLimiter>? FactoryFor(bool trusted) => trusted ? _trusted : _callPeer;
 
     /// <summary>What makes a source's limiter of <paramref name="limit"/> calls a second (null: no limit).</summary>
     private static Func<(IPAddress, bool), RateLimiter>? Factory(int limit)
@@ -55,12 +55,12 @@ internal sealed class SipRateLimits : IDisposable
     {
         // A class of peer without a limit (trusted proxies, by default) does not go through the partitioned limiter at
         // all: each acquisition there takes its lock and allocates (a closure in the library's lookup), on every INVITE.
-        if (_sources is null || source is null || !(trusted ? _limitTrusted : _limitCallPeers))
+        if (source is null || FactoryFor(trusted) is null)
         {
             return true;
         }
 
-        using var lease = _sources.AttemptAcquire((source, trusted));
+        using var lease = _sources!.AttemptAcquire((source, trusted));
         return lease.IsAcquired;
     }
 

@@ -337,7 +337,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
     }
 
     /// <summary>Bytes of answers (by their queued cost) written into the transport's pipe before it is flushed.</summary>
-    internal const long WriteChunkBytes = 256 * 1024;
+    private const long WriteChunkBytes = 256 * 1024;
 
     private async Task WriteLoopAsync()
     {
@@ -352,8 +352,9 @@ internal sealed partial class SipSession : ISipAnswerTarget
                 long chunk = 0;
                 while (chunk < WriteChunkBytes && reader.TryRead(out var item))
                 {
-                    chunk += item.Cost;
-                    Unqueued(item.Cost);
+                    var cost = item.Cost;
+                    chunk += cost;
+                    Unqueued(cost);
                     item.WriteTo(output);
                     if (!item.Pong)
                     {
