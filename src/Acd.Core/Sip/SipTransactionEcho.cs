@@ -152,7 +152,7 @@ public readonly struct SipTransactionEcho
             last = kind;
             if (kind is (byte)'I' or (byte)'U')
             {
-                if (!identity || count is 0 or > MaxIdentityBytes || count > route.Length - i || route.AsSpan(i, (int)count).IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) >= 0)
+                if (!identity || count > (uint)(route.Length - i) || !IsIdentityBytes(route.AsSpan(i, (int)count)))
                 {
                     throw new InvalidDataException("not an answer route");
                 }
@@ -213,6 +213,9 @@ public readonly struct SipTransactionEcho
     /// <summary>What a format-4 route may carry as a call id or caller: 1 to 256 printable ASCII characters.</summary>
     private static bool IsIdentityText(string value) => value.Length is > 0 and <= MaxIdentityBytes && value.AsSpan().IndexOfAnyExceptInRange((char)0x21, (char)0x7E) < 0;
 
+    /// <summary>The same as it stands in a route's bytes.</summary>
+    private static bool IsIdentityBytes(ReadOnlySpan<byte> value) => value.Length is > 0 and <= MaxIdentityBytes && value.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) < 0;
+
     /// <summary>
     /// The call id and caller a format-4 route carries (see remarks), without checking the rest of the route: what a
     /// router compares with the call's own before it lets the route keep them for it. False for any other route, and for
@@ -252,8 +255,7 @@ public readonly struct SipTransactionEcho
         }
 
         at++;
-        if (!TryReadCount(route, ref at, out var count) || count is 0 or > MaxIdentityBytes || count > route.Length - at
-            || route.AsSpan(at, (int)count).IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) >= 0)
+        if (!TryReadCount(route, ref at, out var count) || count > (uint)(route.Length - at) || !IsIdentityBytes(route.AsSpan(at, (int)count)))
         {
             return false;
         }
