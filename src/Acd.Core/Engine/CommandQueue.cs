@@ -87,6 +87,17 @@ public sealed class CommandQueue
         return true;
     }
 
+    /// <summary>
+    /// The command <paramref name="offset"/> places behind the next one, if it is published (consumer thread only): a
+    /// look at what is coming, which leaves it in the queue.
+    /// </summary>
+    public Command? Peek(int offset)
+    {
+        var position = _head.Value + offset;
+        ref var slot = ref _slots[position & _mask];
+        return (uint)offset < (uint)_slots.Length && Volatile.Read(ref slot.Sequence) == position + 1 ? slot.Command : null;
+    }
+
     private struct Slot
     {
         public long Sequence;

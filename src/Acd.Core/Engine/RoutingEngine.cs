@@ -274,6 +274,7 @@ public sealed class RoutingEngine : IAsyncDisposable
             {
                 var first = events.Count;
                 var started = _time.GetTimestamp();
+                _router.LookAhead(_queue.Peek(Router.LookAheadDistance - 1));
                 var result = _router.Execute(command, now, events);
                 batch.Add(new BatchEntry(command, reply, now, result, first, events.Count - first, _time.GetTimestamp() - started));
                 n++;

@@ -52,6 +52,21 @@ internal sealed class CallIndex
         }
     }
 
+    /// <summary>First stage of a look-up ahead of time: hashes the id and starts loading its probe's entry. Gives the hash.</summary>
+    public int PrefetchEntry(string id)
+    {
+        var hash = Hash(id);
+        CacheHint.Prefetch(ref _entries[hash & _mask]);
+        return hash;
+    }
+
+    /// <summary>The slot the probe's first entry for <paramref name="hash"/> points to, if its hash matches (-1 if not): a hint, not a look-up.</summary>
+    public int LikelySlot(int hash)
+    {
+        var e = _entries[hash & _mask];
+        return e.Hash == hash ? e.Slot : Empty;
+    }
+
     /// <summary>Adds an id that is not present, by the hash <see cref="Find(string, out int)"/> gave.</summary>
     public void Add(int hash, int slot)
     {

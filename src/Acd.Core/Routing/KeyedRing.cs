@@ -52,6 +52,9 @@ internal class KeyedRing<TPositions>
         }
     }
 
+    /// <summary>The ring's entry after its head (-1: none, or a hole): a hint of what comes next, not an exact order.</summary>
+    public int AfterHead => _size > 1 ? _ring[(_head + 1) & (_ring.Length - 1)].Id : Hole;
+
     public void Push(long k1, long k2, int id)
     {
         if (k2 != 0 || (_size > 0 && k1 < _ring[(_head + _size - 1) & (_ring.Length - 1)].K1))

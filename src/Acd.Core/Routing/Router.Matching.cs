@@ -289,6 +289,10 @@ public sealed partial class Router
         {
             s.QueueMask &= ~(1 << c.Priority);
         }
+        else
+        {
+            PrefetchNextInLine(queue);
+        }
     }
 
     /// <summary>Gives call <paramref name="slot"/> to agent <paramref name="a"/>: the agent rings (Reserved) or, for a SIP hand-off, talks.</summary>

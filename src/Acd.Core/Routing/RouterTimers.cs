@@ -67,6 +67,9 @@ internal sealed class RouterTimers
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsSet(int position) => position != None;
 
+    /// <summary>Whether a position is in a lane (a set timer not in the heap).</summary>
+    public static bool InLane(int position) => position < None;
+
     /// <summary>The next timer's keys (due, key), or (<see cref="long.MaxValue"/>, <see cref="long.MaxValue"/>).</summary>
     public (long Due, long Key) Next()
     {

@@ -37,6 +37,47 @@ public sealed class CommandQueueTests
     }
 
     [Fact]
+    public void Peek_shows_the_published_commands_behind_the_next_without_taking_them()
+    {
+        var q = new CommandQueue(8);
+        var next = 0;
+        var expected = 0;
+        for (var round = 0; round < 200; round++)
+        {
+            for (var i = 0; i < round % 7; i++)
+            {
+                Assert.True(q.TryEnqueue(Call(next), null));
+                next++;
+            }
+
+            var queued = next - expected;
+            for (var offset = 0; offset < q.Capacity; offset++)
+            {
+                var seen = q.Peek(offset);
+                if (offset < queued)
+                {
+                    Assert.Equal("c" + (expected + offset), ((OfferCall)seen!).CallId);
+                }
+                else
+                {
+                    Assert.Null(seen);
+                }
+            }
+
+            Assert.Null(q.Peek(-1));
+            Assert.Null(q.Peek(q.Capacity));
+            Assert.Null(q.Peek(int.MaxValue));
+            while (q.TryDequeue(out var command, out _))
+            {
+                Assert.Equal("c" + expected, ((OfferCall)command).CallId);
+                expected++;
+            }
+        }
+
+        Assert.Equal(next, expected);
+    }
+
+    [Fact]
     public void A_full_ring_refuses_and_accepts_again_once_drained()
     {
         var q = new CommandQueue(4);

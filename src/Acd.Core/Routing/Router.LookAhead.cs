@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+
+namespace Acd.Core.Routing;
+
+/// <summary>
+/// Cache hints: with 100,000 calls waiting, the data of the call a command names (its call index entry, its record, its
+/// queue and timer positions, its lane neighbours) has left the processor's caches since the call was last touched,
+/// and each step to it waits for memory in turn. Where the router can see a call coming — the commands queued behind
+/// the one running, the call that has just become the head of its queue — it starts those loads early, so that they
+/// overlap other work instead of stalling it. Hints only: they change no state, read nothing they rely on, and a stale
+/// guess costs one useless load (docs/performance.md, "Routing decisions").
+/// </summary>
+public sealed partial class Router
+{
+    /// <summary>How far behind the running command <see cref="LookAhead"/> expects its argument to be.</summary>
+    public const int LookAheadDistance = 6;
+
+    /// <summary>Where the second stage of a look-ahead happens: this many commands before its command runs.</summary>
+    private const int LookAheadNear = 3;
+
+    /// <summary>The call index hashes of the last eight looked-ahead commands (-1: none), by call.</summary>
+    private readonly int[] _lookAhead = [-1, -1, -1, -1, -1, -1, -1, -1];
+    private int _lookAheadCount;
+
+    /// <summary>
+    /// A look-ahead hint, given once before each queued command the caller runs, with the command
+    /// <see cref="LookAheadDistance"/> places behind it (null when the queue is not that long). For that command, it
+    /// hashes its call id and starts loading the call index entry; for the one given
+    /// <see cref="LookAheadDistance"/> − <see cref="LookAheadNear"/> calls ago, now <see cref="LookAheadNear"/> places
+    /// behind, it follows that entry to the call and starts loading its record and positions. Later stages (the call's
+    /// agent, its lane neighbours) were measured and gained nothing. Skipping it, or giving the wrong command, changes nothing but the speed.
+    /// </summary>
+    public void LookAhead(Command? upcoming)
+    {
+        var ring = _lookAhead;
+        var n = _lookAheadCount++;
+        var id = upcoming switch
+        {
+            CallCommand c => c.CallId,
+            OfferCall o => o.CallId,
+            _ => null,
+        };
+        ring[n & 7] = id is { Length: <= MaxCallIdLength } ? _callIndex.PrefetchEntry(id) : -1; // no hashing what the command will refuse
+        var near = ring[(n - (LookAheadDistance - LookAheadNear)) & 7];
+        if (near >= 0 && _callIndex.LikelySlot(near) is >= 0 and var slot)
+        {
+            PrefetchCallData(slot);
+        }
+    }
+
+    /// <summary>
+    /// After a call leaves a queue: the new head is the next call of its skill an agent will take. Its record and
+    /// positions were asked for when it was second in line, so now its id, answer route and lane neighbours can be
+    /// read from them and asked for; and the call now second in line is asked for in turn.
+    /// </summary>
+    private void PrefetchNextInLine(CallQueue queue)
+    {
+        var head = queue.Head.Slot;
+        PrefetchCallData(head);
+        PrefetchCallNeighbours(head);
+        if (queue.AfterHead is >= 0 and var next)
+        {
+            PrefetchCallData(next);
+        }
+    }
+
+    /// <summary>The call's record and its queue and timer positions.</summary>
+    private void PrefetchCallData(int slot)
+    {
+        CacheHint.PrefetchSpan(ref _calls.Records[slot], Unsafe.SizeOf<CallRecord>());
+        CacheHint.Prefetch(ref _calls.QueuePos[slot]);
+        CacheHint.Prefetch(ref _calls.TimerPos[slot]);
+        CacheHint.Prefetch(ref _calls.TimerPrev[slot]);
+        CacheHint.Prefetch(ref _calls.TimerNext[slot]);
+    }
+
+    /// <summary>What the call's record points to: its id, its answer route, its neighbours in its timer lane.</summary>
+    private void PrefetchCallNeighbours(int slot)
+    {
+        ref readonly var c = ref _calls.Records[slot];
+        CacheHint.PrefetchObject(c.StoredId);
+        CacheHint.PrefetchObject(c.AnswerRoute);
+        if (RouterTimers.InLane(_calls.TimerPos[slot]))
+        {
+            if (_calls.TimerPrev[slot] is >= 0 and var prev)
+            {
+                CacheHint.Prefetch(ref _calls.TimerNext[prev]);
+            }
+
+            if (_calls.TimerNext[slot] is >= 0 and var next)
+            {
+                CacheHint.Prefetch(ref _calls.TimerPrev[next]);
+            }
+        }
+    }
+}
