@@ -10,16 +10,21 @@ namespace Acd.Benchmarks.Workloads;
 /// agent becomes ready and is matched to the best waiting call of its skills (and overflow sources), then a new call
 /// of the skill just served arrives and is enqueued (its match attempt finds nobody free). Every command object and
 /// call id is made up front, so a step allocates nothing unless the router does. Every call id has its own caller
-/// number, so a caller calls again each time its id comes round (about every 110,000 calls).
+/// number, so a caller calls again each time its id comes round (about every 110,000 calls). Offers name their skill
+/// by the configuration's one string per skill, as the SIP port's do.
+/// <para>
+/// As the engine does, the workload gives the router each command's look-ahead (<see cref="Router.LookAhead"/>): the
+/// stream of commands is End, Offer, End, Offer…, so the command <see cref="Router.LookAheadDistance"/> places behind
+/// an End is the End <see cref="Router.LookAheadDistance"/> / 2 steps later (the calls talking end in the order they
+/// were routed); an Offer's skill is only known once the End before it has run, so Offers are never seen ahead.
+/// </para>
 /// </summary>
 public sealed class RoutingWorkload
 {
     private readonly EventBuffer _events = new(64);
-    private readonly Queue<int> _talking;
+    private readonly TalkingCalls _talking;
     private readonly Stack<int>[] _free;
-    private readonly OfferCall[] _offers;
-    private readonly CallCommand[] _ends;
-    private readonly int[] _skillOf;
+    private readonly MadeCall[] _made;
 
     public RoutingWorkload(int agents = 10_000, int skills = 20, int waiting = 100_000, int seed = 42, bool callerFeatures = true)
     {
@@ -55,26 +60,24 @@ public sealed class RoutingWorkload
         // Ids: per skill, enough for all its waiting calls plus every agent talking one of them.
         var perSkill = (waiting / skills) + agents + 16;
         var total = perSkill * skills;
-        _offers = new OfferCall[total];
-        _ends = new CallCommand[total];
-        _skillOf = new int[total];
+        _made = new MadeCall[total];
         _free = new Stack<int>[skills];
         for (var s = 0; s < skills; s++)
         {
+            var skillName = options.Skills[s].Name;
             _free[s] = new Stack<int>(perSkill);
             for (var i = perSkill - 1; i >= 0; i--)
             {
                 var index = (s * perSkill) + i;
                 var id = $"call-{index:D8}@bench";
-                _offers[index] = new OfferCall { CallId = id, Caller = $"138{index:D8}", Skill = $"s{s:D2}", Mode = OfferMode.Sip };
-                _ends[index] = new CallCommand(CommandKind.End, id);
-                _skillOf[index] = s;
+                var offer = new OfferCall { CallId = id, Caller = $"138{index:D8}", Skill = skillName, Mode = OfferMode.Sip };
+                _made[index] = new MadeCall(offer, new CallCommand(CommandKind.End, id), s);
                 _free[s].Push(index);
             }
         }
 
         // Fill: round-robin over skills until every agent talks and `waiting` calls wait.
-        _talking = new Queue<int>(agents + 16);
+        _talking = new TalkingCalls(agents + 16);
         for (var s = 0; Router.Totals.Waiting < waiting; s = (s + 1) % skills)
         {
             Offer(s);
@@ -90,12 +93,14 @@ public sealed class RoutingWorkload
     /// <summary>One call ends and its agent takes the best waiting call; one call of that skill arrives and waits.</summary>
     public void Step()
     {
+        var ahead = _talking.Count > Router.LookAheadDistance / 2 ? _made[_talking.Peek(Router.LookAheadDistance / 2)].End : null;
         var ended = _talking.Dequeue();
         _events.Clear();
-        Router.Execute(_ends[ended], Now, _events);
-        _free[_skillOf[ended]].Push(ended);
+        Router.LookAhead(ahead);
+        Router.Execute(_made[ended].End, Now, _events);
+        _free[_made[ended].Skill].Push(ended);
         var served = TrackRouted();
-        Offer(served >= 0 ? _skillOf[served] : _skillOf[ended]);
+        Offer(served >= 0 ? _made[served].Skill : _made[ended].Skill);
         Decisions += 2;
     }
 
@@ -103,7 +108,8 @@ public sealed class RoutingWorkload
     {
         var index = _free[skill].Pop();
         _events.Clear();
-        Router.Execute(_offers[index], Now, _events);
+        Router.LookAhead(null);
+        Router.Execute(_made[index].Offer, Now, _events);
         TrackRouted();
     }
 
@@ -117,6 +123,30 @@ public sealed class RoutingWorkload
         }
 
         return n;
+    }
+
+    /// <summary>One call's commands and skill, side by side (one cache line, not three arrays' worth).</summary>
+    private readonly record struct MadeCall(OfferCall Offer, CallCommand End, int Skill);
+
+    /// <summary>The calls talking, in the order they were routed (and so will end); a ring the look-ahead can peek into.</summary>
+    private sealed class TalkingCalls(int capacity)
+    {
+        private readonly int[] _ring = new int[System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity)];
+        private int _head;
+
+        public int Count { get; private set; }
+
+        public void Enqueue(int index) => _ring[(_head + Count++) & (_ring.Length - 1)] = index;
+
+        public int Dequeue()
+        {
+            var index = _ring[_head];
+            _head = (_head + 1) & (_ring.Length - 1);
+            Count--;
+            return index;
+        }
+
+        public int Peek(int offset) => _ring[(_head + offset) & (_ring.Length - 1)];
     }
 
     private int TrackRouted()
