@@ -13,40 +13,56 @@ namespace Acd.Core.Routing;
 public sealed partial class Router
 {
     /// <summary>How far behind the running command <see cref="LookAhead"/> expects its argument to be.</summary>
-    public const int LookAheadDistance = 6;
+    public const int LookAheadDistance = 10;
 
-    /// <summary>Where the second stage of a look-ahead happens: this many commands before its command runs.</summary>
-    private const int LookAheadNear = 3;
+    /// <summary>Where the later stages of a look-ahead happen: this many commands before their command runs.</summary>
+    private const int IdStage = 8;
+    private const int EntryStage = 6;
+    private const int RecordStage = 3;
 
-    /// <summary>The call index hashes of the last eight looked-ahead commands (-1: none), by call.</summary>
-    private readonly int[] _lookAhead = [-1, -1, -1, -1, -1, -1, -1, -1];
+    /// <summary>The last sixteen looked-ahead commands (null: none), and their call index hashes once known (-1: none), by call.</summary>
+    private readonly Command?[] _aheadCommands = new Command?[16];
+    private readonly int[] _aheadHashes = new int[16];
     private int _lookAheadCount;
 
     /// <summary>
     /// A look-ahead hint, given once before each queued command the caller runs, with the command
-    /// <see cref="LookAheadDistance"/> places behind it (null when the queue is not that long). For that command, it
-    /// hashes its call id and starts loading the call index entry; for the one given
-    /// <see cref="LookAheadDistance"/> − <see cref="LookAheadNear"/> calls ago, now <see cref="LookAheadNear"/> places
-    /// behind, it follows that entry to the call and starts loading its record and positions. Later stages (the call's
-    /// agent, its lane neighbours) were measured and gained nothing. Skipping it, or giving the wrong command, changes nothing but the speed.
+    /// <see cref="LookAheadDistance"/> places behind it (null when the queue is not that long). The command comes
+    /// closer by one place each call, and each stage reads what the one before brought in: at
+    /// <see cref="LookAheadDistance"/> places the command object is asked for; at <see cref="IdStage"/> its call id;
+    /// at <see cref="EntryStage"/> the id is hashed and its call index entry asked for; at <see cref="RecordStage"/>
+    /// the entry is followed to the call's record and positions. Skipping it, or giving the wrong command, changes
+    /// nothing but the speed.
     /// </summary>
     public void LookAhead(Command? upcoming)
     {
-        var ring = _lookAhead;
+        var commands = _aheadCommands;
+        var hashes = _aheadHashes;
         var n = _lookAheadCount++;
-        var id = upcoming switch
-        {
-            CallCommand c => c.CallId,
-            OfferCall o => o.CallId,
-            _ => null,
-        };
-        ring[n & 7] = id is { Length: <= MaxCallIdLength } ? _callIndex.PrefetchEntry(id) : -1; // no hashing what the command will refuse
-        var near = ring[(n - (LookAheadDistance - LookAheadNear)) & 7];
-        if (near >= 0 && _callIndex.LikelySlot(near) is >= 0 and var slot)
+        commands[n & 15] = upcoming;
+        CacheHint.PrefetchObject(upcoming);
+
+        CacheHint.PrefetchObject(CallIdOf(commands[(n - (LookAheadDistance - IdStage)) & 15]));
+
+        var entry = (n - (LookAheadDistance - EntryStage)) & 15;
+        var id = CallIdOf(commands[entry]);
+        hashes[entry] = id is { Length: <= MaxCallIdLength } ? _callIndex.PrefetchEntry(id) : -1; // no hashing what the command will refuse
+
+        var record = (n - (LookAheadDistance - RecordStage)) & 15;
+        if (commands[record] is not null && hashes[record] >= 0 && _callIndex.LikelySlot(hashes[record]) is >= 0 and var slot)
         {
             PrefetchCallData(slot);
         }
+
+        commands[(n - (LookAheadDistance - 1)) & 15] = null; // nothing kept alive past its run
     }
+
+    private static string? CallIdOf(Command? command) => command switch
+    {
+        CallCommand c => c.CallId,
+        OfferCall o => o.CallId,
+        _ => null,
+    };
 
     /// <summary>
     /// After a call leaves a queue: the new head is the next call of its skill an agent will take. Its record and
