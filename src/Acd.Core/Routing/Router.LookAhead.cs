@@ -7,8 +7,9 @@ namespace Acd.Core.Routing;
 /// queue and timer positions, its lane neighbours) has left the processor's caches since the call was last touched,
 /// and each step to it waits for memory in turn. Where the router can see a call coming — the commands queued behind
 /// the one running, the call that has just become the head of its queue — it starts those loads early, so that they
-/// overlap other work instead of stalling it. Hints only: they change no state, read nothing they rely on, and a stale
-/// guess costs one useless load (docs/performance.md, "Routing decisions").
+/// overlap other work instead of stalling it. Hints only: they change no routing state (only the look-ahead's own
+/// ring), nothing is decided on what they read, and a stale guess costs one useless load (docs/performance.md,
+/// "Look-ahead and the next in line").
 /// </summary>
 public sealed partial class Router
 {
