@@ -23,7 +23,7 @@ public sealed partial class Router
 
     /// <summary>The last sixteen looked-ahead commands (null: none), and their call index hashes once known (-1: none), by call.</summary>
     private readonly Command?[] _aheadCommands = new Command?[16];
-    private readonly int[] _aheadHashes = new int[16];
+    private readonly int[] _aheadHashes = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
     private int _lookAheadCount;
 
     /// <summary>
@@ -50,7 +50,7 @@ public sealed partial class Router
         hashes[entry] = id is { Length: <= MaxCallIdLength } ? _callIndex.PrefetchEntry(id) : -1; // no hashing what the command will refuse
 
         var record = (n - (LookAheadDistance - RecordStage)) & 15;
-        if (commands[record] is not null && hashes[record] >= 0 && _callIndex.LikelySlot(hashes[record]) is >= 0 and var slot)
+        if (hashes[record] >= 0 && _callIndex.LikelySlot(hashes[record]) is >= 0 and var slot)
         {
             PrefetchCallData(slot);
         }
@@ -67,8 +67,9 @@ public sealed partial class Router
 
     /// <summary>
     /// After a call leaves a queue: the new head is the next call of its skill an agent will take. Its record and
-    /// positions were asked for when it was second in line, so now its id, answer route and lane neighbours can be
-    /// read from them and asked for; and the call now second in line is asked for in turn.
+    /// positions were asked for when it was second in line (asked again here for a head that was not: one back from
+    /// the queue's heap, or the first), so now its id, answer route and lane neighbours can be read from them and
+    /// asked for; and the call now second in line is asked for in turn.
     /// </summary>
     private void PrefetchNextInLine(CallQueue queue)
     {
