@@ -30,6 +30,16 @@ internal static class CacheHint
         }
     }
 
+    /// <summary>Every line of an object's first <paramref name="bytes"/> bytes of fields (nothing for null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchFields(object? o, int bytes)
+    {
+        if (o is not null)
+        {
+            PrefetchSpan(ref Unsafe.As<RawObject>(o).First, bytes);
+        }
+    }
+
     /// <summary>Every line of the <paramref name="bytes"/> bytes from <paramref name="location"/> on (its last included, wherever it starts).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void PrefetchSpan<T>(ref T location, int bytes)

@@ -20,10 +20,15 @@ public sealed partial class Router
     private const int IdStage = 8;
     private const int EntryStage = 6;
     private const int RecordStage = 3;
+    private const int AgentStage = 2;
+    private const int SourcesStage = 1;
 
-    /// <summary>The last sixteen looked-ahead commands (null: none), and their call index hashes once known (-1: none), by call.</summary>
-    private readonly Command?[] _aheadCommands = new Command?[16];
-    private readonly int[] _aheadHashes = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
+    /// <summary>
+    /// The last sixteen looked-ahead commands (null: none) and their call index hashes once known (-1: none). Structs,
+    /// not a <see cref="Command"/> array: storing into an array of a class that has subclasses costs a type check
+    /// per store (the runtime's covariance check), a struct's field does not.
+    /// </summary>
+    private readonly Ahead[] _ahead = NewAheadRing();
     private int _lookAheadCount;
 
     /// <summary>
@@ -32,30 +37,70 @@ public sealed partial class Router
     /// closer by one place each call, and each stage reads what the one before brought in: at
     /// <see cref="LookAheadDistance"/> places the command object is asked for; at <see cref="IdStage"/> its call id;
     /// at <see cref="EntryStage"/> the id is hashed and its call index entry asked for; at <see cref="RecordStage"/>
-    /// the entry is followed to the call's record and positions. Skipping it, or giving the wrong command, changes
+    /// the entry is followed to the call's record and positions; at <see cref="AgentStage"/> the record is read for the
+    /// call's agent, whose fields (three lines, all read when a call ends) are asked for; at <see cref="SourcesStage"/>
+    /// the agent's sources, which its next match reads first. Skipping it, or giving the wrong command, changes
     /// nothing but the speed.
     /// </summary>
     public void LookAhead(Command? upcoming)
     {
-        var commands = _aheadCommands;
-        var hashes = _aheadHashes;
+        var ahead = _ahead;
         var n = _lookAheadCount++;
-        commands[n & 15] = upcoming;
+        ahead[n & 15].Command = upcoming;
         CacheHint.PrefetchObject(upcoming);
 
-        CacheHint.PrefetchObject(CallIdOf(commands[(n - (LookAheadDistance - IdStage)) & 15]));
+        CacheHint.PrefetchObject(CallIdOf(ahead[(n - (LookAheadDistance - IdStage)) & 15].Command));
 
-        var entry = (n - (LookAheadDistance - EntryStage)) & 15;
-        var id = CallIdOf(commands[entry]);
-        hashes[entry] = id is { Length: <= MaxCallIdLength } ? _callIndex.PrefetchEntry(id) : -1; // no hashing what the command will refuse
+        ref var entry = ref ahead[(n - (LookAheadDistance - EntryStage)) & 15];
+        var id = CallIdOf(entry.Command);
+        entry.Hash = id is { Length: <= MaxCallIdLength } ? _callIndex.PrefetchEntry(id) : -1; // no hashing what the command will refuse
 
-        var record = (n - (LookAheadDistance - RecordStage)) & 15;
-        if (hashes[record] >= 0 && _callIndex.LikelySlot(hashes[record]) is >= 0 and var slot)
+        var hash = ahead[(n - (LookAheadDistance - RecordStage)) & 15].Hash;
+        if (hash >= 0 && _callIndex.LikelySlot(hash) is >= 0 and var slot)
         {
             PrefetchCallData(slot);
         }
 
-        commands[(n - (LookAheadDistance - 1)) & 15] = null; // nothing kept alive past its run
+        if (AgentAhead(ahead[(n - (LookAheadDistance - AgentStage)) & 15].Hash) is { } agent)
+        {
+            CacheHint.PrefetchFields(agent, Agent.FieldBytes);
+        }
+
+        if (AgentAhead(ahead[(n - (LookAheadDistance - SourcesStage)) & 15].Hash) is { } next)
+        {
+            CacheHint.PrefetchObject(next.Sources);
+        }
+
+        ahead[(n - (LookAheadDistance - 1)) & 15].Command = null; // nothing kept alive past its run
+    }
+
+    /// <summary>The agent of the call a looked-ahead hash likely names (null: none, or a guess out of range).</summary>
+    private Agent? AgentAhead(int hash)
+    {
+        if (hash >= 0 && _callIndex.LikelySlot(hash) is >= 0 and var slot && _calls.Records[slot].Agent is >= 0 and var a)
+        {
+            var agents = _agents.Items;
+            return (uint)a < (uint)agents.Length ? agents[a] : null;
+        }
+
+        return null;
+    }
+
+    private static Ahead[] NewAheadRing()
+    {
+        var ring = new Ahead[16];
+        foreach (ref var a in ring.AsSpan())
+        {
+            a.Hash = -1;
+        }
+
+        return ring;
+    }
+
+    private struct Ahead
+    {
+        public Command? Command;
+        public int Hash;
     }
 
     private static string? CallIdOf(Command? command) => command switch

@@ -1,3 +1,7 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Acd.Core.Configuration;
+using Acd.Core.Domain;
 using Acd.Core.Routing;
 
 namespace Acd.Core.Tests.Routing;
@@ -5,6 +9,20 @@ namespace Acd.Core.Tests.Routing;
 /// <summary>The call index and the call queue against obviously correct models, under random operations.</summary>
 public sealed class CallStructureTests
 {
+    /// <summary>
+    /// The look-ahead asks for an agent's fields by <see cref="Agent.FieldBytes"/>: a field added to the agent must
+    /// widen it (a hint too short leaves the last line to a miss). The runtime's own size of an object's fields is
+    /// internal to it, so it is read by reflection; should the runtime drop it, this fails rather than pass unchecked.
+    /// </summary>
+    [Fact]
+    public void The_agents_field_size_for_cache_hints_is_the_runtimes()
+    {
+        var size = typeof(RuntimeHelpers).GetMethod("GetRawObjectDataSize", BindingFlags.NonPublic | BindingFlags.Static);
+        Assert.NotNull(size);
+        var agent = new Agent(0, new AgentDefinition("a1", null, null, AgentRole.Agent, false, [new SkillLevel(0, 5)], "a1", AgentState.Ready));
+        Assert.Equal((nuint)Agent.FieldBytes, (nuint)size.Invoke(null, [agent])!);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
