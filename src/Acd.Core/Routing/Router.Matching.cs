@@ -445,9 +445,9 @@ public sealed partial class Router
         }
 
         var s = _skills[c.Skill];
-        for (var p = c.Priority + 1; p < SkillRuntime.Priorities; p++)
+        for (var higher = s.QueueMask & -(2 << c.Priority); higher != 0; higher &= higher - 1) // the levels above with calls
         {
-            ahead += s.Queue[p].Count;
+            ahead += s.Queue[BitOperations.TrailingZeroCount(higher)].Count;
         }
 
         var level = s.Queue[c.Priority];
