@@ -244,7 +244,7 @@ internal readonly struct TimerIndex(CallTable calls, AgentTable agents) : IHeapI
     {
         if (id >= 0)
         {
-            calls.TimerPos[id] = position;
+            calls.Links[id].TimerPos = position;
         }
         else
         {

@@ -9,7 +9,7 @@ internal readonly record struct QueueHead(long Seq, int Slot);
 /// The waiting calls of one skill at one priority, in order of place (a call's place, its <c>Seq</c>, is given at its
 /// first enqueue and kept: first-enqueue order). A new arrival has the newest place, so nearly every call joins at the
 /// tail of the ring; a call that comes back to an earlier place (ring-no-answer, transfer, resume) goes into the heap
-/// beside it (<see cref="KeyedRing{TPositions}"/>). Positions in <see cref="CallTable.QueuePos"/>.
+/// beside it (<see cref="KeyedRing{TPositions}"/>). Positions in <see cref="CallTable.Links"/>.
 /// </summary>
 internal sealed class CallQueue(CallTable calls) : KeyedRing<CallQueuePositions>(new CallQueuePositions(calls))
 {
@@ -26,10 +26,10 @@ internal sealed class CallQueue(CallTable calls) : KeyedRing<CallQueuePositions>
     public void Push(long seq, int slot) => Push(seq, 0, slot);
 }
 
-/// <summary>Queue positions in <see cref="CallTable.QueuePos"/>.</summary>
+/// <summary>Queue positions in <see cref="CallTable.Links"/>.</summary>
 internal readonly struct CallQueuePositions(CallTable calls) : IRingPositions
 {
-    public int Get(int id) => calls.QueuePos[id];
+    public int Get(int id) => calls.Links[id].QueuePos;
 
-    public void Set(int id, int position) => calls.QueuePos[id] = position;
+    public void Set(int id, int position) => calls.Links[id].QueuePos = position;
 }

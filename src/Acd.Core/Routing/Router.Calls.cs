@@ -537,7 +537,7 @@ public sealed partial class Router
 
     private void Release(int slot)
     {
-        var timerPos = _calls.TimerPos[slot];
+        var timerPos = _calls.Links[slot].TimerPos;
         if (RouterTimers.IsSet(timerPos))
         {
             _timers.Remove(slot, timerPos);

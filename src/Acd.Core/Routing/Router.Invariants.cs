@@ -138,12 +138,12 @@ public sealed partial class Router
             {
                 waiting[c.Skill]++;
                 var shouldBeQueued = !c.Has(CallFlags.Detached);
-                if (shouldBeQueued != (_calls.QueuePos[slot] != -1))
+                if (shouldBeQueued != (_calls.Links[slot].QueuePos != -1))
                 {
-                    problems.Add($"call {id} queued={_calls.QueuePos[slot]} detached={c.Has(CallFlags.Detached)}");
+                    problems.Add($"call {id} queued={_calls.Links[slot].QueuePos} detached={c.Has(CallFlags.Detached)}");
                 }
 
-                if (_calls.QueuePos[slot] != -1 && !c.Has(CallFlags.Targeted))
+                if (_calls.Links[slot].QueuePos != -1 && !c.Has(CallFlags.Targeted))
                 {
                     inHeaps++;
                     if (!_skills[c.Skill].Queue[c.Priority].Holds(slot))
@@ -152,15 +152,15 @@ public sealed partial class Router
                     }
                 }
             }
-            else if (_calls.QueuePos[slot] != -1)
+            else if (_calls.Links[slot].QueuePos != -1)
             {
                 problems.Add($"call {id} is {c.State} but still in a queue");
             }
 
             var due = CallDue(in c);
-            if ((due != long.MaxValue) != RouterTimers.IsSet(_calls.TimerPos[slot]) || (RouterTimers.IsSet(_calls.TimerPos[slot]) && c.TimerDueMs != due))
+            if ((due != long.MaxValue) != RouterTimers.IsSet(_calls.Links[slot].TimerPos) || (RouterTimers.IsSet(_calls.Links[slot].TimerPos) && c.TimerDueMs != due))
             {
-                problems.Add($"call {id} ({c.State}, flags {c.Flags}) should be due at {due} but its timer is at {c.TimerDueMs} (pos {_calls.TimerPos[slot]})");
+                problems.Add($"call {id} ({c.State}, flags {c.Flags}) should be due at {due} but its timer is at {c.TimerDueMs} (pos {_calls.Links[slot].TimerPos})");
             }
         }
 

@@ -131,10 +131,7 @@ public sealed partial class Router
     private void PrefetchCallData(int slot)
     {
         CacheHint.PrefetchSpan(ref _calls.Records[slot], Unsafe.SizeOf<CallRecord>());
-        CacheHint.Prefetch(ref _calls.QueuePos[slot]);
-        CacheHint.Prefetch(ref _calls.TimerPos[slot]);
-        CacheHint.Prefetch(ref _calls.TimerPrev[slot]);
-        CacheHint.Prefetch(ref _calls.TimerNext[slot]);
+        CacheHint.PrefetchSpan(ref _calls.Links[slot], Unsafe.SizeOf<CallLinks>()); // both ends: the array need not start on a 16-byte boundary
     }
 
     /// <summary>What the call's record points to: its id, its answer route, its neighbours in its timer lane.</summary>
@@ -143,16 +140,17 @@ public sealed partial class Router
         ref readonly var c = ref _calls.Records[slot];
         CacheHint.PrefetchObject(c.StoredId);
         CacheHint.PrefetchObject(c.AnswerRoute);
-        if (RouterTimers.InLane(_calls.TimerPos[slot]))
+        ref readonly var links = ref _calls.Links[slot];
+        if (RouterTimers.InLane(links.TimerPos))
         {
-            if (_calls.TimerPrev[slot] is >= 0 and var prev)
+            if (links.TimerPrev is >= 0 and var prev)
             {
-                CacheHint.Prefetch(ref _calls.TimerNext[prev]);
+                CacheHint.Prefetch(ref _calls.Links[prev].TimerNext);
             }
 
-            if (_calls.TimerNext[slot] is >= 0 and var next)
+            if (links.TimerNext is >= 0 and var next)
             {
-                CacheHint.Prefetch(ref _calls.TimerPrev[next]);
+                CacheHint.Prefetch(ref _calls.Links[next].TimerPrev);
             }
         }
     }

@@ -268,7 +268,7 @@ public sealed partial class Router
     private void Dequeue(int slot)
     {
         ref var c = ref _calls.Records[slot];
-        var pos = _calls.QueuePos[slot];
+        var pos = _calls.Links[slot].QueuePos;
         if (pos == -1)
         {
             return;
@@ -369,7 +369,7 @@ public sealed partial class Router
             return true;
         }
 
-        if (_calls.QueuePos[slot] == -1)
+        if (_calls.Links[slot].QueuePos == -1)
         {
             Enqueue(slot);
         }
@@ -432,7 +432,7 @@ public sealed partial class Router
         if (c.Has(CallFlags.Targeted))
         {
             var personal = _agents.Items[c.TargetAgent].Personal!;
-            var mine = personal[_calls.QueuePos[slot]];
+            var mine = personal[_calls.Links[slot].QueuePos];
             for (var i = 0; i < personal.Count; i++)
             {
                 if (personal[i].Before(mine))

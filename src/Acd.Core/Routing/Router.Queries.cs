@@ -90,7 +90,7 @@ public sealed partial class Router
         }
 
         ref readonly var c = ref _calls.Records[slot];
-        var position = c.State == CallState.Queued && _calls.QueuePos[slot] != -1 ? PositionOf(slot) : 0;
+        var position = c.State == CallState.Queued && _calls.Links[slot].QueuePos != -1 ? PositionOf(slot) : 0;
         return new CallView(
             IdOf(in c),
             CallerOf(in c),

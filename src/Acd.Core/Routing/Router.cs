@@ -347,7 +347,7 @@ public sealed partial class Router
     {
         ref var c = ref _calls.Records[slot];
         var due = CallDue(in c);
-        var pos = _calls.TimerPos[slot];
+        var pos = _calls.Links[slot].TimerPos;
         if (RouterTimers.IsSet(pos))
         {
             if (c.TimerDueMs == due)

@@ -133,7 +133,7 @@ internal sealed class RouterTimers
             for (var id = lane.Head; id != Nil; id = Links(id).Next)
             {
                 var keys = Keys(id);
-                var position = id >= 0 ? _calls.TimerPos[id] : _agents.Items[~id].TimerPos;
+                var position = id >= 0 ? _calls.Links[id].TimerPos : _agents.Items[~id].TimerPos;
                 if (Links(id).Prev != prev || position != -2 - i || keys.Due < last.K1 || (keys.Due == last.K1 && keys.Key <= last.K2)
                     || (id == lane.Head && (lane.HeadK1, lane.HeadK2) != keys))
                 {
@@ -285,7 +285,8 @@ internal sealed class RouterTimers
     {
         if (id >= 0)
         {
-            return (_calls.TimerPrev[id], _calls.TimerNext[id]);
+            ref readonly var links = ref _calls.Links[id];
+            return (links.TimerPrev, links.TimerNext);
         }
 
         var a = _agents.Items[~id];
@@ -296,8 +297,9 @@ internal sealed class RouterTimers
     {
         if (id >= 0)
         {
-            _calls.TimerPrev[id] = prev;
-            _calls.TimerNext[id] = next;
+            ref var links = ref _calls.Links[id];
+            links.TimerPrev = prev;
+            links.TimerNext = next;
         }
         else
         {
@@ -311,7 +313,7 @@ internal sealed class RouterTimers
     {
         if (id >= 0)
         {
-            _calls.TimerNext[id] = next;
+            _calls.Links[id].TimerNext = next;
         }
         else
         {
@@ -323,7 +325,7 @@ internal sealed class RouterTimers
     {
         if (id >= 0)
         {
-            _calls.TimerPrev[id] = prev;
+            _calls.Links[id].TimerPrev = prev;
         }
         else
         {

@@ -98,7 +98,7 @@ public sealed class CallStructureTests
                 var victim = model.ElementAt(rng.Next(model.Count));
                 Assert.True(queue.Holds(victim.Slot));
                 queue.Remove(victim.Slot);
-                Assert.Equal(-1, table.QueuePos[victim.Slot]);
+                Assert.Equal(-1, table.Links[victim.Slot].QueuePos);
                 model.Remove(victim);
                 table.Release(victim.Slot);
             }

@@ -42,7 +42,7 @@ public sealed class RouterTimersTests
         {
             now += rng.Next(3) == 0 ? rng.Next(50) : 0;
             var id = rng.Next(4) == 0 ? ~rng.Next(200) : slots[rng.Next(slots.Count)];
-            var position = id >= 0 ? calls.TimerPos[id] : agents.Items[~id].TimerPos;
+            var position = id >= 0 ? calls.Links[id].TimerPos : agents.Items[~id].TimerPos;
             var roll = rng.Next(10);
             if (roll < 5 && !RouterTimers.IsSet(position))
             {
@@ -104,6 +104,6 @@ public sealed class RouterTimersTests
 
         Assert.Empty(model);
         Assert.Equal((long.MaxValue, long.MaxValue), timers.Next());
-        Assert.All(slots, s => Assert.False(RouterTimers.IsSet(calls.TimerPos[s])));
+        Assert.All(slots, s => Assert.False(RouterTimers.IsSet(calls.Links[s].TimerPos)));
     }
 }
