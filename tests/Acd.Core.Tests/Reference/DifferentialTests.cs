@@ -12,12 +12,14 @@ public sealed class DifferentialTests
     public const int CommandsPerSeed = 100_000;
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    public void Real_and_reference_routers_agree_on_every_event(int seed)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    [InlineData(4, false)]
+    [InlineData(5, false)]
+    [InlineData(6, true)]
+    [InlineData(7, true)]
+    public void Real_and_reference_routers_agree_on_every_event(int seed, bool trueLookAhead)
     {
         var config = CommandGenerator.Centre();
         var real = new RealRouterModel(config);
@@ -27,24 +29,41 @@ public sealed class DifferentialTests
         var referenceEvents = new EventBuffer();
         var kinds = new Dictionary<EventKind, int>();
 
-        // The real router is also given look-ahead hints, as the engine gives them, but naming commands already run
-        // (calls live, ended or never seen) or none: a hint must change nothing the reference would not.
+        // The real router is also given look-ahead hints. Either as the engine gives them (trueLookAhead: the command
+        // Router.LookAheadDistance places behind the one run; the generator then makes its commands that many places
+        // before they run, from the state then), or naming commands already run (calls live, ended or never seen) or
+        // none: a hint must change nothing the reference would not.
         var recent = new Command?[16];
         var hints = new Random(seed);
+        var coming = new (Command Command, long Now)[Router.LookAheadDistance + 1];
+        for (var k = 0; trueLookAhead && k < Router.LookAheadDistance; k++)
+        {
+            coming[k] = (generator.Next(), generator.Now);
+        }
 
         for (var i = 0; i < CommandsPerSeed; i++)
         {
-            var command = generator.Next();
+            var (command, now) = (generator.Next(), generator.Now);
             realEvents.Clear();
             referenceEvents.Clear();
-            real.Router.LookAhead(recent[hints.Next(recent.Length)]);
-            recent[i % recent.Length] = command;
-            var r1 = real.Execute(command, generator.Now, realEvents);
-            var r2 = reference.Execute(command, generator.Now, referenceEvents);
+            if (trueLookAhead)
+            {
+                coming[(i + Router.LookAheadDistance) % coming.Length] = (command, now);
+                (command, now) = coming[i % coming.Length];
+                real.Router.LookAhead(coming[(i + Router.LookAheadDistance) % coming.Length].Command);
+            }
+            else
+            {
+                real.Router.LookAhead(recent[hints.Next(recent.Length)]);
+                recent[i % recent.Length] = command;
+            }
+
+            var r1 = real.Execute(command, now, realEvents);
+            var r2 = reference.Execute(command, now, referenceEvents);
 
             if (r1 with { Message = null, Data = null } != r2 with { Message = null, Data = null } || !realEvents.Span.SequenceEqual(referenceEvents.Span))
             {
-                Assert.Fail($"seed {seed}, command {i} ({Describe(command)}) at {generator.Now}:\n real {r1}\n  ref {r2}\n" +
+                Assert.Fail($"seed {seed}, command {i} ({Describe(command)}) at {now}:\n real {r1}\n  ref {r2}\n" +
                     $" real events:\n   {string.Join("\n   ", realEvents.ToArray())}\n ref events:\n   {string.Join("\n   ", referenceEvents.ToArray())}");
             }
 
