@@ -39,7 +39,10 @@ public sealed class EventBuffer
         }
     }
 
-    /// <summary>A cleared slot at the end, to be filled in place.</summary>
+    /// <summary>
+    /// A cleared slot at the end, to be filled in place. Every slot past <see cref="Count"/> is always cleared (a new
+    /// or grown array is, and <see cref="Clear"/> clears what was used), so the slot is not cleared again here.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref RoutingEvent Add()
     {
@@ -48,9 +51,7 @@ public sealed class EventBuffer
             Array.Resize(ref _items, _items.Length * 2);
         }
 
-        ref var e = ref _items[Count++];
-        e = default;
-        return ref e;
+        return ref _items[Count++];
     }
 
     /// <summary>
