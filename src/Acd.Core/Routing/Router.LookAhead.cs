@@ -24,7 +24,7 @@ public sealed partial class Router
     private const int SourcesStage = 1;
 
     /// <summary>
-    /// The last sixteen looked-ahead commands (null: none) and their call index hashes once known (-1: none). Structs,
+    /// The last sixteen looked-ahead commands (null: none), with what the stages learnt of each. Structs,
     /// not a <see cref="Command"/> array: storing into an array of a class that has subclasses costs a type check
     /// per store (the runtime's covariance check), a struct's field does not.
     /// </summary>
@@ -61,46 +61,42 @@ public sealed partial class Router
             PrefetchCallData(slot);
         }
 
-        if (AgentAhead(ahead[(n - (LookAheadDistance - AgentStage)) & 15].Hash) is { } agent)
+        var agents = _agents.Items;
+        ref var agentStage = ref ahead[(n - (LookAheadDistance - AgentStage)) & 15];
+        agentStage.Agent = AgentAhead(agentStage.Hash, _agents.Count);
+        if (agentStage.Agent >= 0)
         {
-            CacheHint.PrefetchFields(agent, Agent.FieldBytes);
+            CacheHint.PrefetchFields(agents[agentStage.Agent], Agent.FieldBytes);
         }
 
-        if (AgentAhead(ahead[(n - (LookAheadDistance - SourcesStage)) & 15].Hash) is { } next)
+        if (ahead[(n - (LookAheadDistance - SourcesStage)) & 15].Agent is >= 0 and var next)
         {
-            CacheHint.PrefetchObject(next.Sources);
+            CacheHint.PrefetchObject(agents[next]?.Sources);
         }
 
         ahead[(n - (LookAheadDistance - 1)) & 15].Command = null; // nothing kept alive past its run
     }
 
-    /// <summary>The agent of the call a looked-ahead hash likely names (null: none, or a guess out of range).</summary>
-    private Agent? AgentAhead(int hash)
-    {
-        if (hash >= 0 && _callIndex.LikelySlot(hash) is >= 0 and var slot && _calls.Records[slot].Agent is >= 0 and var a)
-        {
-            var agents = _agents.Items;
-            return (uint)a < (uint)agents.Length ? agents[a] : null;
-        }
-
-        return null;
-    }
+    /// <summary>The agent of the call a looked-ahead hash likely names (-1: none, or a guess out of the <paramref name="agents"/> there are).</summary>
+    private int AgentAhead(int hash, int agents) =>
+        hash >= 0 && _callIndex.LikelySlot(hash) is >= 0 and var slot && _calls.Records[slot].Agent is >= 0 and var a && a < agents ? a : -1;
 
     private static Ahead[] NewAheadRing()
     {
         var ring = new Ahead[16];
-        foreach (ref var a in ring.AsSpan())
-        {
-            a.Hash = -1;
-        }
-
+        ring.AsSpan().Fill(new Ahead { Hash = -1, Agent = -1 });
         return ring;
     }
 
     private struct Ahead
     {
         public Command? Command;
+
+        /// <summary>Its call's index hash once known (-1: none).</summary>
         public int Hash;
+
+        /// <summary>Its call's agent once known (-1: none), read at <see cref="AgentStage"/> for <see cref="SourcesStage"/>.</summary>
+        public int Agent;
     }
 
     private static string? CallIdOf(Command? command) => command switch
