@@ -71,7 +71,7 @@ public sealed partial class Router
 
         if (ahead[(n - (LookAheadDistance - SourcesStage)) & 15].Agent is >= 0 and var next)
         {
-            CacheHint.PrefetchObject(agents[next]?.Sources);
+            CacheHint.PrefetchObject(agents[next].Sources); // below the count: an agent, never null
         }
 
         ahead[(n - (LookAheadDistance - 1)) & 15].Command = null; // nothing kept alive past its run
