@@ -15,12 +15,27 @@ public interface IBatchListener
 }
 
 /// <summary>
+/// A listener told, on the delivering thread, when a batch's delivery begins and when it has ended (its replies completed
+/// and every listener called): the SIP port writes a batch's answers on that thread and flushes each connection once at
+/// the end.
+/// </summary>
+public interface IDeliveryScope
+{
+    /// <summary>Before a batch's replies are completed.</summary>
+    void BeginDelivery();
+
+    /// <summary>After the last listener (also when one failed).</summary>
+    void EndDelivery();
+}
+
+/// <summary>
 /// One routing domain in the daemon: its router, the engine (single writer) around it, and the delivery of each
 /// executed batch — replies to whoever waits, events to the listeners (SIP transactions, event streams, metrics).
 /// </summary>
 public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
 {
     private readonly List<IBatchListener> _listeners = [];
+    private readonly List<IDeliveryScope> _scopes = [];
     private readonly ILogger _logger;
     private Durability.DurableSink? _journal;
     private volatile bool _active = true;
@@ -121,7 +136,14 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     public string StandbyMessage => $"standby: routing domain '{Name}' is served by {(_owner is { } o ? "the active daemon " + o : "no daemon yet (a takeover is under way)")}";
 
     /// <summary>Adds a listener (before the engine starts).</summary>
-    public void AddListener(IBatchListener listener) => _listeners.Add(listener);
+    public void AddListener(IBatchListener listener)
+    {
+        _listeners.Add(listener);
+        if (listener is IDeliveryScope scope)
+        {
+            _scopes.Add(scope);
+        }
+    }
 
     /// <summary>Sends every batch through the journal first: its answers leave once it is durable (before the engine starts).</summary>
     public void UseJournal(Durability.DurableSink journal) => _journal = journal;
@@ -158,6 +180,26 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     public ValueTask DisposeAsync() => Engine.DisposeAsync();
 
     private void Deliver(EngineBatch batch)
+    {
+        foreach (var scope in _scopes)
+        {
+            scope.BeginDelivery();
+        }
+
+        try
+        {
+            DeliverInScope(batch);
+        }
+        finally
+        {
+            foreach (var scope in _scopes)
+            {
+                scope.EndDelivery();
+            }
+        }
+    }
+
+    private void DeliverInScope(EngineBatch batch)
     {
         foreach (ref readonly var entry in batch.Entries)
         {

@@ -9,7 +9,7 @@ namespace Acd.Host.Sip;
 /// The SIP port's shared state: limits, connection ids, the To-tag salt, and the listener that turns routing events
 /// into responses on the transactions that own the calls.
 /// </summary>
-public sealed partial class SipServer : IBatchListener
+public sealed partial class SipServer : IBatchListener, IDeliveryScope
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<System.Net.IPAddress, int> _perSource = new();
     private long _nextConnection;
@@ -194,6 +194,12 @@ public sealed partial class SipServer : IBatchListener
 
         return resumed;
     }
+
+    /// <inheritdoc/>
+    public void BeginDelivery() => SipDirectWrites.Begin();
+
+    /// <inheritdoc/>
+    public void EndDelivery() => SipDirectWrites.End();
 
     /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, EngineBatch batch)

@@ -32,6 +32,16 @@ internal sealed partial class SipSession : ISipAnswerTarget
     private int _overflowed;
     private bool _closed;
 
+    // Who writes into the transport's pipe: the write loop, or a thread writing its answers directly (SipDirectWrites).
+    private readonly SemaphoreSlim _writer = new(1, 1);
+
+    // The direct writer's scope that holds the pipe, if one does (written only by the thread holding _writer; another
+    // thread reading it sees someone else's scope or none, never its own, so it goes through _writer).
+    private SipDirectWrites? _directOwner;
+
+    // Bytes of answers written directly since the owner took the pipe: past a chunk, the rest of its answers are queued.
+    private long _directBytes;
+
     public SipSession(SipServer server, ConnectionContext connection)
     {
         _server = server;
@@ -74,6 +84,11 @@ internal sealed partial class SipSession : ISipAnswerTarget
         var limits = _server.Limits;
         var over = count > limits.MaxPendingResponses || bytes > limits.MaxPendingBytes
             || (total > limits.MaxPendingBytesTotal && bytes > limits.MaxPendingBytesTotal / Math.Max(1, _server.OpenConnections));
+        if (!over && TryWriteDirect(in item, size))
+        {
+            return;
+        }
+
         if (over || !_outbound.Writer.TryWrite(item))
         {
             Unqueued(size);
@@ -89,6 +104,106 @@ internal sealed partial class SipSession : ISipAnswerTarget
                 _server.Reliever?.Released(bytes);
                 _connection.Abort();
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes an answer straight into the pipe when the thread has a <see cref="SipDirectWrites"/> scope, no one else
+    /// writes to the connection and no answer is queued before this one (so the order of a transaction's answers holds:
+    /// a 100 queued earlier is written before the final answer the engine made after it). The pipe is held until the
+    /// scope ends and flushes it.
+    /// </summary>
+    internal bool TryWriteDirect(in OutboundItem item, long size)
+    {
+        if (SipDirectWrites.Current is not { } scope)
+        {
+            return false;
+        }
+
+        if (!ReferenceEquals(_directOwner, scope))
+        {
+            if (!_writer.Wait(0))
+            {
+                return false;
+            }
+
+            if (Volatile.Read(ref _closed) || _outbound.Reader.TryPeek(out _))
+            {
+                _writer.Release();
+                return false;
+            }
+
+            _directOwner = scope;
+            _directBytes = 0;
+            scope.Hold(this);
+        }
+        else if (_directBytes >= WriteChunkBytes)
+        {
+            // A chunk written already (a peer's burst of requests each answered at once): the rest waits in the queue,
+            // counted against the connection's bounds, and follows in order after this flush.
+            return false;
+        }
+
+        _directBytes += size;
+        Unqueued(size);
+        try
+        {
+            item.WriteTo(_connection.Transport.Output);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The pipe is gone with the connection: the answer is dropped with it, as the write loop drops what it holds.
+            return true;
+        }
+
+        if (!item.Pong)
+        {
+            _server.Counters.Response(item.Status);
+        }
+
+        return true;
+    }
+
+    /// <summary>At the end of a direct writer's scope: flushes what it wrote and gives the pipe back.</summary>
+    internal void FlushDirect()
+    {
+        _directOwner = null;
+        ValueTask<FlushResult> flush;
+        try
+        {
+            flush = _connection.Transport.Output.FlushAsync();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            _writer.Release();
+            return;
+        }
+
+        if (flush.IsCompleted)
+        {
+            // Observed so that a failed flush is not left unobserved; its failure is the connection's end, seen by the loops.
+            _ = flush.IsCompletedSuccessfully;
+            _writer.Release();
+            return;
+        }
+
+        // The peer reads slowly: the pipe stays held until the transport has taken the bytes, and answers queue meanwhile.
+        _ = ReleaseAfterAsync(flush);
+    }
+
+    private async Task ReleaseAfterAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // The peer went away; the read loop sees it too.
+        }
+        finally
+        {
+            _writer.Release();
         }
     }
 
@@ -122,6 +237,9 @@ internal sealed partial class SipSession : ISipAnswerTarget
             Volatile.Write(ref _closed, true);
             _outbound.Writer.TryComplete();
             await writing.ConfigureAwait(false);
+
+            // A direct writer that took the pipe before the close finishes its flush before the transport is completed.
+            await _writer.WaitAsync().ConfigureAwait(false);
             while (_outbound.Reader.TryRead(out var unsent))
             {
                 Unqueued(unsent.Cost);
@@ -204,12 +322,14 @@ internal sealed partial class SipSession : ISipAnswerTarget
             var buffer = result.Buffer;
             var consumed = buffer.Start;
             var close = false;
+            SipDirectWrites.Begin();
             try
             {
                 close = ParseAll(buffer, ref consumed);
             }
             finally
             {
+                SipDirectWrites.End();
                 input.AdvanceTo(consumed, buffer.End);
             }
 
@@ -347,25 +467,34 @@ internal sealed partial class SipSession : ISipAnswerTarget
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                // At most a chunk into the pipe between flushes: what a slow reader has not taken stays in the queue, counted
-                // against its bounds, instead of in the transport's pooled blocks (which the process keeps once grown).
-                long chunk = 0;
-                while (chunk < WriteChunkBytes && reader.TryRead(out var item))
+                // A thread writing its answers directly holds the pipe until its flush (then the queue's answers follow).
+                await _writer.WaitAsync().ConfigureAwait(false);
+                try
                 {
-                    var cost = item.Cost;
-                    chunk += cost;
-                    Unqueued(cost);
-                    item.WriteTo(output);
-                    if (!item.Pong)
+                    // At most a chunk into the pipe between flushes: what a slow reader has not taken stays in the queue,
+                    // counted against its bounds, instead of in the transport's pooled blocks (which the process keeps once grown).
+                    long chunk = 0;
+                    while (chunk < WriteChunkBytes && reader.TryRead(out var item))
                     {
-                        _server.Counters.Response(item.Status);
+                        var cost = item.Cost;
+                        chunk += cost;
+                        Unqueued(cost);
+                        item.WriteTo(output);
+                        if (!item.Pong)
+                        {
+                            _server.Counters.Response(item.Status);
+                        }
+                    }
+
+                    var flush = await output.FlushAsync().ConfigureAwait(false);
+                    if (flush.IsCompleted || flush.IsCanceled)
+                    {
+                        return;
                     }
                 }
-
-                var flush = await output.FlushAsync().ConfigureAwait(false);
-                if (flush.IsCompleted || flush.IsCanceled)
+                finally
                 {
-                    return;
+                    _writer.Release();
                 }
             }
         }

@@ -169,6 +169,49 @@ public sealed class SipRobustnessTests
     }
 
     [Fact]
+    public async Task Answers_written_by_reads_deliveries_and_write_loops_on_several_connections_stay_whole_and_in_order()
+    {
+        // A connection's answers are written by whichever thread has them — its read loop (100 Trying, OPTIONS), the journal's
+        // thread delivering a batch (302s), or its write loop (what had to queue) — one holding the pipe at a time. Requests
+        // come a few at a time on four connections at once, so reads, batches and flushes interleave: two writers in one
+        // pipe would tear a message, and a final answer written before its 100 would break the order.
+        await using var d = await TestDaemon.StartAsync(TestDaemon.Centre(agents: 1500));
+        const int Connections = 4, Calls = 300;
+        var results = await Task.WhenAll(Enumerable.Range(0, Connections).Select(async k =>
+        {
+            await using var c = await SipTestClient.ConnectAsync(d.Sip!);
+            var sending = Task.Run(async () =>
+            {
+                for (var i = 0; i < Calls; i++)
+                {
+                    await c.SendAsync(SipText.Invite($"mix-{k}-{i}") + SipText.Request("OPTIONS", $"opt-{k}-{i}"));
+                    if (i % 8 == 0)
+                    {
+                        await Task.Delay(1);
+                    }
+                }
+            });
+            var seen = new Dictionary<string, List<int>>();
+            for (var n = 0; n < Calls * 3; n++)
+            {
+                var r = await c.ReadAsync();
+                var list = seen.TryGetValue(r["Call-ID"]!, out var l) ? l : seen[r["Call-ID"]!] = [];
+                list.Add(r.Status);
+            }
+
+            await sending;
+            Assert.True(await c.SilentAsync(0.3), "an answer more than was asked for");
+            return seen;
+        }));
+
+        foreach (var seen in results)
+        {
+            Assert.Equal(Calls * 2, seen.Count);
+            Assert.All(seen, call => Assert.Equal(call.Key.StartsWith("mix-", StringComparison.Ordinal) ? [100, 302] : [200], call.Value));
+        }
+    }
+
+    [Fact]
     public async Task A_dropped_connection_leaves_its_waiting_calls_queued_for_the_grace_then_a_reinvite_resumes_them()
     {
         // Without answers over a new connection, a dropped connection's calls are held for the peer to send them again.

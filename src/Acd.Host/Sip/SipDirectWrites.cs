@@ -1,0 +1,46 @@
+namespace Acd.Host.Sip;
+
+/// <summary>
+/// Answers written into their connection's pipe by the thread that makes them, flushed once per connection when its
+/// work ends — a delivered batch (the journal's thread, or the engine's without a journal) or a read's messages (the
+/// connection's read loop) — instead of queued for the connection's write loop. At a hotline's everyday rate each hand-off
+/// to the write loop costs the thread pool a wake-up, and one more for the worker it wakes in case more work follows
+/// (docs/performance.md, issue 18's ninth step); so an answer that can go at once goes on the thread that has it. It can
+/// when no one else writes to the connection and nothing is queued before it (<see cref="SipSession.TryWriteDirect"/>);
+/// otherwise it is queued as before, and the write loop keeps the order and the bounds.
+/// </summary>
+internal sealed class SipDirectWrites
+{
+    [ThreadStatic]
+    private static SipDirectWrites? t_scope;
+
+    private readonly List<SipSession> _held = [];
+    private int _depth;
+
+    /// <summary>The thread's open scope, or null: outside one, answers are queued for the write loop.</summary>
+    public static SipDirectWrites? Current => t_scope is { _depth: > 0 } scope ? scope : null;
+
+    /// <summary>Opens (or enters again) the thread's scope.</summary>
+    public static void Begin() => (t_scope ??= new SipDirectWrites())._depth++;
+
+    /// <summary>Leaves the scope; the outermost end flushes every connection written to and gives it back to its write loop.</summary>
+    public static void End()
+    {
+        var scope = t_scope!;
+        if (--scope._depth > 0)
+        {
+            return;
+        }
+
+        // Each connection's flush is its own: one failing cannot keep the others from theirs.
+        foreach (var session in scope._held)
+        {
+            session.FlushDirect();
+        }
+
+        scope._held.Clear();
+    }
+
+    /// <summary>A connection this scope now writes to (its writer held until <see cref="End"/>).</summary>
+    public void Hold(SipSession session) => _held.Add(session);
+}
