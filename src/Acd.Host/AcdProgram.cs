@@ -219,9 +219,10 @@ public static partial class AcdProgram
         builder.WebHost.UseSockets(o =>
         {
             // Bounded transport buffers: a peer that does not read (or floods) is held back, not buffered without end.
-            o.MaxReadBufferSize = 1024 * 1024;
-            o.MaxWriteBufferSize = 1024 * 1024;
+            o.MaxReadBufferSize = Acd.Host.Sip.SipTransportFactory.BufferBytes;
+            o.MaxWriteBufferSize = Acd.Host.Sip.SipTransportFactory.BufferBytes;
         });
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, Acd.Host.Sip.SipTransportFactory>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -238,7 +239,7 @@ public static partial class AcdProgram
             var listeners = kestrel.ApplicationServices.GetRequiredService<ListenerRegistry>();
             if (settings.Sip is { } sip)
             {
-                kestrel.Listen(sip, listen =>
+                kestrel.Listen(new Acd.Host.Sip.SipEndPoint(sip), listen =>
                 {
                     listen.UseConnectionHandler<Acd.Host.Sip.SipConnectionHandler>();
                     listeners.Add("sip", listen);
