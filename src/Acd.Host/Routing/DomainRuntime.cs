@@ -21,10 +21,10 @@ public interface IBatchListener
 /// </summary>
 public interface IDeliveryScope
 {
-    /// <summary>Before a batch's replies are completed.</summary>
-    void BeginDelivery();
+    /// <summary>Before a batch's replies are completed; true when the scope is open (then <see cref="EndDelivery"/> follows).</summary>
+    bool BeginDelivery(EngineBatch batch);
 
-    /// <summary>After the last listener (also when one failed).</summary>
+    /// <summary>After the last listener (also when one failed), for a scope that was opened.</summary>
     void EndDelivery();
 }
 
@@ -181,9 +181,11 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
 
     private void Deliver(EngineBatch batch)
     {
-        foreach (var scope in _scopes)
+        // Scopes are few (the SIP port's): which of them opened, on the stack.
+        Span<bool> opened = stackalloc bool[_scopes.Count];
+        for (var i = 0; i < opened.Length; i++)
         {
-            scope.BeginDelivery();
+            opened[i] = _scopes[i].BeginDelivery(batch);
         }
 
         try
@@ -192,9 +194,12 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
         }
         finally
         {
-            foreach (var scope in _scopes)
+            for (var i = 0; i < opened.Length; i++)
             {
-                scope.EndDelivery();
+                if (opened[i])
+                {
+                    _scopes[i].EndDelivery();
+                }
             }
         }
     }

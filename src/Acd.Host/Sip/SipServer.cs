@@ -195,8 +195,25 @@ public sealed partial class SipServer : IBatchListener, IDeliveryScope
         return resumed;
     }
 
+    /// <summary>
+    /// Batches up to this many commands have their answers written by the delivering thread. A larger batch means load:
+    /// its answers are queued for the connections' write loops, which then send in parallel on the thread pool instead of
+    /// one after another on the journal's thread, the stage every answer waits for (docs/performance.md, issue 18's ninth step).
+    /// </summary>
+    public const int DirectWriteBatchMax = 64;
+
     /// <inheritdoc/>
-    public void BeginDelivery() => SipDirectWrites.Begin();
+    public bool BeginDelivery(EngineBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Entries.Length > DirectWriteBatchMax)
+        {
+            return false;
+        }
+
+        SipDirectWrites.Begin();
+        return true;
+    }
 
     /// <inheritdoc/>
     public void EndDelivery() => SipDirectWrites.End();
