@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 rates="${1:-1000 5000}"; seconds="${2:-30}"; warm="${ACD_WARMUP_SECONDS:-10}"; idle_seconds=10
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build src/Acd.Host -c Release -nologo -v quiet >/dev/null
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/daemon-lib.sh
+. bench/daemon-lib.sh
 tck=$(getconf CLK_TCK)
 work=$(mktemp -d /tmp/acd-vs-kam-XXXXXX)
 pids=()
@@ -39,11 +40,7 @@ kam=$!; pids+=("$kam")
 dotnet src/Acd.Host/bin/Release/net10.0/acd.dll --config bench/configs/max-throughput.json --data "$work/data" \
   --sip "127.0.0.1:$aport" --grpc "127.0.0.1:$agrpc" --http "127.0.0.1:$ahttp" --Logging:LogLevel:Default=Warning ${ACD_OPTS:-} >"$work/acd.log" 2>&1 &
 acd=$!; pids+=("$acd")
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$ahttp/readyz" >/dev/null 2>&1 && break
-  kill -0 $acd 2>/dev/null || { cat "$work/acd.log"; exit 1; }
-  sleep 0.5
-done
+wait_ready "$ahttp" "$acd" "$work/acd.log"
 
 # sipp at RATE for SECONDS against PORT; prints the successful and failed call counts.
 drive() {

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 rate="${1:-1000}"; seconds="${2:-20}"; warm="${ACD_WARMUP_SECONDS:-8}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build src/Acd.Host -c Release -nologo -v quiet >/dev/null
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/daemon-lib.sh
+. bench/daemon-lib.sh
 work=$(mktemp -d /tmp/acd-threads-XXXXXX)
 sip=$(free_port); grpc=$(free_port); http=$(free_port)
 # shellcheck disable=SC2086
@@ -18,11 +19,7 @@ dotnet src/Acd.Host/bin/Release/net10.0/acd.dll --config bench/configs/max-throu
   --sip "127.0.0.1:$sip" --grpc "127.0.0.1:$grpc" --http "127.0.0.1:$http" --Logging:LogLevel:Default=Warning ${ACD_OPTS:-} >"$work/acd.log" 2>&1 &
 acd=$!
 trap 'kill $acd 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
-  kill -0 $acd 2>/dev/null || { cat "$work/acd.log"; exit 1; }
-  sleep 0.5
-done
+wait_ready "$http" "$acd" "$work/acd.log"
 drive() {
   sipp -sf sipp/caller.xml -s 10086 -t t1 -r "$rate" -m $((rate * $1)) -d 0 -recv_timeout 5000 -timeout $(($1 * 3 + 30))s \
     -nostdin -i 127.0.0.1 -p "$(free_port)" 127.0.0.1:"$sip" >/dev/null 2>&1 || true
