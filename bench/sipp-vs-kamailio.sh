@@ -2,14 +2,16 @@
 # CPU per call where a province's hotline runs (issue 18), side by side on the same machine in the same run: ACD on
 # bench/configs/max-throughput.json (journal on, as shipped) against Kamailio as a bare stateless redirect
 # (bench/kamailio/redirect.cfg), both driven by sipp over one TCP connection (-t t1) on the same flow: INVITE → 302 →
-# ACK, BYE → 200. Each server is warmed up at the rate first; its idle CPU is measured with no traffic and subtracted;
+# ACK, BYE → 200. Each server is warmed up at the rate first (30 s, ACD_WARMUP_SECONDS: with 10 s the daemon's JIT was
+# still tiering up through the measured run, 13-16 µs a call at 1,000 calls/s); its idle CPU is measured with no
+# traffic and subtracted;
 # CPU is utime + stime from /proc/PID/stat of the server's processes (Kamailio's children included).
 #   bench/sipp-vs-kamailio.sh [rates] [seconds]        default: "1000 5000" 30
 #   ACD_OPTS="--Acd:Journal:Enabled=false" bench/sipp-vs-kamailio.sh …   extra arguments for the daemon
 # Prints, per rate, each server's CPU per call (µs) and ACD's over Kamailio's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rates="${1:-1000 5000}"; seconds="${2:-30}"; warm="${ACD_WARMUP_SECONDS:-10}"; idle_seconds=10
+rates="${1:-1000 5000}"; seconds="${2:-30}"; warm="${ACD_WARMUP_SECONDS:-30}"; idle_seconds=10
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build src/Acd.Host -c Release -nologo -v quiet >/dev/null
 # shellcheck source=bench/daemon-lib.sh

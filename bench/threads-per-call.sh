@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # CPU and thread wake-ups per call, by thread (issue 18, ninth step): starts the daemon (Release) on
 # bench/configs/max-throughput.json with a fresh data directory, warms it up with sipp over one TCP connection at the
-# rate, then runs sipp for SECONDS and prints, for each thread name, its CPU (utime + stime from /proc/PID/task/*/stat)
+# rate (30 s, ACD_WARMUP_SECONDS: the JIT's tiering must be done), then runs sipp for SECONDS and prints, for each thread name, its CPU (utime + stime from /proc/PID/task/*/stat)
 # and its voluntary and involuntary context switches (/proc/PID/task/*/status) divided by the calls.
 #   bench/threads-per-call.sh [rate] [seconds]        default: 1000 20
 #   ACD_OPTS="--Acd:Journal:Enabled=false" bench/threads-per-call.sh …   extra arguments for the daemon
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate="${1:-1000}"; seconds="${2:-20}"; warm="${ACD_WARMUP_SECONDS:-8}"
+rate="${1:-1000}"; seconds="${2:-20}"; warm="${ACD_WARMUP_SECONDS:-30}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build src/Acd.Host -c Release -nologo -v quiet >/dev/null
 # shellcheck source=bench/daemon-lib.sh
