@@ -32,7 +32,8 @@ internal sealed class SipDirectWrites
             return;
         }
 
-        // Each connection's flush is its own: one failing cannot keep the others from theirs.
+        // FlushDirect takes a connection's end (a failed or pending flush) without throwing, so every connection held here
+        // gets its flush and is given back.
         foreach (var session in scope._held)
         {
             session.FlushDirect();

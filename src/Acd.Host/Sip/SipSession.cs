@@ -145,23 +145,27 @@ internal sealed partial class SipSession : ISipAnswerTarget
         }
 
         _directBytes += size;
-        Unqueued(size);
         try
         {
-            item.WriteTo(_connection.Transport.Output);
+            WriteOut(in item, size, _connection.Transport.Output);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
         {
             // The pipe is gone with the connection: the answer is dropped with it, as the write loop drops what it holds.
-            return true;
         }
 
+        return true;
+    }
+
+    /// <summary>An answer leaves the queue's count and goes into the pipe (by a direct writer or the write loop).</summary>
+    private void WriteOut(in OutboundItem item, long cost, PipeWriter output)
+    {
+        Unqueued(cost);
+        item.WriteTo(output);
         if (!item.Pong)
         {
             _server.Counters.Response(item.Status);
         }
-
-        return true;
     }
 
     /// <summary>At the end of a direct writer's scope: flushes what it wrote and gives the pipe back.</summary>
@@ -181,8 +185,15 @@ internal sealed partial class SipSession : ISipAnswerTarget
 
         if (flush.IsCompleted)
         {
-            // Observed so that a failed flush is not left unobserved; its failure is the connection's end, seen by the loops.
-            _ = flush.IsCompletedSuccessfully;
+            // Its result taken (a pipe's flush is completed by taking it); a failure is the connection's end, seen by the loops.
+            try
+            {
+                flush.GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+            {
+            }
+
             _writer.Release();
             return;
         }
@@ -478,12 +489,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
                     {
                         var cost = item.Cost;
                         chunk += cost;
-                        Unqueued(cost);
-                        item.WriteTo(output);
-                        if (!item.Pong)
-                        {
-                            _server.Counters.Response(item.Status);
-                        }
+                        WriteOut(in item, cost, output);
                     }
 
                     var flush = await output.FlushAsync().ConfigureAwait(false);
