@@ -57,7 +57,7 @@ public sealed class EngineBatch
     internal void Add(in BatchEntry entry) => _entries.Add(entry);
 }
 
-/// <summary>Receives every batch the engine executes, on the engine thread, in order.</summary>
+/// <summary>Receives every batch the engine executes, in order, on the thread that executed it (the engine's, or a poster's running it inline: one at a time).</summary>
 public interface IEngineSink
 {
     /// <summary>

@@ -23,7 +23,9 @@ public sealed class EngineOptions
 /// The single writer of one routing domain. Producers on any thread post commands into a lock-free ring; one
 /// dedicated thread takes them in order, stamps each batch with the clock (the only place time is read), executes
 /// them on the <see cref="Router"/>, and hands the batch to the sink. When no command comes, due timers are fired by a
-/// journaled tick. Nothing on the routing path takes a lock.
+/// journaled tick. Nothing on the routing path takes a lock. While that thread sleeps, a poster that asks for it
+/// (<see cref="TryPostQuietly"/>, <see cref="RunPosted"/>) executes a batch on its own thread instead of waking it; a
+/// token (one interlocked word) keeps a single thread executing at a time, so the order and the single writer stay.
 /// </summary>
 public sealed class RoutingEngine : IAsyncDisposable
 {
@@ -43,6 +45,11 @@ public sealed class RoutingEngine : IAsyncDisposable
     private TaskCompletionSource _space = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
     private int _sleeping;
+    // Held (1) by whoever executes commands: the loop, except while it sleeps, or a poster running a batch inline
+    // (RunPosted). Made held: the loop owns it from its start, and keeps it once it has ended.
+    private int _token = 1;
+    private long _parkedUntil;
+    private long _inlineBatches;
     private int _spaceWaiters;
     private volatile bool _stopping;
     private long _batchNumber;
@@ -72,7 +79,7 @@ public sealed class RoutingEngine : IAsyncDisposable
     /// <summary>Ticks per second of <see cref="BatchEntry.ElapsedTicks"/>.</summary>
     public long TimestampFrequency => _time.TimestampFrequency;
 
-    /// <summary>The router; touch it only from the sink (on the engine thread) or after the engine stopped.</summary>
+    /// <summary>The router; touch it only from the sink (on the thread that executes the batch) or after the engine stopped.</summary>
     public Router Router => _router;
 
     /// <summary>Commands posted and not yet executed.</summary>
@@ -135,6 +142,66 @@ public sealed class RoutingEngine : IAsyncDisposable
 
         return true;
     }
+
+    /// <summary>
+    /// Posts a command without waking the loop; false when the ring is full or the engine is stopping. The caller must
+    /// call <see cref="RunPosted"/> once it has posted what it has (at the end of a read, say).
+    /// </summary>
+    public bool TryPostQuietly(Command command, object? reply = null) => !_stopping && _queue.TryEnqueue(command, reply);
+
+    /// <summary>
+    /// After <see cref="TryPostQuietly"/>: when the loop sleeps and no one else executes commands, executes one batch of
+    /// what waits on the calling thread, the sink's hand-off included; otherwise wakes the loop (or leaves the commands to
+    /// the loop that is awake). At a hotline's everyday rate this saves the loop's wake-up and its sleep for each read
+    /// (docs/performance.md, issue 18's tenth step). The loop takes over when more than a batch waits or the batch
+    /// brought a timer forward of the loop's own wake.
+    /// </summary>
+    public void RunPosted()
+    {
+        if (Volatile.Read(ref _sleeping) == 0 || Interlocked.CompareExchange(ref _sleeping, 0, 1) != 1)
+        {
+            return; // awake: whoever is (the loop, or another poster running inline) looks at the queue before it sleeps
+        }
+
+        // This thread now answers for the queue: it executes it here, or wakes the loop.
+        if (_stopping || Interlocked.CompareExchange(ref _token, 1, 0) != 0)
+        {
+            _wake.Set();
+            return;
+        }
+
+        var handOver = true;
+        try
+        {
+            if (_freeBatches.TryDequeue(out var batch))
+            {
+                if (ExecuteBatch(batch, out _) > 0)
+                {
+                    Interlocked.Increment(ref _inlineBatches);
+                }
+                else
+                {
+                    batch.Release();
+                }
+
+                handOver = _router.NextDueMs < _parkedUntil;
+            }
+        }
+        finally
+        {
+            // Asleep again as far as posters know, then a last look: what was posted meanwhile saw "awake" and left it
+            // to this thread (the loop's Park does the same).
+            Volatile.Write(ref _token, 0);
+            Interlocked.Exchange(ref _sleeping, 1);
+            if ((handOver || !_queue.IsEmpty || _stopping) && Interlocked.CompareExchange(ref _sleeping, 0, 1) == 1)
+            {
+                _wake.Set();
+            }
+        }
+    }
+
+    /// <summary>Batches executed by posters on their own thread (<see cref="RunPosted"/>) rather than by the loop.</summary>
+    public long InlineBatches => Volatile.Read(ref _inlineBatches);
 
     /// <summary>Posts a command, waiting asynchronously while the ring is full.</summary>
     public ValueTask PostAsync(Command command, object? reply, CancellationToken cancellationToken = default)
@@ -252,57 +319,71 @@ public sealed class RoutingEngine : IAsyncDisposable
 
     private void Loop()
     {
-        var maxBatch = Math.Max(1, _options.MaxBatch);
+        // The loop holds the token from its start (it was made held) and lets it go only while it sleeps.
         while (true)
         {
             var batch = RentBatch();
-            var now = Clock();
-            var events = batch.Events;
-            var n = 0;
-
-            // Whatever is due (timers, the day boundary) is fired by a tick of its own, so that it is journaled: the
-            // commands of the batch, queries included, then find nothing due and change nothing but what they say.
-            if (_router.NextDueMs <= now)
-            {
-                var started = _time.GetTimestamp();
-                var result = _router.Execute(Tick.Instance, now, events);
-                batch.Add(new BatchEntry(Tick.Instance, null, now, result, 0, events.Count, _time.GetTimestamp() - started));
-                n = 1;
-            }
-
-            while (n < maxBatch && _queue.TryDequeue(out var command, out var reply))
-            {
-                var first = events.Count;
-                var started = _time.GetTimestamp();
-                _router.LookAhead(_queue.Peek(Router.LookAheadDistance - 1));
-                var result = _router.Execute(command, now, events);
-                batch.Add(new BatchEntry(command, reply, now, result, first, events.Count - first, _time.GetTimestamp() - started));
-                n++;
-            }
-
+            var n = ExecuteBatch(batch, out var now);
             if (n > 0)
             {
-                batch.Number = ++_batchNumber;
-                batch.WaitingAfter = _router.Totals.Waiting;
                 _lastBatch = n;
-                Interlocked.Add(ref _commands, n);
-                _sink.OnBatch(batch);
-                if (Volatile.Read(ref _spaceWaiters) > 0)
-                {
-                    Interlocked.Exchange(ref _space, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                }
-
                 continue;
             }
 
             batch.Release();
             if (_stopping)
             {
-                return;
+                return; // the token stays held: nothing runs inline once the loop has ended
             }
 
             Park(now);
         }
+    }
+
+    /// <summary>
+    /// Executes one batch (a due tick, then up to <see cref="EngineOptions.MaxBatch"/> commands) and hands it to the
+    /// sink; the number of entries. Only the holder of the token calls it.
+    /// </summary>
+    private int ExecuteBatch(EngineBatch batch, out long now)
+    {
+        var maxBatch = Math.Max(1, _options.MaxBatch);
+        now = Clock();
+        var events = batch.Events;
+        var n = 0;
+
+        // Whatever is due (timers, the day boundary) is fired by a tick of its own, so that it is journaled: the
+        // commands of the batch, queries included, then find nothing due and change nothing but what they say.
+        if (_router.NextDueMs <= now)
+        {
+            var started = _time.GetTimestamp();
+            var result = _router.Execute(Tick.Instance, now, events);
+            batch.Add(new BatchEntry(Tick.Instance, null, now, result, 0, events.Count, _time.GetTimestamp() - started));
+            n = 1;
+        }
+
+        while (n < maxBatch && _queue.TryDequeue(out var command, out var reply))
+        {
+            var first = events.Count;
+            var started = _time.GetTimestamp();
+            _router.LookAhead(_queue.Peek(Router.LookAheadDistance - 1));
+            var result = _router.Execute(command, now, events);
+            batch.Add(new BatchEntry(command, reply, now, result, first, events.Count - first, _time.GetTimestamp() - started));
+            n++;
+        }
+
+        if (n > 0)
+        {
+            batch.Number = ++_batchNumber;
+            batch.WaitingAfter = _router.Totals.Waiting;
+            Interlocked.Add(ref _commands, n);
+            _sink.OnBatch(batch);
+            if (Volatile.Read(ref _spaceWaiters) > 0)
+            {
+                Interlocked.Exchange(ref _space, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
+        }
+
+        return n;
     }
 
     /// <summary>A batch at least this large means load: the loop spins briefly before it sleeps.</summary>
@@ -340,12 +421,27 @@ public sealed class RoutingEngine : IAsyncDisposable
         var wait = due == long.MaxValue ? _options.IdleWaitMs : (int)Math.Clamp(due - now, 0, _options.IdleWaitMs);
         if (wait > 0)
         {
+            // While the loop sleeps a poster may execute what it posted itself (Kick); it wakes the loop if it brings
+            // a timer forward of this wake.
+            _parkedUntil = now + wait;
+            Volatile.Write(ref _token, 0);
             var asleep = _time.GetTimestamp();
             _wake.Wait(wait);
+            TakeToken();
             _shortSleep = _time.GetElapsedTime(asleep) < ShortSleep;
         }
 
         _wake.Reset();
         Volatile.Write(ref _sleeping, 0);
+    }
+
+    /// <summary>Takes the token for the loop, waiting out a poster that executes a batch inline (microseconds).</summary>
+    private void TakeToken()
+    {
+        var spin = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _token, 1, 0) != 0)
+        {
+            spin.SpinOnce();
+        }
     }
 }

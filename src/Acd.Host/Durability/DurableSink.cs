@@ -74,7 +74,7 @@ public sealed partial class DurableSink : IDisposable
     /// <summary>Whether a write failed (nothing is acknowledged any more).</summary>
     public bool Failed => _failed;
 
-    /// <summary>Takes a batch from the engine (on the engine thread): queued for the journal thread.</summary>
+    /// <summary>Takes a batch from the engine (on the thread that executed it): queued for the journal thread.</summary>
     public void OnBatch(EngineBatch batch)
     {
         _pending.Enqueue(batch);

@@ -64,7 +64,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     /// <summary>Domain name.</summary>
     public string Name => Config.Name;
 
-    /// <summary>The router; read only from the engine thread, or before the engine starts.</summary>
+    /// <summary>The router; read only in a batch's hand-off to the sink (on the thread executing it), or before the engine starts.</summary>
     public Router Router => Engine.Router;
 
     /// <summary>The journal, when durability is on.</summary>

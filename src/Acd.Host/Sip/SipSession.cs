@@ -23,6 +23,8 @@ internal sealed partial class SipSession : ISipAnswerTarget
 
     private readonly SipMessage _message = new();
     private readonly List<(DomainRuntime Domain, Command Command, object? Reply)> _deferred = [];
+    // Engines this read posted to without waking them: each runs what was posted once the read's messages are handled.
+    private readonly List<Acd.Core.Engine.RoutingEngine> _posted = new(1);
     private readonly HashSet<DomainRuntime> _domainsUsed = [];
     private string? _lastServiceNumber;
     private byte[]? _scratch;
@@ -340,6 +342,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
             }
             finally
             {
+                RunPosted();
                 SipDirectWrites.End();
                 input.AdvanceTo(consumed, buffer.End);
             }
@@ -438,15 +441,35 @@ internal sealed partial class SipSession : ISipAnswerTarget
         Send(new OutboundItem { Echo = echo, Status = SipRejections.StatusCode(rejection), Phrase = SipRejections.Phrase(rejection) });
     }
 
-    /// <summary>Hands a command to an engine without waiting; once one had to wait, the rest follow it in order.</summary>
+    /// <summary>
+    /// Hands a command to an engine without waiting; once one had to wait, the rest follow it in order. The engine is
+    /// not woken here: at the end of the read <see cref="RunPosted"/> has it run every command the read posted — on
+    /// this thread when it sleeps, so the answers go out in this read's flush.
+    /// </summary>
     private void Post(DomainRuntime domain, Command command, object? reply)
     {
-        if (_deferred.Count == 0 && domain.Engine.TryPost(command, reply))
+        if (_deferred.Count == 0 && domain.Engine.TryPostQuietly(command, reply))
         {
+            if (!_posted.Contains(domain.Engine))
+            {
+                _posted.Add(domain.Engine);
+            }
+
             return;
         }
 
         _deferred.Add((domain, command, reply));
+    }
+
+    /// <summary>After a read's messages: each engine posted to runs them (inline when it sleeps, else it is woken).</summary>
+    private void RunPosted()
+    {
+        foreach (var engine in _posted)
+        {
+            engine.RunPosted();
+        }
+
+        _posted.Clear();
     }
 
     private async Task PostDeferredAsync()
