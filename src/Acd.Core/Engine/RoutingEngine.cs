@@ -214,11 +214,22 @@ public sealed class RoutingEngine : IAsyncDisposable
         return WaitAndPostAsync(command, reply, cancellationToken);
     }
 
-    /// <summary>Posts a command and waits for its result (delivered by the sink through a <see cref="TaskReply"/>).</summary>
+    /// <summary>
+    /// Posts a command and waits for its result (delivered by the sink through a <see cref="TaskReply"/>). While the
+    /// loop sleeps the command runs on the caller's thread (<see cref="RunPosted"/>).
+    /// </summary>
     public async Task<CommandResult> ExecuteAsync(Command command, CancellationToken cancellationToken = default)
     {
         var reply = new TaskReply();
-        await PostAsync(command, reply, cancellationToken).ConfigureAwait(false);
+        if (TryPostQuietly(command, reply))
+        {
+            RunPosted();
+        }
+        else
+        {
+            await WaitAndPostAsync(command, reply, cancellationToken).ConfigureAwait(false);
+        }
+
         return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
