@@ -215,21 +215,14 @@ public sealed class RoutingEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Posts a command and waits for its result (delivered by the sink through a <see cref="TaskReply"/>). While the
-    /// loop sleeps the command runs on the caller's thread (<see cref="RunPosted"/>).
+    /// Posts a command and waits for its result (delivered by the sink through a <see cref="TaskReply"/>). It wakes the
+    /// loop rather than run inline: with 64 gRPC offers in flight, running them on the handlers' threads measured slower
+    /// (docs/performance.md, issue 18's tenth step).
     /// </summary>
     public async Task<CommandResult> ExecuteAsync(Command command, CancellationToken cancellationToken = default)
     {
         var reply = new TaskReply();
-        if (TryPostQuietly(command, reply))
-        {
-            RunPosted();
-        }
-        else
-        {
-            await WaitAndPostAsync(command, reply, cancellationToken).ConfigureAwait(false);
-        }
-
+        await PostAsync(command, reply, cancellationToken).ConfigureAwait(false);
         return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -432,7 +425,7 @@ public sealed class RoutingEngine : IAsyncDisposable
         var wait = due == long.MaxValue ? _options.IdleWaitMs : (int)Math.Clamp(due - now, 0, _options.IdleWaitMs);
         if (wait > 0)
         {
-            // While the loop sleeps a poster may execute what it posted itself (Kick); it wakes the loop if it brings
+            // While the loop sleeps a poster may execute what it posted itself (RunPosted); it wakes the loop if it brings
             // a timer forward of this wake.
             _parkedUntil = now + wait;
             Volatile.Write(ref _token, 0);
