@@ -342,9 +342,17 @@ internal sealed partial class SipSession : ISipAnswerTarget
             }
             finally
             {
-                RunPosted();
-                SipDirectWrites.End();
-                input.AdvanceTo(consumed, buffer.End);
+                try
+                {
+                    RunPosted();
+                }
+                finally
+                {
+                    // Whatever happened above, the thread's scope is left and the pipe advanced: the scope is the
+                    // event thread's, shared by every connection it serves.
+                    SipDirectWrites.End();
+                    input.AdvanceTo(consumed, buffer.End);
+                }
             }
 
             var progressed = !consumed.Equals(buffer.Start);
