@@ -33,6 +33,7 @@ public sealed class RoutingEngine : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly IEngineSink _sink;
     private readonly EngineOptions _options;
+    private readonly int _maxBatch;
     private readonly CommandQueue _queue;
     private readonly ConcurrentQueue<EngineBatch> _freeBatches = new();
     // The wait blocks without spinning; the loop spins itself only under load (Park), where the next command is
@@ -66,6 +67,7 @@ public sealed class RoutingEngine : IAsyncDisposable
         _time = time;
         _sink = sink;
         _options = options ?? new EngineOptions();
+        _maxBatch = Math.Max(1, _options.MaxBatch);
         _queue = new CommandQueue(_options.QueueCapacity);
         for (var i = 0; i < Math.Max(1, _options.Batches); i++)
         {
@@ -153,8 +155,8 @@ public sealed class RoutingEngine : IAsyncDisposable
     /// After <see cref="TryPostQuietly"/>: when the loop sleeps and no one else executes commands, executes one batch of
     /// what waits on the calling thread, the sink's hand-off included; otherwise wakes the loop (or leaves the commands to
     /// the loop that is awake). At a hotline's everyday rate this saves the loop's wake-up and its sleep for each read
-    /// (docs/performance.md, issue 18's tenth step). The loop takes over when more than a batch waits or the batch
-    /// brought a timer forward of the loop's own wake.
+    /// (docs/performance.md, issue 18's tenth step). The loop takes over when more than a batch waits, when no batch is
+    /// free, or when the batch brought a timer forward of the loop's own wake.
     /// </summary>
     public void RunPosted()
     {
@@ -350,7 +352,6 @@ public sealed class RoutingEngine : IAsyncDisposable
     /// </summary>
     private int ExecuteBatch(EngineBatch batch, out long now)
     {
-        var maxBatch = Math.Max(1, _options.MaxBatch);
         now = Clock();
         var events = batch.Events;
         var n = 0;
@@ -365,7 +366,7 @@ public sealed class RoutingEngine : IAsyncDisposable
             n = 1;
         }
 
-        while (n < maxBatch && _queue.TryDequeue(out var command, out var reply))
+        while (n < _maxBatch && _queue.TryDequeue(out var command, out var reply))
         {
             var first = events.Count;
             var started = _time.GetTimestamp();
