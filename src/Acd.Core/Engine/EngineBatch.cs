@@ -37,6 +37,12 @@ public sealed class EngineBatch
     /// <summary>The routing domain.</summary>
     public string Domain { get; internal set; } = string.Empty;
 
+    /// <summary>
+    /// Executed on a poster's thread (<see cref="RoutingEngine.RunPosted"/>) rather than the loop's: the sink's
+    /// <see cref="IEngineSink.AfterInline"/> follows on that thread once the engine is free again.
+    /// </summary>
+    public bool Inline { get; internal set; }
+
     /// <summary>The executed commands in order.</summary>
     public ReadOnlySpan<BatchEntry> Entries => CollectionsMarshal.AsSpan(_entries);
 
@@ -65,6 +71,15 @@ public interface IEngineSink
     /// belongs on another thread, which calls <see cref="EngineBatch.Release"/> when done.
     /// </summary>
     void OnBatch(EngineBatch batch);
+
+    /// <summary>
+    /// After a poster executed a batch on its own thread (<see cref="EngineBatch.Inline"/>) and gave the engine back, on
+    /// that thread: the sink may do the batch's slow work here (the poster has nothing else to do) instead of waking a
+    /// thread of its own for it. By default nothing: <see cref="OnBatch"/> has handed the batch on.
+    /// </summary>
+    void AfterInline()
+    {
+    }
 }
 
 /// <summary>A reply target that the sink completes with a command's result.</summary>

@@ -156,7 +156,8 @@ public sealed class RoutingEngine : IAsyncDisposable
     /// what waits on the calling thread, the sink's hand-off included; otherwise wakes the loop (or leaves the commands to
     /// the loop that is awake). At a hotline's everyday rate this saves the loop's wake-up and its sleep for each read
     /// (docs/performance.md, issue 18's tenth step). The loop takes over when more than a batch waits, when no batch is
-    /// free, or when the batch brought a timer forward of the loop's own wake.
+    /// free, or when the batch brought a timer forward of the loop's own wake. Once the engine is free again, the sink's
+    /// <see cref="IEngineSink.AfterInline"/> runs on the calling thread (the daemon's journal commits the batch there).
     /// </summary>
     public void RunPosted()
     {
@@ -173,12 +174,15 @@ public sealed class RoutingEngine : IAsyncDisposable
         }
 
         var handOver = true;
+        var ran = false;
         try
         {
             if (_freeBatches.TryDequeue(out var batch))
             {
+                batch.Inline = true;
                 if (ExecuteBatch(batch, out _) > 0)
                 {
+                    ran = true;
                     Interlocked.Increment(ref _inlineBatches);
                 }
                 else
@@ -199,6 +203,13 @@ public sealed class RoutingEngine : IAsyncDisposable
             {
                 _wake.Set();
             }
+        }
+
+        if (ran)
+        {
+            // The engine is free again (the loop or another poster may execute meanwhile): the batch's slow work, if the
+            // sink does it here, holds up only this thread.
+            _sink.AfterInline();
         }
     }
 
@@ -329,6 +340,7 @@ public sealed class RoutingEngine : IAsyncDisposable
         while (true)
         {
             var batch = RentBatch();
+            batch.Inline = false;
             var n = ExecuteBatch(batch, out var now);
             if (n > 0)
             {

@@ -248,6 +248,12 @@ public sealed class JournalSettings
     /// <summary>Whether each group commit is flushed to the disk before its answers leave (off: the OS decides; a power cut may lose the last writes).</summary>
     public bool Fsync { get; set; } = true;
 
+    /// <summary>
+    /// Whether a connection's thread that executed its own commands (the engine asleep) also makes their group commit
+    /// when none is under way, instead of waking the journal's thread for it (off: the journal's thread makes every one).
+    /// </summary>
+    public bool CommitOnPosterThread { get; set; } = true;
+
     /// <summary>A journal file is closed and a new one begun beyond this size.</summary>
     public int SegmentMegabytes { get; set; } = 64;
 

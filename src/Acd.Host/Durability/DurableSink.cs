@@ -42,6 +42,11 @@ public sealed partial class DurableSink : IDisposable
     private int _snapshots;
     private int _snapshotFailures;
     private readonly SnapshotHelper? _helper;
+    // Held (1) by the thread committing: the journal's, or a poster committing its own batch (CommitInline). The
+    // journal's thread keeps it once it has stopped.
+    private int _committer;
+    private volatile bool _stopping;
+    private long _inlineCommits;
 
     public DurableSink(IDomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action failed, Func<Command, Task<CommandResult>> execute)
     {
@@ -74,16 +79,69 @@ public sealed partial class DurableSink : IDisposable
     /// <summary>Whether a write failed (nothing is acknowledged any more).</summary>
     public bool Failed => _failed;
 
-    /// <summary>Takes a batch from the engine (on the thread that executed it): queued for the journal thread.</summary>
+    /// <summary>Group commits made by a poster on its own thread (<see cref="CommitInline"/>) rather than the journal's.</summary>
+    public long InlineCommits => Volatile.Read(ref _inlineCommits);
+
+    /// <summary>
+    /// Takes a batch from the engine (on the thread that executed it): queued for the journal thread, which is woken —
+    /// unless a poster executed it (<see cref="EngineBatch.Inline"/>) and commits it itself (<see cref="CommitInline"/>).
+    /// </summary>
     public void OnBatch(EngineBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         _pending.Enqueue(batch);
-        _signal.Set();
+        if (!batch.Inline || !_settings.CommitOnPosterThread)
+        {
+            _signal.Set();
+        }
+    }
+
+    /// <summary>
+    /// After a poster's batch (<see cref="EngineBatch.Inline"/>), on the poster's thread: when no commit is under way, the
+    /// poster makes the group commit itself — the write, the flush, the answers — instead of waking the journal's thread
+    /// for it, which at a hotline's everyday rate costs a thread wake-up and a sleep a flush (docs/performance.md, issue
+    /// 18's eleventh step). When a commit is under way, its committer takes the batch next. <paramref name="beforeWrite"/>
+    /// runs first, only when this thread is about to write: what the thread wrote to its peers so far leaves before it
+    /// waits for the disk.
+    /// </summary>
+    public void CommitInline(Action? beforeWrite = null)
+    {
+        if (!_settings.CommitOnPosterThread)
+        {
+            return; // OnBatch woke the journal's thread
+        }
+
+        if (Interlocked.CompareExchange(ref _committer, 1, 0) != 0)
+        {
+            // A commit is under way (whoever makes it looks at the queue once it is done), or the journal stopped, having
+            // taken every batch the engine executed.
+            if (!_stopping)
+            {
+                _signal.Set();
+            }
+
+            return;
+        }
+
+        try
+        {
+            if (Take())
+            {
+                beforeWrite?.Invoke();
+                Interlocked.Increment(ref _inlineCommits);
+                Commit();
+            }
+        }
+        finally
+        {
+            ReleaseCommitter();
+        }
     }
 
     /// <summary>After the engine stopped: flushes what is left, waits for a background snapshot, and takes a last one.</summary>
     public async Task StopAsync()
     {
+        _stopping = true;
         _stop.Cancel();
         _signal.Set();
         await Task.Run(_thread.Join).ConfigureAwait(false);
@@ -110,23 +168,63 @@ public sealed partial class DurableSink : IDisposable
         {
             _signal.Wait();
             _signal.Reset();
-
-            // Every batch waiting goes into this one flush (one queued after the reset sets the signal again).
-            _taken.Clear();
-            while (_pending.TryDequeue(out var batch))
+            if (_stop.IsCancellationRequested)
             {
-                _taken.Add(batch);
-            }
+                // The engine has stopped: wait out a poster's commit, then take what is left, and keep the token.
+                var spin = default(SpinWait);
+                while (Interlocked.CompareExchange(ref _committer, 1, 0) != 0)
+                {
+                    spin.SpinOnce();
+                }
 
-            if (_taken.Count > 0)
-            {
-                Commit();
-            }
+                while (Take())
+                {
+                    Commit();
+                }
 
-            if (_stop.IsCancellationRequested && _pending.IsEmpty)
-            {
                 return;
             }
+
+            if (Interlocked.CompareExchange(ref _committer, 1, 0) != 0)
+            {
+                continue; // a poster commits; it sets the signal again if batches wait once it is done
+            }
+
+            try
+            {
+                // Every batch waiting goes into this one flush (one queued after the take sets the signal again, or is
+                // committed by its poster).
+                if (Take())
+                {
+                    Commit();
+                }
+            }
+            finally
+            {
+                ReleaseCommitter();
+            }
+        }
+    }
+
+    /// <summary>Takes every batch waiting into this commit; whether there was one. Only the committer calls it.</summary>
+    private bool Take()
+    {
+        _taken.Clear();
+        while (_pending.TryDequeue(out var batch))
+        {
+            _taken.Add(batch);
+        }
+
+        return _taken.Count > 0;
+    }
+
+    /// <summary>Lets the token go, then a last look: a batch queued meanwhile found a commit under way and left it to this one.</summary>
+    private void ReleaseCommitter()
+    {
+        Interlocked.Exchange(ref _committer, 0);
+        if (!_pending.IsEmpty && !_stopping)
+        {
+            _signal.Set();
         }
     }
 

@@ -26,6 +26,9 @@ public interface IDeliveryScope
 
     /// <summary>After the last listener (also when one failed), for a scope that was opened.</summary>
     void EndDelivery();
+
+    /// <summary>Sends what the calling thread has written so far in an open scope (it is about to wait for the disk); the scope stays open.</summary>
+    void SendWritten();
 }
 
 /// <summary>
@@ -38,6 +41,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     private readonly List<IDeliveryScope> _scopes = [];
     private readonly ILogger _logger;
     private Durability.DurableSink? _journal;
+    private Action? _sendWritten;
     private volatile bool _active = true;
     private volatile string? _owner;
     private long _epoch;
@@ -160,6 +164,18 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
         }
 
         DeliverAndRelease(batch);
+    }
+
+    /// <inheritdoc/>
+    public void AfterInline() => _journal?.CommitInline(_sendWritten ??= SendWritten);
+
+    /// <summary>Before a poster waits for the disk: a read's 100 Trying leaves now, not after the flush.</summary>
+    private void SendWritten()
+    {
+        foreach (var scope in _scopes)
+        {
+            scope.SendWritten();
+        }
     }
 
     /// <summary>Releases a batch's answers and events (once it is durable), then gives it back to the engine.</summary>

@@ -32,14 +32,31 @@ internal sealed class SipDirectWrites
             return;
         }
 
+        scope.Flush();
+    }
+
+    private void Flush()
+    {
         // FlushDirect takes a connection's end (a failed or pending flush) without throwing, so every connection held here
         // gets its flush and is given back.
-        foreach (var session in scope._held)
+        foreach (var session in _held)
         {
             session.FlushDirect();
         }
 
-        scope._held.Clear();
+        _held.Clear();
+    }
+
+    /// <summary>
+    /// Inside a scope: flushes every connection written to so far and gives it back, the scope staying open (a later
+    /// answer takes its connection again). Before the thread waits for the disk, what it wrote leaves.
+    /// </summary>
+    public static void FlushHeld()
+    {
+        if (Current is { } scope)
+        {
+            scope.Flush();
+        }
     }
 
     /// <summary>A connection this scope now writes to (its writer held until <see cref="End"/>).</summary>

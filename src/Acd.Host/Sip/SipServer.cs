@@ -219,6 +219,9 @@ public sealed partial class SipServer : IBatchListener, IDeliveryScope
     public void EndDelivery() => SipDirectWrites.End();
 
     /// <inheritdoc/>
+    public void SendWritten() => SipDirectWrites.FlushHeld();
+
+    /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, EngineBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
