@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using Acd.Core.Durability;
 using Acd.Core.Engine;
@@ -45,6 +46,10 @@ public sealed partial class DurableSink : IDisposable
     // Held (1) by the thread committing: the journal's, or a poster committing its own batch (CommitInline). The
     // journal's thread keeps it once it has stopped.
     private int _committer;
+    // How busy the journal is: the share of time spent committing, a moving average over the last commits (in 1/1024,
+    // written and read by the committer only). A poster commits itself only while it is under half.
+    private long _lastCommitEnd;
+    private int _busyShare;
     private volatile bool _stopping;
     private long _inlineCommits;
 
@@ -97,14 +102,16 @@ public sealed partial class DurableSink : IDisposable
     }
 
     /// <summary>
-    /// After a poster's batch (<see cref="EngineBatch.Inline"/>), on the poster's thread: when no commit is under way, the
+    /// After a poster's batch (<see cref="EngineBatch.Inline"/>), on the poster's thread: when the journal is quiet, the
     /// poster makes the group commit itself — the write, the flush, the answers — instead of waking the journal's thread
     /// for it, which at a hotline's everyday rate costs a thread wake-up and a sleep a flush (docs/performance.md, issue
-    /// 18's eleventh step). When a commit is under way, its committer takes the batch next. <paramref name="beforeWrite"/>
-    /// runs first, only when this thread is about to write: what the thread wrote to its peers so far leaves before it
-    /// waits for the disk.
+    /// 18's eleventh step). Quiet: no commit under way, and the journal busy less than half the time over its last
+    /// commits (under load the journal's thread flushes while the posters go on reading, which serial commits would
+    /// stop); and <paramref name="mayWait"/> agrees (the SIP port: nothing more waits on the poster's socket). Otherwise
+    /// the journal's thread, or the commit under way, takes the batch. <paramref name="beforeWrite"/> runs just before
+    /// the poster writes: what it wrote to its peers so far leaves before it waits for the disk.
     /// </summary>
-    public void CommitInline(Action? beforeWrite = null)
+    public void CommitInline(Func<bool>? mayWait = null, Action? beforeWrite = null)
     {
         if (!_settings.CommitOnPosterThread)
         {
@@ -125,7 +132,11 @@ public sealed partial class DurableSink : IDisposable
 
         try
         {
-            if (Take())
+            // Left to the journal's thread, ReleaseCommitter wakes it for what waits.
+            if (!_pending.IsEmpty
+                && _busyShare < BusyShareOne / 2
+                && mayWait?.Invoke() != false
+                && Take())
             {
                 beforeWrite?.Invoke();
                 Interlocked.Increment(ref _inlineCommits);
@@ -229,6 +240,26 @@ public sealed partial class DurableSink : IDisposable
     }
 
     private void Commit()
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            CommitTaken();
+        }
+        finally
+        {
+            // This commit's share of the time since the last one ended, into an average over about the last eight.
+            var ended = Stopwatch.GetTimestamp();
+            var share = (int)((ended - started) * BusyShareOne / Math.Max(1, ended - _lastCommitEnd));
+            _busyShare += (share - _busyShare) / 8;
+            _lastCommitEnd = ended;
+        }
+    }
+
+    /// <summary>The whole of the time, in <see cref="_busyShare"/>'s unit.</summary>
+    private const int BusyShareOne = 1024;
+
+    private void CommitTaken()
     {
         _buffer.Clear();
         var index = _nextIndex;

@@ -27,6 +27,9 @@ public interface IDeliveryScope
     /// <summary>After the last listener (also when one failed), for a scope that was opened.</summary>
     void EndDelivery();
 
+    /// <summary>Whether the calling thread may wait for the disk now (a SIP read loop: only when nothing more waits on its socket).</summary>
+    bool MayWaitForDisk();
+
     /// <summary>Sends what the calling thread has written so far in an open scope (it is about to wait for the disk); the scope stays open.</summary>
     void SendWritten();
 }
@@ -42,6 +45,7 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     private readonly ILogger _logger;
     private Durability.DurableSink? _journal;
     private Action? _sendWritten;
+    private Func<bool>? _mayWait;
     private volatile bool _active = true;
     private volatile string? _owner;
     private long _epoch;
@@ -167,7 +171,20 @@ public sealed class DomainRuntime : IEngineSink, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public void AfterInline() => _journal?.CommitInline(_sendWritten ??= SendWritten);
+    public void AfterInline() => _journal?.CommitInline(_mayWait ??= MayWaitForDisk, _sendWritten ??= SendWritten);
+
+    private bool MayWaitForDisk()
+    {
+        foreach (var scope in _scopes)
+        {
+            if (!scope.MayWaitForDisk())
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>Before a poster waits for the disk: a read's 100 Trying leaves now, not after the flush.</summary>
     private void SendWritten()

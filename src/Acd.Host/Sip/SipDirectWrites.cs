@@ -17,11 +17,21 @@ internal sealed class SipDirectWrites
     private readonly List<SipSession> _held = [];
     private int _depth;
 
+    /// <summary>The connection whose read the thread handles in this scope, if it is a read loop's.</summary>
+    public SipSession? Reading { get; private set; }
+
     /// <summary>The thread's open scope, or null: outside one, answers are queued for the write loop.</summary>
     public static SipDirectWrites? Current => t_scope is { _depth: > 0 } scope ? scope : null;
 
-    /// <summary>Opens (or enters again) the thread's scope.</summary>
-    public static void Begin() => (t_scope ??= new SipDirectWrites())._depth++;
+    /// <summary>Opens (or enters again) the thread's scope; a read loop opening it names its connection.</summary>
+    public static void Begin(SipSession? reading = null)
+    {
+        var scope = t_scope ??= new SipDirectWrites();
+        if (scope._depth++ == 0)
+        {
+            scope.Reading = reading;
+        }
+    }
 
     /// <summary>Leaves the scope; the outermost end flushes every connection written to and gives it back to its write loop.</summary>
     public static void End()
@@ -31,6 +41,8 @@ internal sealed class SipDirectWrites
         {
             return;
         }
+
+        scope.Reading = null;
 
         scope.Flush();
     }

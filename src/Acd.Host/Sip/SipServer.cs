@@ -222,6 +222,9 @@ public sealed partial class SipServer : IBatchListener, IDeliveryScope
     public void SendWritten() => SipDirectWrites.FlushHeld();
 
     /// <inheritdoc/>
+    public bool MayWaitForDisk() => SipDirectWrites.Current?.Reading?.NothingMoreToRead() ?? true;
+
+    /// <inheritdoc/>
     public void OnBatch(DomainRuntime domain, EngineBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);

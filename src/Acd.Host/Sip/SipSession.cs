@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using System.Threading.Channels;
 using Acd.Core.Routing;
 using Acd.Core.Sip;
@@ -18,6 +19,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
 {
     private readonly SipServer _server;
     private readonly ConnectionContext _connection;
+    private readonly Socket? _socket;
     private readonly Channel<OutboundItem> _outbound = Channel.CreateUnbounded<OutboundItem>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
 
@@ -48,6 +50,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
     {
         _server = server;
         _connection = connection;
+        _socket = connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket;
         Id = server.NewConnectionId();
         Remote = connection.RemoteEndPoint?.ToString();
         var remote = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
@@ -167,6 +170,22 @@ internal sealed partial class SipSession : ISipAnswerTarget
         if (!item.Pong)
         {
             _server.Counters.Response(item.Status);
+        }
+    }
+
+    /// <summary>
+    /// Whether the kernel holds no more bytes of this connection than the read took: only then may its read loop wait
+    /// for the disk (a group commit of its own) without holding back requests that have already come.
+    /// </summary>
+    internal bool NothingMoreToRead()
+    {
+        try
+        {
+            return _socket?.Available is null or 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return true; // the connection is gone: nothing of it waits
         }
     }
 
@@ -335,7 +354,7 @@ internal sealed partial class SipSession : ISipAnswerTarget
             var buffer = result.Buffer;
             var consumed = buffer.Start;
             var close = false;
-            SipDirectWrites.Begin();
+            SipDirectWrites.Begin(reading: this);
             try
             {
                 close = ParseAll(buffer, ref consumed);
