@@ -250,7 +250,8 @@ public sealed class JournalSettings
 
     /// <summary>
     /// Whether a connection's thread that executed its own commands (the engine asleep) also makes their group commit
-    /// when none is under way, instead of waking the journal's thread for it (off: the journal's thread makes every one).
+    /// while the journal is quiet (no commit under way, busy less than half the time, nothing more on the connection's
+    /// socket), instead of waking the journal's thread for it (off: the journal's thread makes every one).
     /// </summary>
     public bool CommitOnPosterThread { get; set; } = true;
 

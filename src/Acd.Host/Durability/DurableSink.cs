@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Acd.Core.Durability;
 using Acd.Core.Engine;
 using Acd.Core.Routing;
@@ -50,6 +50,12 @@ public sealed partial class DurableSink : IDisposable
     // written and read by the committer only). A poster commits itself only while it is under half.
     private long _lastCommitEnd;
     private int _busyShare;
+    // How long a commit takes, a moving average (Stopwatch ticks, committer only): a poster waits for a quick local
+    // flush, never for a slow disk's.
+    private long _commitTicks;
+    // Posters commit only into the local data directory: in cluster mode a commit is a round trip to PostgreSQL, and a
+    // socket's thread must not wait on the network.
+    private readonly bool _posterMayCommit;
     private volatile bool _stopping;
     private long _inlineCommits;
 
@@ -64,6 +70,7 @@ public sealed partial class DurableSink : IDisposable
         _logger = logger;
         _nextIndex = lastIndex + 1;
         _helper = store.Helper;
+        _posterMayCommit = settings.CommitOnPosterThread && store is DomainStore;
         _lastSnapshotMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         _thread = new Thread(Run) { IsBackground = true, Name = "acd-journal-" + Path.GetFileName(store.Location) };
         _thread.Start();
@@ -95,7 +102,7 @@ public sealed partial class DurableSink : IDisposable
     {
         ArgumentNullException.ThrowIfNull(batch);
         _pending.Enqueue(batch);
-        if (!batch.Inline || !_settings.CommitOnPosterThread)
+        if (!batch.Inline || !_posterMayCommit)
         {
             _signal.Set();
         }
@@ -105,15 +112,16 @@ public sealed partial class DurableSink : IDisposable
     /// After a poster's batch (<see cref="EngineBatch.Inline"/>), on the poster's thread: when the journal is quiet, the
     /// poster makes the group commit itself — the write, the flush, the answers — instead of waking the journal's thread
     /// for it, which at a hotline's everyday rate costs a thread wake-up and a sleep a flush (docs/performance.md, issue
-    /// 18's eleventh step). Quiet: no commit under way, and the journal busy less than half the time over its last
-    /// commits (under load the journal's thread flushes while the posters go on reading, which serial commits would
-    /// stop); and <paramref name="mayWait"/> agrees (the SIP port: nothing more waits on the poster's socket). Otherwise
+    /// 18's eleventh step). Quiet: no commit under way, the journal busy less than half the time over its last commits
+    /// (under load the journal's thread flushes while the posters go on reading, which serial commits would stop), a
+    /// commit taking under a millisecond on average (a poster's thread serves other connections too: it waits for a
+    /// quick flush, not a sick disk's), and <paramref name="mayWait"/> agrees (the SIP port: nothing more waits on the poster's socket). Otherwise
     /// the journal's thread, or the commit under way, takes the batch. <paramref name="beforeWrite"/> runs just before
     /// the poster writes: what it wrote to its peers so far leaves before it waits for the disk.
     /// </summary>
     public void CommitInline(Func<bool>? mayWait = null, Action? beforeWrite = null)
     {
-        if (!_settings.CommitOnPosterThread)
+        if (!_posterMayCommit)
         {
             return; // OnBatch woke the journal's thread
         }
@@ -135,6 +143,7 @@ public sealed partial class DurableSink : IDisposable
             // Left to the journal's thread, ReleaseCommitter wakes it for what waits.
             if (!_pending.IsEmpty
                 && _busyShare < BusyShareOne / 2
+                && _commitTicks < PosterCommitMaxTicks
                 && mayWait?.Invoke() != false
                 && Take())
             {
@@ -252,12 +261,16 @@ public sealed partial class DurableSink : IDisposable
             var ended = Stopwatch.GetTimestamp();
             var share = (int)((ended - started) * BusyShareOne / Math.Max(1, ended - _lastCommitEnd));
             _busyShare += (share - _busyShare) / 8;
+            _commitTicks += (ended - started - _commitTicks) / 8;
             _lastCommitEnd = ended;
         }
     }
 
     /// <summary>The whole of the time, in <see cref="_busyShare"/>'s unit.</summary>
     private const int BusyShareOne = 1024;
+
+    /// <summary>Posters commit themselves only while a commit takes under a millisecond on average (a local flush here takes 0.1–0.3 ms).</summary>
+    private static readonly long PosterCommitMaxTicks = Stopwatch.Frequency / 1000;
 
     private void CommitTaken()
     {

@@ -43,7 +43,6 @@ internal sealed class SipDirectWrites
         }
 
         scope.Reading = null;
-
         scope.Flush();
     }
 

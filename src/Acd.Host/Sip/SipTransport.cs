@@ -23,8 +23,9 @@ public sealed class SipEndPoint(IPEndPoint address) : EndPoint
 /// The SIP port's transport: Kestrel's sockets with the connection's continuations run inline — a read's bytes go to
 /// the connection's read loop on the thread that received them, and a flush sends on the thread that flushes — instead
 /// of through the thread pool, whose every hand-off wakes a worker and one more in case more work follows
-/// (docs/performance.md, issue 18's ninth step). Safe for SIP because its read loop never blocks (it parses what has
-/// arrived and posts to the engines without waiting) and its writers only queue or write into the pipe. The gRPC and
+/// (docs/performance.md, issue 18's ninth step). Safe for SIP because its read loop parses what has arrived and posts
+/// to the engines without waiting, and its writers only queue or write into the pipe; the one wait it may make is a
+/// group commit of its own read's commands, and only while the journal is quiet (docs/durability.md). The gRPC and
 /// HTTP ports keep Kestrel's default scheduling: their handlers are application code that may block.
 /// </summary>
 public sealed class SipTransportFactory(ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector

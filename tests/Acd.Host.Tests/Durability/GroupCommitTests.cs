@@ -185,25 +185,30 @@ public sealed class GroupCommitTests : IDisposable
 
             batch.Release();
         }, journalSettings, TimeProvider.System, NullLogger.Instance, () => { }, command => engine.ExecuteAsync(command));
-        using var _ = journal;
         engine.Start();
-        Assert.True((await engine.ExecuteAsync(LoginRoster.Instance)).IsOk);
-
-        // Offers run on this thread while the engine sleeps; their commits are asked for and refused.
-        for (var i = 0; i < 200 && asked < 20; i++)
+        try
         {
-            Thread.Sleep(2);
-            Assert.True(engine.TryPostQuietly(new OfferCall { CallId = $"c{i}" }));
-            engine.RunPosted();
-        }
+            Assert.True((await engine.ExecuteAsync(LoginRoster.Instance)).IsOk);
 
-        Assert.True(engine.InlineBatches >= 20, $"{engine.InlineBatches} batches ran on the poster's thread");
-        Assert.True(asked >= 20, $"asked {asked} times");
-        await Eventually.TrueAsync(() => store.LastIndex >= recovered.LastIndex + engine.InlineBatches, "the offers durable", 10);
-        Assert.Equal(0, journal.InlineCommits);
-        Assert.Equal(0, wrote);
-        Assert.All(threads, name => Assert.StartsWith("acd-journal-", name, StringComparison.Ordinal));
-        await engine.StopAsync();
-        await journal.StopAsync();
+            // Offers run on this thread while the engine sleeps; their commits are asked for and refused.
+            for (var i = 0; i < 2000 && asked < 20; i++)
+            {
+                Thread.Sleep(2);
+                Assert.True(engine.TryPostQuietly(new OfferCall { CallId = $"c{i}" }));
+                engine.RunPosted();
+            }
+
+            Assert.True(asked >= 20, $"asked {asked} times ({engine.InlineBatches} batches ran on the poster's thread)");
+            await Eventually.TrueAsync(() => store.LastIndex >= recovered.LastIndex + engine.InlineBatches, "the offers durable", 10);
+            Assert.Equal(0, journal.InlineCommits);
+            Assert.Equal(0, wrote);
+            Assert.All(threads, name => Assert.StartsWith("acd-journal-", name, StringComparison.Ordinal));
+        }
+        finally
+        {
+            await engine.StopAsync();
+            await journal.StopAsync();
+            journal.Dispose();
+        }
     }
 }
