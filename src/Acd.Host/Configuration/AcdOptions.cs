@@ -250,8 +250,9 @@ public sealed class JournalSettings
 
     /// <summary>
     /// Whether a connection's thread that executed its own commands (the engine asleep) also makes their group commit
-    /// while the journal is quiet (no commit under way, busy less than half the time, nothing more on the connection's
-    /// socket), instead of waking the journal's thread for it (off: the journal's thread makes every one).
+    /// while the journal is quiet (no commit under way, busy less than half the time, commits under a millisecond, nothing
+    /// more on the connection's socket; the local data directory only), instead of waking the journal's thread for it
+    /// (off: the journal's thread makes every one).
     /// </summary>
     public bool CommitOnPosterThread { get; set; } = true;
 
