@@ -25,12 +25,12 @@ internal abstract class Run(Options o) : ICallScript
 
     protected static string F(double v, int decimals = 0) => v.ToString("N" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    protected async Task OpenAsync(int slotsPerConnection, CancellationToken cancelled)
+    protected void Open(int slotsPerConnection)
     {
         var run = "lg" + Convert.ToHexString(BitConverter.GetBytes(Environment.TickCount64 ^ O.Seed))[..8].ToLowerInvariant();
         for (var i = 0; i < O.Connections; i++)
         {
-            Connections.Add(await SipConnection.OpenAsync(O.Sip, i, run, slotsPerConnection, this, Timers, cancelled).ConfigureAwait(false));
+            Connections.Add(SipConnection.Open(O.Sip, i, run, slotsPerConnection, this, Timers));
         }
     }
 
@@ -117,11 +117,13 @@ internal abstract class Run(Options o) : ICallScript
 internal sealed class MaxRun(Options o) : Run(o)
 {
     private long _issued;
+    private long _scheduleFrom;
+    private long _warmupBehind;
 
     public async Task<Dictionary<string, object?>> RunAsync(CancellationToken cancelled)
     {
         using var metrics = new DaemonMetrics(O.Http);
-        await OpenAsync(O.Window, cancelled).ConfigureAwait(false);
+        Open(O.Window);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancelled);
         Clock.Start();
         var senders = Connections.Select((c, i) => Task.Run(() => SendAsync(c, i, stop.Token), CancellationToken.None)).ToList();
@@ -131,10 +133,15 @@ internal sealed class MaxRun(Options o) : Run(o)
         var before = await metrics.ScrapeAsync(cancelled).ConfigureAwait(false);
         var ownCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var completedBefore = Completed;
+        var measureFromTicks = Stopwatch.GetTimestamp();
         foreach (var c in Connections)
         {
-            c.ResetLatency();
+            c.ResetLatency(measureFromTicks);
         }
+
+        // At a rate, the senders start their schedule afresh: calls the warm-up fell behind by (a daemon whose JIT is
+        // still compiling carries less) are not sent as a burst into the measured time.
+        Volatile.Write(ref _scheduleFrom, measureFromTicks);
 
         var measuredFrom = Clock.Elapsed;
         await WatchAsync(O.DurationSeconds, "max", stop).ConfigureAwait(false);
@@ -163,7 +170,7 @@ internal sealed class MaxRun(Options o) : Run(o)
         var offeredByDaemon = metrics.Available ? DaemonMetrics.Sum(after, "acd_calls_offered_total") - DaemonMetrics.Sum(before, "acd_calls_offered_total") : (double?)null;
         Console.WriteLine();
         Console.WriteLine($"max mode: {O.Connections} SIP connections, {O.Window} calls in flight each{(O.Rate > 0 ? $", offered at {F(O.Rate)}/s" + (O.PaceMicroseconds > 0 ? $" (sends {O.PaceMicroseconds} µs apart)" : string.Empty) : ", as fast as taken")}");
-        Console.WriteLine($"  measured         {F(measured.TotalSeconds, 1)} s (after {F(O.WarmupSeconds, 1)} s warm-up)");
+        Console.WriteLine($"  measured         {F(measured.TotalSeconds, 1)} s (after {F(O.WarmupSeconds, 1)} s warm-up{(O.Rate > 0 ? $", which fell {F(Interlocked.Read(ref _warmupBehind))} calls behind the rate: not sent" : string.Empty)}; latency of calls sent after it only)");
         Console.WriteLine($"  calls completed  {F(completedMeasured)}  (INVITE → 100 → 302 → ACK, BYE → 200)");
         Console.WriteLine($"  calls a second   {F(rate)}");
         Console.WriteLine($"  INVITE→302       p50 {Ms(latency.GetValueAtPercentile(50))}  p90 {Ms(latency.GetValueAtPercentile(90))}  p99 {Ms(latency.GetValueAtPercentile(99))}  p99.9 {Ms(latency.GetValueAtPercentile(99.9))}  max {Ms(latency.GetMaxValue())}  ({F(latency.TotalCount)} calls)");
@@ -184,6 +191,7 @@ internal sealed class MaxRun(Options o) : Run(o)
             ["offeredRate"] = O.Rate,
             ["paceMicroseconds"] = O.PaceMicroseconds,
             ["measuredSeconds"] = measured.TotalSeconds,
+            ["warmupCallsBehind"] = O.Rate > 0 ? Interlocked.Read(ref _warmupBehind) : null,
             ["calls"] = completedMeasured,
             ["callsPerSecond"] = rate,
             ["latency"] = LatencyJson(latency),
@@ -221,6 +229,7 @@ internal sealed class MaxRun(Options o) : Run(o)
         var perConnection = O.Rate / O.Connections;
         long sent = 0;
         var started = Stopwatch.GetTimestamp();
+        var scheduleFrom = 0L;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -228,6 +237,13 @@ internal sealed class MaxRun(Options o) : Run(o)
                 var allowed = seats.Length;
                 if (perConnection > 0)
                 {
+                    if (Volatile.Read(ref _scheduleFrom) is var from && from != scheduleFrom)
+                    {
+                        var behind = (long)(Stopwatch.GetElapsedTime(started, from).TotalSeconds * perConnection) - sent;
+                        Interlocked.Add(ref _warmupBehind, Math.Max(0, behind));
+                        (scheduleFrom, started, sent) = (from, from, 0);
+                    }
+
                     var due = (long)(Stopwatch.GetElapsedTime(started).TotalSeconds * perConnection) + 1;
                     allowed = (int)Math.Min(seats.Length, due - sent);
                     if (allowed <= 0)
@@ -323,7 +339,7 @@ internal sealed class DayRun(Options o) : Run(o)
         }
 
         var staffing = new Staffing(grpc, teams);
-        await OpenAsync(O.Window, cancelled).ConfigureAwait(false);
+        Open(O.Window);
         var aht = O.TalkSeconds + O.WrapSeconds;
         var hours = new List<HourFigures>();
         var tiers = new List<(string At, int From, int To)>();
@@ -639,7 +655,7 @@ internal sealed class FillRun(Options o) : Run(o)
         var before = await metrics.ScrapeAsync(cancelled).ConfigureAwait(false);
         var waitingBefore = DaemonMetrics.Sum(before, "acd_calls_waiting");
         var perConnection = (int)Math.Min(O.Window, (O.Calls + O.Connections - 1) / O.Connections);
-        await OpenAsync(perConnection, cancelled).ConfigureAwait(false);
+        Open(perConnection);
         Clock.Start();
         var seats = new byte[256];
         var random = new Random(O.Seed);

@@ -143,6 +143,7 @@ internal sealed class SipConnection : IAsyncDisposable
     private readonly int _localPort;
     private Task _reader = Task.CompletedTask;
     private volatile bool _closed;
+    private long _measureFrom;
 
     private SipConnection(Socket socket, int id, string run, string target, int slots, ICallScript script, Timers timers)
     {
@@ -180,12 +181,17 @@ internal sealed class SipConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the latency figures afresh (after a warm-up).</summary>
-    public void ResetLatency()
+    /// <summary>
+    /// Starts the latency figures afresh (after a warm-up): from now on only calls sent at or after
+    /// <paramref name="sentFrom"/> (a <see cref="Stopwatch"/> timestamp) count, so that the warm-up's calls still in
+    /// flight do not.
+    /// </summary>
+    public void ResetLatency(long sentFrom)
     {
         lock (_lock)
         {
             Latency = Latencies.New();
+            _measureFrom = sentFrom;
         }
     }
 
@@ -210,10 +216,15 @@ internal sealed class SipConnection : IAsyncDisposable
 
     public bool Closed => _closed;
 
-    public static async Task<SipConnection> OpenAsync(IPEndPoint endpoint, int id, string run, int slots, ICallScript script, Timers timers, CancellationToken cancelled)
+    /// <remarks>
+    /// The connect is synchronous on purpose: a socket that has run one asynchronous operation is non-blocking from
+    /// then on, and .NET emulates each of its synchronous <c>Receive</c>s that finds nothing by waiting on the sockets'
+    /// event thread, which then wakes this connection's reader: two thread wake-ups an answer instead of one.
+    /// </remarks>
+    public static SipConnection Open(IPEndPoint endpoint, int id, string run, int slots, ICallScript script, Timers timers)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(endpoint, cancelled).ConfigureAwait(false);
+        socket.Connect(endpoint);
         var c = new SipConnection(socket, id, run, endpoint.ToString(), slots, script, timers);
         c._reader = Task.Factory.StartNew(c.ReadLoop, TaskCreationOptions.LongRunning);
         c._writer = new Thread(c.WriteLoop) { IsBackground = true, Name = $"loadgen-sip-writer-{id}" };
@@ -498,7 +509,11 @@ internal sealed class SipConnection : IAsyncDisposable
                     return;
                 }
 
-                Latencies.Record(Latency, (long)waited.TotalMicroseconds);
+                if (slot.SentTicks >= _measureFrom)
+                {
+                    Latencies.Record(Latency, (long)waited.TotalMicroseconds);
+                }
+
                 if (cleanup)
                 {
                     // Routed just as the run ended (it was counted as waiting): hang up at once.
