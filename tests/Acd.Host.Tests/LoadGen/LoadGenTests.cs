@@ -66,8 +66,9 @@ public sealed class LoadGenTests
     public async Task Max_mode_at_a_rate_does_not_carry_a_warm_up_that_fell_behind_into_the_measured_time()
     {
         // The daemon is frozen (SIGSTOP) from before the load generator starts until its measured time has begun: the
-        // warm-up's calls fill the window and wait, and the warm-up ends ~2,000 calls behind its rate. Those calls must
-        // not be sent as a burst into the measured time, and the calls the warm-up sent are not in its latency figures.
+        // warm-up's calls fill the window (256) and wait, and the warm-up ends about 1,750 calls behind its rate (2,000 due).
+        // Those calls must not be sent as a burst into the measured time, and the calls the warm-up sent are not in its
+        // latency figures.
         var directory = Directory.CreateTempSubdirectory("acd-loadgen-").FullName;
         await using var daemon = await StartAsync("max-throughput.json", directory);
         var json = Path.Combine(directory, "behind.json");
