@@ -56,7 +56,6 @@ public sealed partial class DurableSink : IDisposable
     // Posters commit only into the local data directory: in cluster mode a commit is a round trip to PostgreSQL, and a
     // socket's thread must not wait on the network.
     private readonly bool _posterMayCommit;
-    private volatile bool _stopping;
     private long _inlineCommits;
 
     public DurableSink(IDomainStore store, long lastIndex, Action<EngineBatch> deliver, JournalSettings settings, TimeProvider time, ILogger logger, Action failed, Func<Command, Task<CommandResult>> execute)
@@ -130,7 +129,7 @@ public sealed partial class DurableSink : IDisposable
         {
             // A commit is under way (whoever makes it looks at the queue once it is done), or the journal stopped, having
             // taken every batch the engine executed.
-            if (!_stopping)
+            if (!_stop.IsCancellationRequested)
             {
                 _signal.Set();
             }
@@ -161,7 +160,6 @@ public sealed partial class DurableSink : IDisposable
     /// <summary>After the engine stopped: flushes what is left, waits for a background snapshot, and takes a last one.</summary>
     public async Task StopAsync()
     {
-        _stopping = true;
         _stop.Cancel();
         _signal.Set();
         await Task.Run(_thread.Join).ConfigureAwait(false);
@@ -242,7 +240,7 @@ public sealed partial class DurableSink : IDisposable
     private void ReleaseCommitter()
     {
         Interlocked.Exchange(ref _committer, 0);
-        if (!_pending.IsEmpty && !_stopping)
+        if (!_pending.IsEmpty && !_stop.IsCancellationRequested)
         {
             _signal.Set();
         }
